@@ -1,0 +1,165 @@
+// The operation table of spec v1: which actor may call what, with which
+// argument kinds, and what the call returns. The checker validates steps
+// against it; the interpreter dispatches on the same names.
+
+export type ActorKind = 'process' | 'device' | 'secondary' | 'sys';
+
+/** Argument kinds the checker enforces. */
+export type ParamKind =
+  | 'mapping' // a name bound by mmap()
+  | 'file' // a declared file or a name bound by memfd_restricted()/guest_memfd()
+  | 'backing' // `anon` or a file
+  | 'mapping_or_file'
+  | 'int'
+  | 'value' // char or int literal
+  | 'prot' // PROT_* flags
+  | 'mapflags' // MAP_* flags
+  | 'advice' // one MADV_*
+  | 'foll' // FOLL_* flags or 0
+  | 'pin' // a pin handle from *_user_pages*/io_uring_register_buffers
+  | 'pipe' // a pipe from vmsplice()
+  | 'proc'; // a process name
+
+/** What a successful call returns (named results get this kind). */
+export type ResultKind = 'mapping' | 'file' | 'pin' | 'pipe' | 'proc' | 'value' | 'status';
+
+export interface OpSig {
+  actor: ActorKind;
+  params: ParamKind[];
+  returns: ResultKind;
+  /** one line for `did you mean` and docs */
+  doc: string;
+}
+
+export const OPS: Record<string, OpSig> = {
+  // process: address space
+  mmap: { actor: 'process', params: ['backing', 'int', 'prot', 'mapflags'], returns: 'mapping', doc: 'mmap(anon|FILE, pages, PROT, MAP_*)' },
+  munmap: { actor: 'process', params: ['mapping', 'int'], returns: 'status', doc: 'munmap(x, pages)' },
+  mprotect: { actor: 'process', params: ['mapping', 'int', 'prot'], returns: 'status', doc: 'mprotect(x, pages, PROT)' },
+  madvise: { actor: 'process', params: ['mapping', 'int', 'advice'], returns: 'status', doc: 'madvise(x, pages, MADV_*)' },
+  fork: { actor: 'process', params: [], returns: 'proc', doc: 'fork() returns the child' },
+  exit: { actor: 'process', params: [], returns: 'status', doc: 'exit()' },
+  // process: file I/O
+  write: { actor: 'process', params: ['file', 'int', 'value'], returns: 'status', doc: 'write(F, i, v)' },
+  read: { actor: 'process', params: ['file', 'int'], returns: 'value', doc: 'read(F, i)' },
+  ftruncate: { actor: 'process', params: ['file', 'int'], returns: 'status', doc: 'ftruncate(F, pages)' },
+  fsync: { actor: 'process', params: ['file'], returns: 'status', doc: 'fsync(F)' },
+  // process: GUP
+  get_user_pages: { actor: 'process', params: ['mapping', 'int', 'foll'], returns: 'pin', doc: 'get_user_pages(x, n, FOLL_*)' },
+  get_user_pages_fast: { actor: 'process', params: ['mapping', 'int', 'foll'], returns: 'pin', doc: 'get_user_pages_fast(x, n, FOLL_*)' },
+  pin_user_pages: { actor: 'process', params: ['mapping', 'int', 'foll'], returns: 'pin', doc: 'pin_user_pages(x, n, FOLL_*)' },
+  pin_user_pages_fast: { actor: 'process', params: ['mapping', 'int', 'foll'], returns: 'pin', doc: 'pin_user_pages_fast(x, n, FOLL_*)' },
+  pin_user_pages_remote: { actor: 'process', params: ['proc', 'mapping', 'int', 'foll'], returns: 'pin', doc: 'pin_user_pages_remote(PROC, x, n, FOLL_*)' },
+  get_user_pages_remote: { actor: 'process', params: ['proc', 'mapping', 'int', 'foll'], returns: 'pin', doc: 'get_user_pages_remote(PROC, x, n, FOLL_*)' },
+  unpin_user_pages: { actor: 'process', params: ['pin'], returns: 'status', doc: 'unpin_user_pages(p)' },
+  unpin_user_pages_dirty_lock: { actor: 'process', params: ['pin'], returns: 'status', doc: 'unpin_user_pages_dirty_lock(p)' },
+  put_pages: { actor: 'process', params: ['pin'], returns: 'status', doc: 'put_pages(p)' },
+  // process: GUP callers
+  vmsplice: { actor: 'process', params: ['mapping', 'int'], returns: 'pipe', doc: 'vmsplice(x, n) returns a pipe' },
+  read_pipe: { actor: 'process', params: ['pipe', 'int'], returns: 'value', doc: 'read_pipe(q, i)' },
+  io_uring_register_buffers: { actor: 'process', params: ['mapping', 'int'], returns: 'pin', doc: 'io_uring_register_buffers(x, n)' },
+  odirect_read: { actor: 'process', params: ['file', 'int', 'mapping'], returns: 'status', doc: 'odirect_read(F, i, x)' },
+  odirect_write: { actor: 'process', params: ['file', 'int', 'mapping'], returns: 'status', doc: 'odirect_write(F, i, x)' },
+  proc_mem_write: { actor: 'process', params: ['mapping', 'int', 'value'], returns: 'status', doc: 'proc_mem_write(x, i, v)' },
+  // process: guest memory
+  memfd_restricted: { actor: 'process', params: ['int'], returns: 'file', doc: 'memfd_restricted(pages)' },
+  guest_memfd: { actor: 'process', params: ['int'], returns: 'file', doc: 'guest_memfd(pages)' },
+  // device
+  dma_write: { actor: 'device', params: ['pin', 'int', 'value'], returns: 'status', doc: 'dma_write(p, i, v)' },
+  dma_read: { actor: 'device', params: ['pin', 'int'], returns: 'value', doc: 'dma_read(p, i)' },
+  // secondary MMU (names shared with process read/write: resolved by actor kind)
+  map: { actor: 'secondary', params: ['mapping_or_file', 'int'], returns: 'status', doc: 'map(x|F, i)' },
+  // sys
+  writeback: { actor: 'sys', params: ['file'], returns: 'status', doc: 'writeback(F)' },
+  reclaim: { actor: 'sys', params: [], returns: 'status', doc: 'reclaim()' },
+  drop_caches: { actor: 'sys', params: [], returns: 'status', doc: 'drop_caches()' },
+  migrate: { actor: 'sys', params: ['mapping_or_file', 'int'], returns: 'status', doc: 'migrate(x|F, i)' },
+  compact: { actor: 'sys', params: [], returns: 'status', doc: 'compact()' },
+  memory_failure: { actor: 'sys', params: ['mapping_or_file', 'int'], returns: 'status', doc: 'memory_failure(x, i)' },
+  make_secure: { actor: 'sys', params: ['mapping', 'int'], returns: 'status', doc: 'make_secure(x, i)' },
+};
+
+/** Secondary-MMU operations whose names a process also uses with other arguments. */
+export const SECONDARY_OPS: Record<string, OpSig> = {
+  map: OPS.map!,
+  read: { actor: 'secondary', params: ['mapping_or_file', 'int'], returns: 'value', doc: 'read(x|F, i)' },
+  write: { actor: 'secondary', params: ['mapping_or_file', 'int', 'value'], returns: 'status', doc: 'write(x|F, i, v)' },
+};
+
+/** Look up an operation for an actor kind. */
+export function opFor(actor: ActorKind, name: string): OpSig | undefined {
+  if (actor === 'secondary') return SECONDARY_OPS[name];
+  const op = OPS[name];
+  return op && op.actor === actor ? op : undefined;
+}
+
+/** Every operation name an actor kind may call (for did-you-mean). */
+export function opNamesFor(actor: ActorKind): string[] {
+  if (actor === 'secondary') return Object.keys(SECONDARY_OPS);
+  return Object.entries(OPS)
+    .filter(([, s]) => s.actor === actor)
+    .map(([n]) => n);
+}
+
+/** FOLL_* flags (include/linux/mm_types.h / mm.h). Internal flags (FOLL_COW, FOLL_TOUCH...) are set by the model itself. */
+export const FOLL_FLAGS = [
+  'FOLL_WRITE',
+  'FOLL_GET',
+  'FOLL_PIN',
+  'FOLL_FORCE',
+  'FOLL_LONGTERM',
+  'FOLL_NOWAIT',
+  'FOLL_NOFAULT',
+  'FOLL_HWPOISON',
+  'FOLL_ANON',
+  'FOLL_SPLIT_PMD',
+  'FOLL_PCI_P2PDMA',
+  'FOLL_INTERRUPTIBLE',
+  'FOLL_HONOR_NUMA_FAULT',
+  'FOLL_REMOTE',
+  'FOLL_DUMP',
+  'FOLL_MLOCK',
+  'FOLL_TOUCH',
+] as const;
+
+export const PROT_FLAGS = ['PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'PROT_EXEC'] as const;
+export const MAP_FLAGS = ['MAP_SHARED', 'MAP_PRIVATE', 'MAP_HUGETLB', 'MAP_ANONYMOUS', 'MAP_POPULATE'] as const;
+export const MADV_ADVICE = [
+  'MADV_DONTNEED',
+  'MADV_DONTFORK',
+  'MADV_DOFORK',
+  'MADV_WIPEONFORK',
+  'MADV_KEEPONFORK',
+  'MADV_PAGEOUT',
+  'MADV_COLD',
+  'MADV_FREE',
+  'MADV_COLLAPSE',
+  'MADV_HUGEPAGE',
+  'MADV_NOHUGEPAGE',
+] as const;
+
+/** errno names a call may return or a predicate may compare with. */
+export const ERRNO_NAMES = [
+  'EPERM', 'ENOENT', 'EINTR', 'EIO', 'ENXIO', 'E2BIG', 'EBADF', 'EAGAIN', 'ENOMEM', 'EACCES', 'EFAULT',
+  'EBUSY', 'EEXIST', 'EINVAL', 'ENOSPC', 'ESPIPE', 'EROFS', 'EMLINK', 'ERANGE', 'ENOSYS', 'EOPNOTSUPP',
+  'EHWPOISON', 'EREMOTEIO', 'ENODEV', 'EFBIG', 'ETXTBSY',
+] as const;
+
+/** Non-errno outcomes of a step. */
+export const SIGNAL_NAMES = ['SIGSEGV', 'SIGBUS'] as const;
+
+/** Violation kinds of spec v1 (the checkers live in src/model/invariants.ts). */
+export const VIOLATION_KINDS = [
+  'DMA_LOST',
+  'DMA_STALE',
+  'COW_LEAK',
+  'PRIVATE_WRITE_LEAK',
+  'UNTRACKED_DIRTY',
+  'DATA_LOSS',
+  'USE_AFTER_FREE',
+  'UNMOVABLE_PIN',
+  'SECURE_ACCESS',
+] as const;
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+
+export const FS_TYPES = ['ext4', 'tmpfs', 'hugetlbfs'] as const;

@@ -1,0 +1,29 @@
+// A DMA-capable device (NIC, GPU, RDMA HCA): it reads and writes the physical
+// pages a pin handle names, never the process's page tables.
+
+import { Kernel } from './kernel.js';
+import { folio_store } from './folio.js';
+import { pin_handle_folio, pin_handle_npages } from './gup.js';
+import { F_VALUE, K_OWNER, KP_FLAGS, KPF_PRIVATE_MAPPING } from './state.js';
+import { check_device_read, check_device_write, check_private_write } from './invariants.js';
+import { EINVAL } from './errno.js';
+
+export function dma_write(k: Kernel, h: number, i: number, value: number, procName: (p: number) => string): number {
+  if (i < 0 || i >= pin_handle_npages(k, h)) return -EINVAL;
+  const f = pin_handle_folio(k, h, i);
+  if (f < 0) return -EINVAL;
+  check_device_write(k, h, i, f, procName);
+  check_private_write(k, f, (k.s[k.L.pinPage(h, i) + KP_FLAGS]! & KPF_PRIVATE_MAPPING) !== 0, 'a device write');
+  folio_store(k, f, value, k.s[k.L.pin(h) + K_OWNER]! - 1);
+  k.trace('dma_write', `device wrote folio #${f}`);
+  return 0;
+}
+
+export function dma_read(k: Kernel, h: number, i: number, procName: (p: number) => string): number | { err: number } {
+  if (i < 0 || i >= pin_handle_npages(k, h)) return { err: -EINVAL };
+  const f = pin_handle_folio(k, h, i);
+  if (f < 0) return { err: -EINVAL };
+  check_device_read(k, h, i, f, procName);
+  k.trace('dma_read', `device read folio #${f}`);
+  return k.fget(f, F_VALUE);
+}

@@ -1,0 +1,239 @@
+// mm/filemap.c, mm/page-writeback.c, mm/truncate.c and the ext4 bits they
+// call (fs/ext4/inode.c): the page cache, buffered I/O, writeback, truncation.
+
+import { Kernel } from './kernel.js';
+import { folio_mark_dirty, folio_put, folio_store, fs_prepare_write } from './folio.js';
+import {
+  F_MAPPING,
+  F_INDEX,
+  F_VALUE,
+  F_REF,
+  F_MAPCOUNT,
+  FS_EXT4,
+  FS_HUGETLBFS,
+  FS_TMPFS,
+  FS_GUEST,
+  FI_SIZE,
+  PG_DIRTY,
+  PG_FS_WRITABLE,
+  PG_HUGETLB,
+  PG_LARGE,
+  PG_LRU,
+  PG_PRIVATE,
+  PG_SECURE,
+  PG_UPTODATE,
+  PG_WRITEBACK,
+  PTE_DIRTY,
+  PTE_WRITE,
+  VM_SHARED,
+} from './state.js';
+import { rmap_walk, mapping_walk } from './rmap.js';
+import { mmu_notifier_invalidate } from './mmu_notifier.js';
+import { zap_pte } from './memory.js';
+import { check_evict, check_fs_modify, check_secure_io, check_writeback_done } from './invariants.js';
+
+/** filemap_fault() / shmem_fault() / hugetlb_no_page(): find the page-cache folio, reading it in if absent. */
+export function filemap_fault(k: Kernel, fi: number, idx: number): number {
+  const cf = k.cachedFolio(fi, idx);
+  if (cf >= 0) return cf;
+  const fs = k.fileFs(fi);
+  const huge = fs === FS_HUGETLBFS ? PG_HUGETLB | PG_LARGE : 0;
+  const f = k.allocFolio(PG_UPTODATE | PG_LRU | huge, k.disk(fi, idx)); // the allocation ref becomes the cache's
+  k.fset(f, F_MAPPING, fi + 1);
+  k.fset(f, F_INDEX, idx);
+  k.setCachedFolio(fi, idx, f);
+  k.trace('filemap_add_folio', `file ${fi} page ${idx} read into folio #${f}`);
+  return f;
+}
+
+/** What the file holds at idx: the page cache if cached (it is newer), else the disk. */
+export function file_content(k: Kernel, fi: number, idx: number): number {
+  const f = k.cachedFolio(fi, idx);
+  return f >= 0 ? k.fget(f, F_VALUE) : k.disk(fi, idx);
+}
+
+/** What is on the storage at idx (memory filesystems: their pages). */
+export function disk_content(k: Kernel, fi: number, idx: number): number {
+  return k.fileFs(fi) === FS_EXT4 ? k.disk(fi, idx) : file_content(k, fi, idx);
+}
+
+/** generic_perform_write(): ext4_write_begin tells the fs, the copy lands, the folio is dirtied. */
+export function generic_perform_write(k: Kernel, fi: number, idx: number, value: number): number {
+  if (idx >= k.L.d.filePages) return -27; // EFBIG
+  if (idx >= k.fileSize(fi)) k.s[k.L.file(fi) + FI_SIZE] = idx + 1;
+  const f = filemap_fault(k, fi, idx);
+  fs_prepare_write(k, f);
+  folio_store(k, f, value, -1);
+  folio_mark_dirty(k, f);
+  k.trace('generic_perform_write', `file ${fi} page ${idx} = folio #${f}, dirty`);
+  return 0;
+}
+
+/** filemap_read(): buffered read through the page cache. */
+export function filemap_read(k: Kernel, fi: number, idx: number): number {
+  if (idx >= k.fileSize(fi)) return 0;
+  return k.fget(filemap_fault(k, fi, idx), F_VALUE);
+}
+
+/**
+ * folio_mkclean() (mm/rmap.c): write-protect and clean every shared PTE that
+ * maps the folio, telling secondary MMUs first. Returns whether any PTE was dirty.
+ */
+export function folio_mkclean(k: Kernel, f: number): boolean {
+  let dirty = false;
+  rmap_walk(k, f, (p, va) => {
+    if (!(k.vmFlags(p, va) & VM_SHARED)) return;
+    const bits = k.pte(p, va);
+    mmu_notifier_invalidate(k, p, va, 'page_mkclean');
+    if (bits & (PTE_WRITE | PTE_DIRTY)) {
+      if (bits & PTE_DIRTY) dirty = true;
+      k.setPteBits(p, va, bits & ~(PTE_WRITE | PTE_DIRTY));
+    }
+  });
+  return dirty;
+}
+
+/**
+ * folio_clear_dirty_for_io() (mm/page-writeback.c): page_mkclean, transfer
+ * PTE dirtiness, then test-and-clear the folio's dirty bit. From here the fs
+ * must be told (page_mkwrite) before the page may be written again.
+ */
+export function folio_clear_dirty_for_io(k: Kernel, f: number): boolean {
+  if (folio_mkclean(k, f)) folio_mark_dirty(k, f);
+  const was = k.ftest(f, PG_DIRTY);
+  k.fclearFlag(f, PG_DIRTY | PG_FS_WRITABLE);
+  k.trace('folio_clear_dirty_for_io', `folio #${f} write-protected and cleaned${was ? '' : ' (was clean)'}`);
+  return was;
+}
+
+/**
+ * Write one dirty page of file fi (write_cache_pages -> ext4_writepages ->
+ * mpage_prepare_extent_to_map / ext4_writepage): the first half cleans, the
+ * second does the I/O. The explorer may run other threads between them.
+ */
+export function writeback_folio_start(k: Kernel, fi: number, idx: number): number {
+  const f = k.cachedFolio(fi, idx);
+  if (f < 0 || !k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK)) return -1;
+  if (!folio_clear_dirty_for_io(k, f)) return -1;
+  if (!k.ftest(f, PG_PRIVATE)) {
+    if (k.on('ext4_bufferless_warn')) {
+      k.sink.note(`ext4: page ${idx} of file ${fi} does not have buffers attached (warning; dirty cleared, page skipped)`);
+      k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: warn, clear dirty, skip`);
+    } else {
+      k.sink.note(`kernel BUG at fs/ext4/inode.c: ext4_writepage() on a dirty page without buffers (file ${fi} page ${idx})`);
+      k.violate('UNTRACKED_DIRTY', `ext4_writepage() BUG: folio #${f} was dirtied with no buffers attached`);
+      k.fsetFlag(f, PG_DIRTY); // the writeback thread died holding it
+    }
+    return -1;
+  }
+  // __folio_start_writeback() -> arch_make_folio_accessible()
+  if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback')) {
+    k.fclearFlag(f, PG_SECURE);
+    k.trace('arch_make_page_accessible', `folio #${f} exported before writeback`);
+  }
+  k.fsetFlag(f, PG_WRITEBACK);
+  return f;
+}
+
+/** The block I/O of writeback: the device reads the page and the disk gets its content. */
+export function writeback_folio_io(k: Kernel, fi: number, idx: number, f: number): void {
+  check_secure_io(k, f, 'writeback I/O');
+  k.setDisk(fi, idx, k.fget(f, F_VALUE));
+  k.fclearFlag(f, PG_WRITEBACK);
+  k.trace('folio_end_writeback', `file ${fi} page ${idx} written to disk`);
+}
+
+/** sys writeback(F) / fsync(F): write every dirty page of a file (filemap_write_and_wait_range). */
+export function filemap_write_and_wait(k: Kernel, fi: number): void {
+  const fs = k.fileFs(fi);
+  if (fs !== FS_EXT4) return; // shmem/hugetlbfs/guest memory have no backing store to write
+  for (let idx = 0; idx < k.fileSize(fi); idx++) {
+    const f = writeback_folio_start(k, fi, idx);
+    if (f >= 0) writeback_folio_io(k, fi, idx, f);
+  }
+  check_writeback_done(k, fi);
+}
+
+/** filemap_release_folio() -> ext4's try_to_free_buffers(): clean, idle buffers can go. */
+export function filemap_release_folio(k: Kernel, f: number): boolean {
+  if (!k.ftest(f, PG_PRIVATE)) return true;
+  if (k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK)) return false;
+  k.fclearFlag(f, PG_PRIVATE);
+  k.trace('try_to_free_buffers', `folio #${f}: buffers released`);
+  return true;
+}
+
+/** __filemap_remove_folio() + the cache's reference: the folio leaves the page cache. */
+export function filemap_remove_folio(k: Kernel, fi: number, idx: number, f: number): void {
+  check_evict(k, fi, idx, f);
+  k.setCachedFolio(fi, idx, -1);
+  k.fset(f, F_MAPPING, 0);
+  k.fclearFlag(f, PG_DIRTY | PG_PRIVATE | PG_FS_WRITABLE | PG_LRU);
+  k.trace('filemap_remove_folio', `file ${fi} page ${idx}: folio #${f} removed from the page cache`);
+  folio_put(k, f);
+}
+
+/** remove_mapping() / __remove_mapping(): succeeds only if the cache holds the only reference (page_ref_freeze). */
+export function remove_mapping(k: Kernel, fi: number, idx: number, f: number): boolean {
+  if (k.fget(f, F_REF) !== 1 || k.fget(f, F_MAPCOUNT) !== 0) return false;
+  filemap_remove_folio(k, fi, idx, f);
+  return true;
+}
+
+/** ftruncate(): truncate_setsize -> truncate_pagecache -> unmap_mapping_range(even_cows) + truncate_inode_pages. */
+export function do_truncate(k: Kernel, fi: number, pages: number): number {
+  if (pages > k.L.d.filePages) return -27; // EFBIG
+  const old = k.fileSize(fi);
+  k.s[k.L.file(fi) + FI_SIZE] = pages;
+  for (let idx = pages; idx < old; idx++) {
+    mapping_walk(k, fi, idx, (p, va) => zap_pte(k, p, va, 'truncate'));
+    const f = k.cachedFolio(fi, idx);
+    if (f >= 0) {
+      k.setDisk(fi, idx, 0); // the blocks are freed; keep check_evict quiet about intended loss
+      k.setCachedFolio(fi, idx, -1);
+      k.fset(f, F_MAPPING, 0);
+      k.fclearFlag(f, PG_DIRTY | PG_PRIVATE | PG_FS_WRITABLE | PG_LRU);
+      k.trace('truncate_inode_folio', `file ${fi} page ${idx}: folio #${f} truncated`);
+      folio_put(k, f);
+    }
+    k.setDisk(fi, idx, 0);
+  }
+  for (let idx = old; idx < pages; idx++) k.setDisk(fi, idx, 0);
+  return 0;
+}
+
+/** invalidate_inode_pages2_range() for one page (after an O_DIRECT write): unmap, then drop if unused. */
+export function invalidate_inode_page2(k: Kernel, fi: number, idx: number): boolean {
+  const f = k.cachedFolio(fi, idx);
+  if (f < 0) return true;
+  rmap_walk(k, f, (p, va) => zap_pte(k, p, va, 'invalidate_inode_pages2'));
+  if (k.ftest(f, PG_DIRTY)) return false;
+  if (!filemap_release_folio(k, f)) return false;
+  if (k.fget(f, F_REF) !== 1) {
+    k.sink.note(`page cache invalidation failure on direct I/O (file ${fi} page ${idx} is still referenced)`);
+    return false;
+  }
+  k.setCachedFolio(fi, idx, -1);
+  k.fset(f, F_MAPPING, 0);
+  k.fclearFlag(f, PG_LRU | PG_FS_WRITABLE);
+  folio_put(k, f);
+  return true;
+}
+
+/** drop_caches: invalidate_mapping_pages() over every file -- clean, unmapped, unreferenced pages only. */
+export function drop_pagecache(k: Kernel): void {
+  for (let fi = 0; fi < k.L.d.files; fi++) {
+    if (k.fileFs(fi) !== FS_EXT4) continue;
+    for (let idx = 0; idx < k.fileSize(fi); idx++) {
+      const f = k.cachedFolio(fi, idx);
+      if (f < 0 || k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK) || k.fget(f, F_MAPCOUNT) > 0) continue;
+      if (!filemap_release_folio(k, f)) continue;
+      remove_mapping(k, fi, idx, f);
+    }
+  }
+}
+
+/** A kernel write into a file folio that did not go through the fs (GUP user, device). */
+export function note_untracked_write(k: Kernel, f: number, how: string): void {
+  check_fs_modify(k, f, how);
+}

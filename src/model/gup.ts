@@ -1,0 +1,371 @@
+// mm/gup.c: get_user_pages() and friends -- the slow path (__get_user_pages,
+// follow_page_pte, faultin_page, check_vma_flags), GUP-fast (gup_fast_pte_range,
+// folio_fast_pin_allowed), and release (unpin_user_pages*, put_page).
+//
+// Preemption points (the explorer interleaves here; v1 runs straight through):
+//   P1 __get_user_pages: after faultin_page() returns, before the retried
+//      follow_page_pte() (the mmap lock may be dropped and retaken on VM_FAULT_RETRY)
+//   P2 gup_fast_pte_range: between reading the PTE and try_grab_folio(), and the
+//      re-check of the PTE after grabbing (a concurrent zap or fork's wrprotect)
+
+import { Kernel, ZERO_FOLIO } from './kernel.js';
+import {
+  FOLL_COW,
+  FOLL_FORCE,
+  FOLL_GET,
+  FOLL_LONGTERM,
+  FOLL_PIN,
+  FOLL_TOUCH,
+  FOLL_WRITE,
+  folio_mark_dirty,
+  gup_put_folio,
+  try_grab_folio,
+} from './folio.js';
+import {
+  F_MAPPING,
+  FIF_SHMEM_ANON,
+  FS_EXT4,
+  FS_GUEST,
+  FS_HUGETLBFS,
+  FS_TMPFS,
+  K_FOLL,
+  K_KIND,
+  K_NPAGES,
+  K_OWNER,
+  K_STATE,
+  K_VA,
+  KP_FLAGS,
+  KP_FOLIO,
+  KPF_PRIVATE_MAPPING,
+  MMF_HAS_PINNED,
+  P_MMFLAGS,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_DIRTY,
+  PG_HUGETLB,
+  PG_SECURE,
+  PIN_ACTIVE,
+  PIN_RELEASED,
+  H_NEXT_PIN,
+  PTE_DIRTY,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_WRITE,
+  VM_HUGETLB,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from './state.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_WRITE, handle_mm_fault, is_cow_mapping } from './memory.js';
+import { EFAULT, EINVAL, EMLINK, ENOMEM } from './errno.js';
+import { ModelCapacityError } from './kernel.js';
+
+/** follow_page_pte() found no usable page: fault it in. */
+const NOPAGE = -1;
+
+/** The outcome of a GUP call. */
+export interface GupResult {
+  /** 0, or -errno with nothing held */
+  err: number;
+  folios: number[];
+  /** per page: was it taken through a MAP_PRIVATE (COW) mapping */
+  viaPrivate: boolean[];
+  /** the flags GUP ended up using (FOLL_COW, dropped FOLL_WRITE...) */
+  flags: number;
+}
+
+/** mm_set_has_pinned_flag() (5.9+: mm->has_pinned, later MMF_HAS_PINNED): sticky for the mm's life. */
+function mm_set_has_pinned_flag(k: Kernel, p: number): void {
+  const o = k.L.proc(p) + P_MMFLAGS;
+  k.s[o] = k.s[o]! | MMF_HAS_PINNED;
+}
+
+/** vma_needs_dirty_tracking() (mm/mmap.c, 6.5): shared+writable and the fs tracks dirtying (page_mkwrite / writeback). */
+export function vma_needs_dirty_tracking(k: Kernel, p: number, va: number): boolean {
+  const vmf = k.vmFlags(p, va);
+  if ((vmf & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
+  const fi = k.vmFile(p, va);
+  return fi >= 0 && k.fileFs(fi) === FS_EXT4;
+}
+
+/** writable_file_mapping_allowed() (mm/gup.c, 6.5): only long-term pins are refused, and only where dirty tracking is needed. */
+function writable_file_mapping_allowed(k: Kernel, p: number, va: number, foll: number): boolean {
+  if ((foll & (FOLL_PIN | FOLL_LONGTERM)) !== (FOLL_PIN | FOLL_LONGTERM)) return true;
+  return !vma_needs_dirty_tracking(k, p, va);
+}
+
+/**
+ * check_vma_flags() (mm/gup.c): may this GUP touch this VMA at all?
+ * FOLL_FORCE never COWs in a shared mapping (cda540ace6a1, 4.8); hugetlb
+ * refuses FOLL_FORCE writes (6.0); long-term write pins of dirty-tracked
+ * file mappings are refused (6.5, writable_file_mapping_check).
+ */
+export function check_vma_flags(k: Kernel, p: number, va: number, foll: number): number {
+  const vmf = k.vmFlags(p, va);
+  const fi = k.vmFile(p, va);
+  if (fi >= 0 && k.fileFs(fi) === FS_GUEST) return -EFAULT;
+  const write = (foll & FOLL_WRITE) !== 0;
+  if (write) {
+    if (fi >= 0 && k.on('writable_file_mapping_check') && !writable_file_mapping_allowed(k, p, va, foll)) return -EFAULT;
+    if (!(vmf & VM_WRITE)) {
+      if (!(foll & FOLL_FORCE)) return -EFAULT;
+      if (k.on('foll_force_anon_exclusive') && vmf & VM_HUGETLB) return -EFAULT;
+      if (!is_cow_mapping(vmf)) return -EFAULT;
+    }
+  } else if (!(vmf & VM_READ)) {
+    if (!(foll & FOLL_FORCE)) return -EFAULT;
+    if (!(vmf & VM_MAYREAD)) return -EFAULT;
+  }
+  return 0;
+}
+
+/**
+ * can_follow_write_pte(): may a FOLL_WRITE lookup use this read-only PTE?
+ *  <=4.8  never (faultin_page drops FOLL_WRITE instead: Dirty COW)
+ *  4.9+   FOLL_FORCE && FOLL_COW && pte_dirty (19be0eaffa3a); 5.8 without FOLL_FORCE (17839856fd58)
+ *  6.0+   FOLL_FORCE in a private, VM_MAYWRITE, !VM_WRITE vma on an exclusive anon page
+ */
+function can_follow_write_pte(k: Kernel, p: number, va: number, bits: number, f: number, foll: number): boolean {
+  if (bits & PTE_WRITE) return true;
+  if (k.on('foll_force_anon_exclusive')) {
+    if (!(foll & FOLL_FORCE)) return false;
+    const vmf = k.vmFlags(p, va);
+    if (vmf & (VM_MAYSHARE | VM_SHARED)) return false;
+    if (!(vmf & VM_MAYWRITE)) return false;
+    if (vmf & VM_WRITE) return false;
+    return f !== ZERO_FOLIO && k.ftest(f, PG_ANON) && k.ftest(f, PG_ANON_EXCLUSIVE);
+  }
+  if (k.on('gup_foll_cow')) {
+    const cow = (foll & FOLL_COW) !== 0 && (bits & PTE_DIRTY) !== 0;
+    return k.on('gup_force_cow_break') ? cow : cow && (foll & FOLL_FORCE) !== 0;
+  }
+  return false;
+}
+
+/**
+ * gup_must_unshare() (mm/internal.h): a R/O FOLL_PIN must not pin an anon page
+ * that may be shared (5.19), nor -- for FOLL_LONGTERM in a COW mapping -- any
+ * non-anon page (6.2). vmf null: GUP-fast, which cannot see the VMA.
+ */
+export function gup_must_unshare(k: Kernel, vmf: number | null, foll: number, f: number): boolean {
+  if (!k.on('gup_unshare_anon')) return false;
+  if ((foll & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
+  const anon = f !== ZERO_FOLIO && k.ftest(f, PG_ANON);
+  if (!anon) {
+    if (!k.on('gup_unshare_cow_mapping')) return false;
+    if (!(foll & FOLL_LONGTERM)) return false;
+    if (vmf === null) return true;
+    return is_cow_mapping(vmf);
+  }
+  return !k.ftest(f, PG_ANON_EXCLUSIVE);
+}
+
+/**
+ * arch_make_page_accessible() on FOLL_PIN (f28d43636d6f, 5.7; s390 protected
+ * guests): export a secure page before anyone does I/O on it. FOLL_GET does not.
+ */
+function gup_make_accessible(k: Kernel, f: number, foll: number): void {
+  if (!(foll & FOLL_PIN) || !k.on('arch_make_page_accessible_gup')) return;
+  if (f !== ZERO_FOLIO && k.ftest(f, PG_SECURE)) {
+    k.fclearFlag(f, PG_SECURE);
+    k.trace('arch_make_page_accessible', `folio #${f} exported for FOLL_PIN`);
+  }
+}
+
+/** follow_page_pte() (mm/gup.c): the folio a PTE maps, or NOPAGE / -EMLINK. */
+function follow_page_pte(k: Kernel, p: number, va: number, foll: number): number {
+  const bits = k.pte(p, va);
+  if (!(bits & PTE_PRESENT)) return NOPAGE;
+  const f = k.pteFolio(p, va);
+  if (foll & FOLL_WRITE && !can_follow_write_pte(k, p, va, bits, f, foll)) return NOPAGE;
+  if (gup_must_unshare(k, k.vmFlags(p, va), foll, f)) return -EMLINK;
+  if (foll & FOLL_TOUCH && foll & FOLL_WRITE && f !== ZERO_FOLIO && !(bits & PTE_DIRTY) && !k.ftest(f, PG_DIRTY)) {
+    folio_mark_dirty(k, f);
+  }
+  return f;
+}
+
+/** faultin_page() (mm/gup.c): handle_mm_fault() with FAULT_FLAG_WRITE / FAULT_FLAG_UNSHARE. */
+function faultin_page(k: Kernel, p: number, va: number, foll: number, unshare: boolean): number {
+  let fflags = 0;
+  if (foll & FOLL_WRITE) fflags |= FAULT_FLAG_WRITE;
+  if (unshare) fflags |= FAULT_FLAG_UNSHARE;
+  k.trace('faultin_page', `${unshare ? 'unshare' : foll & FOLL_WRITE ? 'write' : 'read'} fault at page ${va}`);
+  return handle_mm_fault(k, p, va, fflags);
+}
+
+/**
+ * __get_user_pages() (mm/gup.c): for each page, check the VMA, then loop
+ * follow_page_pte() / faultin_page() until a page can be grabbed.
+ * All-or-nothing: on failure every page taken so far is released (callers in
+ * the model treat a short count as failure, as io_uring and most drivers do).
+ */
+export function __get_user_pages(k: Kernel, p: number, start: number, n: number, flags: number): GupResult {
+  const folios: number[] = [];
+  const viaPrivate: boolean[] = [];
+  let used = flags;
+  if (flags & FOLL_PIN) mm_set_has_pinned_flag(k, p);
+  for (let i = 0; i < n; i++) {
+    const va = start + i;
+    if (va >= k.L.d.vpages || k.vmFlags(p, va) === 0) return release(k, folios, used, -EFAULT);
+    const vmf = k.vmFlags(p, va);
+    let foll = flags | FOLL_TOUCH;
+    const e = check_vma_flags(k, p, va, foll);
+    if (e) return release(k, folios, used, e);
+    // 5.8 only: should_force_cow_break() -- every read GUP on a COW mapping breaks COW now
+    if (k.on('gup_force_cow_break') && is_cow_mapping(vmf) && foll & (FOLL_GET | FOLL_PIN)) foll |= FOLL_WRITE;
+    let got = -1;
+    for (let tries = 0; tries < 5 && got < 0; tries++) {
+      const r = follow_page_pte(k, p, va, foll);
+      if (r >= 0) {
+        if (!try_grab_folio(k, r, foll)) return release(k, folios, used, -ENOMEM);
+        gup_make_accessible(k, r, foll);
+        got = r;
+        break;
+      }
+      const ret = faultin_page(k, p, va, foll, r === -EMLINK);
+      if (ret & VM_FAULT_ERROR) return release(k, folios, used, -EFAULT);
+      if (ret & VM_FAULT_WRITE && !(vmf & VM_WRITE)) {
+        if (k.on('gup_foll_cow')) foll |= FOLL_COW;
+        else if (!k.on('foll_force_anon_exclusive')) {
+          // <=4.8: "we can safely do subsequent page lookups as if they were reads" (Dirty COW)
+          foll &= ~FOLL_WRITE;
+          k.trace('faultin_page', 'COW done on a !VM_WRITE vma: FOLL_WRITE dropped for the retry');
+        }
+      }
+    }
+    if (got < 0) return release(k, folios, used, -EFAULT);
+    folios.push(got);
+    viaPrivate.push(is_cow_mapping(vmf) || !(vmf & VM_SHARED));
+    if (foll & FOLL_COW) used |= FOLL_COW;
+  }
+  k.trace('__get_user_pages', `${n} page(s) ${flags & FOLL_PIN ? 'pinned' : 'referenced'}`);
+  return { err: 0, folios, viaPrivate, flags: used };
+}
+
+function release(k: Kernel, folios: number[], flags: number, err: number): GupResult {
+  for (const f of folios) gup_put_folio(k, f, flags);
+  return { err, folios: [], viaPrivate: [], flags };
+}
+
+/** folio_fast_pin_allowed() (a6e79df92e4a, 6.5; later gup_fast_folio_allowed): anon, shmem and hugetlb only for FOLL_LONGTERM writes. */
+export function folio_fast_pin_allowed(k: Kernel, f: number, foll: number): boolean {
+  if ((foll & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) !== (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) return true;
+  if (k.ftest(f, PG_HUGETLB)) return true;
+  if (k.ftest(f, PG_ANON)) return true;
+  const m = k.fget(f, F_MAPPING);
+  if (m <= 0) return false;
+  const fs = k.fileFs(m - 1);
+  return fs === FS_TMPFS || fs === FS_GUEST || fs === FS_HUGETLBFS || (k.fileFlags(m - 1) & FIF_SHMEM_ANON) !== 0;
+}
+
+/**
+ * gup_fast() -> gup_fast_pte_range() (mm/gup.c): the lockless walk. Stops at
+ * the first page it cannot take (not present, not writable for FOLL_WRITE,
+ * special, must-unshare, or refused by folio_fast_pin_allowed) and returns the
+ * pages taken so far; the caller falls back to the slow path for the rest.
+ */
+export function gup_fast(k: Kernel, p: number, start: number, n: number, foll: number): number[] {
+  const got: number[] = [];
+  if (foll & FOLL_PIN) mm_set_has_pinned_flag(k, p);
+  // 5.8 (17839856fd58): GUP-fast only succeeds for write lookups
+  const needWrite = (foll & FOLL_WRITE) !== 0 || (k.on('gup_force_cow_break') && (foll & (FOLL_GET | FOLL_PIN)) !== 0);
+  for (let i = 0; i < n; i++) {
+    const va = start + i;
+    if (va >= k.L.d.vpages) break;
+    const bits = k.pte(p, va);
+    if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) break;
+    if (needWrite && !(bits & PTE_WRITE)) break;
+    const f = k.pteFolio(p, va);
+    if (gup_must_unshare(k, null, foll, f)) break;
+    // -- preemption point P2: a zap or fork may run here; the PTE is re-checked after the grab
+    if (!try_grab_folio(k, f, foll)) break;
+    if (k.on('gup_fast_longterm_file_check') && !folio_fast_pin_allowed(k, f, foll)) {
+      gup_put_folio(k, f, foll);
+      k.trace('folio_fast_pin_allowed', `folio #${f} needs dirty tracking: fall back to the slow path`);
+      break;
+    }
+    gup_make_accessible(k, f, foll);
+    got.push(f);
+  }
+  if (got.length) k.trace('gup_fast', `${got.length} page(s) taken locklessly`);
+  return got;
+}
+
+/** get_user_pages_fast() / pin_user_pages_fast(): GUP-fast, then the slow path for the rest. */
+export function gup_fast_fallback(k: Kernel, p: number, start: number, n: number, foll: number): GupResult {
+  const fast = gup_fast(k, p, start, n, foll);
+  const viaPrivate = fast.map((_, i) => !(k.vmFlags(p, start + i) & VM_SHARED));
+  if (fast.length === n) return { err: 0, folios: fast, viaPrivate, flags: foll };
+  const rest = __get_user_pages(k, p, start + fast.length, n - fast.length, foll);
+  if (rest.err) {
+    for (const f of fast) gup_put_folio(k, f, foll);
+    return rest;
+  }
+  return { err: 0, folios: fast.concat(rest.folios), viaPrivate: viaPrivate.concat(rest.viaPrivate), flags: rest.flags | foll };
+}
+
+/** Record a set of grabbed pages as a handle (the driver's page array). Returns the handle index. */
+export function pin_handle_create(k: Kernel, kind: number, owner: number, start: number, r: GupResult): number {
+  const h = k.s[H_NEXT_PIN]!;
+  if (h >= k.L.d.pins) throw new ModelCapacityError('pins', k.L.d.pins);
+  if (r.folios.length > k.L.d.pinPages) throw new ModelCapacityError('pin pages', k.L.d.pinPages);
+  k.s[H_NEXT_PIN] = h + 1;
+  const o = k.L.pin(h);
+  k.s[o + K_KIND] = kind;
+  k.s[o + K_OWNER] = owner + 1;
+  k.s[o + K_VA] = start;
+  k.s[o + K_NPAGES] = r.folios.length;
+  k.s[o + K_FOLL] = r.flags;
+  k.s[o + K_STATE] = PIN_ACTIVE;
+  r.folios.forEach((f, i) => {
+    const q = k.L.pinPage(h, i);
+    k.s[q + KP_FOLIO] = f + 1;
+    k.s[q + KP_FLAGS] = r.viaPrivate[i] ? KPF_PRIVATE_MAPPING : 0;
+  });
+  return h;
+}
+
+export function pin_handle_folio(k: Kernel, h: number, i: number): number {
+  return k.s[k.L.pinPage(h, i) + KP_FOLIO]! - 1;
+}
+export function pin_handle_npages(k: Kernel, h: number): number {
+  return k.s[k.L.pin(h) + K_NPAGES]!;
+}
+export function pin_handle_active(k: Kernel, h: number): boolean {
+  return k.s[k.L.pin(h) + K_STATE] === PIN_ACTIVE;
+}
+
+/**
+ * unpin_user_pages() / unpin_user_pages_dirty_lock() / put_page() on every
+ * page of a handle. make_dirty: folio_lock + folio_mark_dirty first
+ * (the set_page_dirty_lock() of older kernels).
+ */
+export function unpin_user_pages_dirty_lock(k: Kernel, h: number, makeDirty: boolean): number {
+  const o = k.L.pin(h);
+  if (k.s[o + K_STATE] !== PIN_ACTIVE) return -EINVAL;
+  const foll = k.s[o + K_FOLL]!;
+  const n = k.s[o + K_NPAGES]!;
+  for (let i = 0; i < n; i++) {
+    const f = pin_handle_folio(k, h, i);
+    if (f < 0) continue;
+    if (makeDirty && f !== ZERO_FOLIO && !k.ftest(f, PG_DIRTY)) folio_mark_dirty(k, f);
+    gup_put_folio(k, f, foll);
+  }
+  k.s[o + K_STATE] = PIN_RELEASED;
+  k.trace(foll & FOLL_PIN ? 'unpin_user_pages' : 'put_page', `${n} page(s) released${makeDirty ? ' dirty' : ''}`);
+  return 0;
+}
+
+/** Release one page of a handle (a pipe buffer consumed by read). */
+export function pin_handle_release_page(k: Kernel, h: number, i: number): void {
+  const f = pin_handle_folio(k, h, i);
+  if (f < 0) return;
+  gup_put_folio(k, f, k.s[k.L.pin(h) + K_FOLL]!);
+  k.s[k.L.pinPage(h, i) + KP_FOLIO] = 0;
+}
+
+export { FOLL_GET, FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, FOLL_FORCE };

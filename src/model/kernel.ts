@@ -1,0 +1,258 @@
+// The model's context: one flat state (state.ts), the profile's knobs, and
+// the event sink the invariant checkers report into. Every kernel path takes
+// a Kernel as its first argument. The model knows nothing of the language.
+
+import type { ViolationKind } from '../lang/ops.js';
+import {
+  Layout,
+  type Dims,
+  F_FLAGS,
+  F_REF,
+  F_MAPCOUNT,
+  F_PINCOUNT,
+  F_PINS,
+  F_VALUE,
+  F_MAPPING,
+  F_INDEX,
+  F_AUTHOR,
+  F_EPOCH,
+  F_SWAP,
+  H_NEXT_FOLIO,
+  H_VIOLATIONS,
+  PG_ALIVE,
+  PG_ZERO,
+  PG_UPTODATE,
+  E_VMFLAGS,
+  E_FOLIO,
+  E_PTE,
+  E_FILE,
+  E_PGOFF,
+  P_ALIVE,
+  FI_FS,
+  FI_SIZE,
+  FI_FLAGS,
+  FI_VA,
+} from './state.js';
+
+/** Knob names the model asks about (src/profiles/knobs.ts documents each). */
+export type KnobName =
+  | 'gup_foll_cow'
+  | 'madv_wipeonfork'
+  | 'foll_longterm'
+  | 'io_uring'
+  | 'io_uring_vma_file_check'
+  | 'foll_pin'
+  | 'pin_counting_bias'
+  | 'arch_make_page_accessible_gup'
+  | 'arch_make_page_accessible_writeback'
+  | 's390_pv'
+  | 'gup_force_cow_break'
+  | 'wp_reuse_page_count'
+  | 'fork_early_cow_pinned'
+  | 'hugetlb_fork_early_cow_pinned'
+  | 'no_swapcache_pinned'
+  | 'ext4_bufferless_warn'
+  | 'page_anon_exclusive'
+  | 'gup_unshare_anon'
+  | 'foll_force_anon_exclusive'
+  | 'gup_unshare_cow_mapping'
+  | 'dio_foll_pin'
+  | 'writable_file_mapping_check'
+  | 'gup_fast_longterm_file_check'
+  | 'guest_memfd'
+  | 'upm_v10'
+  | 'restricted_aops';
+
+export interface Violation {
+  kind: ViolationKind;
+  detail: string;
+}
+
+/** Receives what the model reports while it runs. */
+export interface EventSink {
+  violation(v: Violation): void;
+  /** a kernel function ran and changed state (for traces and the step view) */
+  trace(fn: string, what: string): void;
+  /** something a kernel developer should know about this run (BUG(), WARN, ignored advice) */
+  note(msg: string): void;
+}
+
+export const NULL_SINK: EventSink = { violation() {}, trace() {}, note() {} };
+
+export const VIOLATION_BIT: Record<ViolationKind, number> = {
+  DMA_LOST: 1,
+  DMA_STALE: 2,
+  COW_LEAK: 4,
+  PRIVATE_WRITE_LEAK: 8,
+  UNTRACKED_DIRTY: 16,
+  DATA_LOSS: 32,
+  USE_AFTER_FREE: 64,
+  UNMOVABLE_PIN: 128,
+  SECURE_ACCESS: 256,
+};
+
+/** The zero page lives in folio slot 0. */
+export const ZERO_FOLIO = 0;
+
+export class Kernel {
+  readonly L: Layout;
+  s: Int32Array;
+  sink: EventSink;
+  /** secondary MMU index -> the process whose page tables it follows (static per scenario) */
+  secondaryOwner: number[] = [];
+  private readonly knobs: ReadonlySet<string>;
+
+  constructor(dims: Dims, knobs: ReadonlySet<string>, sink: EventSink = NULL_SINK, state?: Int32Array) {
+    this.L = new Layout(dims);
+    this.knobs = knobs;
+    this.sink = sink;
+    if (state) {
+      this.s = state;
+    } else {
+      this.s = new Int32Array(this.L.size);
+      // the shared zero page: never freed, never counted
+      const z = this.L.folio(ZERO_FOLIO);
+      this.s[z + F_FLAGS] = PG_ALIVE | PG_ZERO | PG_UPTODATE;
+      this.s[H_NEXT_FOLIO] = 1;
+    }
+  }
+
+  on(knob: KnobName): boolean {
+    return this.knobs.has(knob);
+  }
+
+  /** Record a violation in the state (bitmask) and tell the sink. */
+  violate(kind: ViolationKind, detail: string): void {
+    this.s[H_VIOLATIONS] = this.s[H_VIOLATIONS]! | VIOLATION_BIT[kind];
+    this.sink.violation({ kind, detail });
+  }
+
+  trace(fn: string, what: string): void {
+    this.sink.trace(fn, what);
+  }
+
+  // ---- folio accessors
+  fget(f: number, field: number): number {
+    return this.s[this.L.folio(f) + field]!;
+  }
+  fset(f: number, field: number, v: number): void {
+    this.s[this.L.folio(f) + field] = v;
+  }
+  ftest(f: number, flag: number): boolean {
+    return (this.s[this.L.folio(f) + F_FLAGS]! & flag) !== 0;
+  }
+  fsetFlag(f: number, flag: number): void {
+    this.s[this.L.folio(f) + F_FLAGS] = this.s[this.L.folio(f) + F_FLAGS]! | flag;
+  }
+  fclearFlag(f: number, flag: number): void {
+    this.s[this.L.folio(f) + F_FLAGS] = this.s[this.L.folio(f) + F_FLAGS]! & ~flag;
+  }
+  folioRef(f: number): number {
+    return this.fget(f, F_REF);
+  }
+  folioMapcount(f: number): number {
+    return this.fget(f, F_MAPCOUNT);
+  }
+
+  /** Allocate a fresh folio slot (folio_alloc). Slots are never reused. */
+  allocFolio(flags: number, value: number): number {
+    const f = this.s[H_NEXT_FOLIO]!;
+    if (f >= this.L.d.folios) throw new ModelCapacityError('folios', this.L.d.folios);
+    this.s[H_NEXT_FOLIO] = f + 1;
+    const o = this.L.folio(f);
+    this.s[o + F_FLAGS] = flags | PG_ALIVE;
+    this.s[o + F_REF] = 1;
+    this.s[o + F_MAPCOUNT] = 0;
+    this.s[o + F_PINCOUNT] = 0;
+    this.s[o + F_PINS] = 0;
+    this.s[o + F_VALUE] = value;
+    this.s[o + F_MAPPING] = 0;
+    this.s[o + F_INDEX] = 0;
+    this.s[o + F_AUTHOR] = 0;
+    this.s[o + F_EPOCH] = 0;
+    this.s[o + F_SWAP] = 0;
+    return f;
+  }
+
+  // ---- page table accessors
+  vmFlags(p: number, va: number): number {
+    return this.s[this.L.pte(p, va) + E_VMFLAGS]!;
+  }
+  setVmFlags(p: number, va: number, v: number): void {
+    this.s[this.L.pte(p, va) + E_VMFLAGS] = v;
+  }
+  vmFile(p: number, va: number): number {
+    return this.s[this.L.pte(p, va) + E_FILE]! - 1;
+  }
+  vmPgoff(p: number, va: number): number {
+    return this.s[this.L.pte(p, va) + E_PGOFF]!;
+  }
+  pte(p: number, va: number): number {
+    return this.s[this.L.pte(p, va) + E_PTE]!;
+  }
+  /** folio index mapped by a present pte, or -1 */
+  pteFolio(p: number, va: number): number {
+    const o = this.L.pte(p, va);
+    return this.s[o + E_PTE]! & 1 ? this.s[o + E_FOLIO]! - 1 : -1;
+  }
+  setPte(p: number, va: number, folio: number, bits: number): void {
+    const o = this.L.pte(p, va);
+    this.s[o + E_FOLIO] = folio + 1;
+    this.s[o + E_PTE] = bits;
+  }
+  clearPte(p: number, va: number): void {
+    const o = this.L.pte(p, va);
+    this.s[o + E_FOLIO] = 0;
+    this.s[o + E_PTE] = 0;
+  }
+  setPteBits(p: number, va: number, bits: number): void {
+    this.s[this.L.pte(p, va) + E_PTE] = bits;
+  }
+
+  procAlive(p: number): boolean {
+    return this.s[this.L.proc(p) + P_ALIVE] === 1;
+  }
+
+  // ---- files
+  fileFs(fi: number): number {
+    return this.s[this.L.file(fi) + FI_FS]!;
+  }
+  fileSize(fi: number): number {
+    return this.s[this.L.file(fi) + FI_SIZE]!;
+  }
+  fileFlags(fi: number): number {
+    return this.s[this.L.file(fi) + FI_FLAGS]!;
+  }
+  fileVa(fi: number): number {
+    return this.s[this.L.file(fi) + FI_VA]!;
+  }
+  cachedFolio(fi: number, idx: number): number {
+    return this.s[this.L.cacheSlot(fi, idx)]! - 1;
+  }
+  setCachedFolio(fi: number, idx: number, f: number): void {
+    this.s[this.L.cacheSlot(fi, idx)] = f + 1;
+  }
+  disk(fi: number, idx: number): number {
+    return this.s[this.L.diskSlot(fi, idx)]!;
+  }
+  setDisk(fi: number, idx: number, v: number): void {
+    this.s[this.L.diskSlot(fi, idx)] = v;
+  }
+
+  /** A copy of this kernel with a copied state (the explorer's branch). */
+  clone(sink: EventSink = this.sink): Kernel {
+    const c = new Kernel(this.L.d, this.knobs, sink, this.s.slice());
+    c.secondaryOwner = this.secondaryOwner;
+    return c;
+  }
+}
+
+/** The scenario needs more slots than the interpreter sized for (a pinlab bug, reported plainly). */
+export class ModelCapacityError extends Error {
+  constructor(table: string, size: number) {
+    super(`model table '${table}' is full (${size} slots); this is a pinlab sizing bug`);
+  }
+}
+
+/** An internal consistency check failed: the model reached a state the kernel forbids. */
+export class ModelInvariantError extends Error {}

@@ -1,0 +1,324 @@
+// mm/memory.c: page faults, copy-on-write and zapping; CPU loads and stores.
+
+import { Kernel, ZERO_FOLIO } from './kernel.js';
+import {
+  folio_add_rmap,
+  folio_copy,
+  folio_get,
+  folio_mark_dirty,
+  folio_put,
+  folio_remove_rmap,
+  folio_store,
+  fs_prepare_write,
+} from './folio.js';
+import {
+  E_FOLIO,
+  F_INDEX,
+  F_MAPPING,
+  F_REF,
+  F_VALUE,
+  FS_EXT4,
+  FS_GUEST,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_HUGETLB,
+  PG_KSM,
+  PG_LARGE,
+  PG_LRU,
+  PG_SECURE,
+  PG_SWAPCACHE,
+  PG_UPTODATE,
+  PTE_DIRTY,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_SWAP,
+  PTE_WRITE,
+  VM_HUGETLB,
+  VM_MAYWRITE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from './state.js';
+import { filemap_fault } from './filemap.js';
+import { mmu_notifier_invalidate } from './mmu_notifier.js';
+import { do_swap_page, swap_free } from './swap.js';
+import { SIGBUS, SIGSEGV } from './errno.js';
+
+export const FAULT_FLAG_WRITE = 1;
+export const FAULT_FLAG_UNSHARE = 2;
+export const FAULT_FLAG_REMOTE = 4;
+
+/** fault results */
+export const VM_FAULT_OK = 0;
+export const VM_FAULT_WRITE = 1; // COW broken or page reused for writing (faultin_page sets FOLL_COW on it)
+export const VM_FAULT_SIGSEGV = 2;
+export const VM_FAULT_SIGBUS = 4;
+export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS;
+
+/** is_cow_mapping() (include/linux/mm.h): private and may become writable. */
+export function is_cow_mapping(vmf: number): boolean {
+  return (vmf & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+/** vma_is_anonymous() */
+export function vma_is_anonymous(k: Kernel, p: number, va: number): boolean {
+  return k.vmFile(p, va) < 0;
+}
+
+/** Install a PTE for folio f, taking the mapping's reference (set_pte_range + folio_add_*_rmap). */
+function map_folio(k: Kernel, p: number, va: number, f: number, bits: number): void {
+  if (f === ZERO_FOLIO) bits |= PTE_SPECIAL;
+  else {
+    folio_get(k, f);
+    folio_add_rmap(k, f);
+  }
+  k.setPte(p, va, f, PTE_PRESENT | bits);
+}
+
+/** Write bits a new PTE gets: maybe_mkwrite(pte_mkdirty()) -- writable only in a VM_WRITE vma. */
+function write_bits(vmf: number): number {
+  return PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0);
+}
+
+/** folio_alloc for a new anon page in this vma (huge if hugetlb). */
+function alloc_anon(k: Kernel, vmf: number, value: number): number {
+  const huge = vmf & VM_HUGETLB ? PG_HUGETLB | PG_LARGE : 0;
+  const f = k.allocFolio(PG_ANON | PG_ANON_EXCLUSIVE | PG_UPTODATE | PG_LRU | huge, value);
+  return f;
+}
+
+/** do_anonymous_page() (all versions): the zero page on read, a fresh exclusive page on write. */
+function do_anonymous_page(k: Kernel, p: number, va: number, fflags: number): number {
+  const vmf = k.vmFlags(p, va);
+  if (!(fflags & FAULT_FLAG_WRITE) && !(vmf & VM_HUGETLB)) {
+    map_folio(k, p, va, ZERO_FOLIO, 0);
+    k.trace('do_anonymous_page', `mapped the zero page read-only`);
+    return VM_FAULT_OK;
+  }
+  const f = alloc_anon(k, vmf, 0);
+  map_folio(k, p, va, f, fflags & FAULT_FLAG_WRITE ? write_bits(vmf) : 0);
+  folio_put(k, f); // the allocation reference is now the mapping's
+  k.trace(vmf & VM_HUGETLB ? 'hugetlb_no_page' : 'do_anonymous_page', `new anon folio #${f} (exclusive)`);
+  return VM_FAULT_OK;
+}
+
+/** Does the file's vm_ops have ->page_mkwrite (ext4_page_mkwrite)? */
+function has_page_mkwrite(k: Kernel, fi: number): boolean {
+  return k.fileFs(fi) === FS_EXT4;
+}
+
+/** do_page_mkwrite() -> ext4_page_mkwrite(): the fs prepares blocks and buffers, the page is dirtied. */
+function do_page_mkwrite(k: Kernel, f: number): void {
+  fs_prepare_write(k, f);
+  k.trace('ext4_page_mkwrite', `folio #${f}: buffers attached, fs told of the write`);
+}
+
+/** do_fault(): do_read_fault / do_cow_fault / do_shared_fault. */
+function do_fault(k: Kernel, p: number, va: number, fflags: number): number {
+  const vmf = k.vmFlags(p, va);
+  const fi = k.vmFile(p, va);
+  const idx = k.vmPgoff(p, va);
+  if (idx >= k.fileSize(fi)) return VM_FAULT_SIGBUS;
+  const f = filemap_fault(k, fi, idx);
+  const write = (fflags & FAULT_FLAG_WRITE) !== 0;
+  const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
+  if ((write || unshare) && !(vmf & VM_SHARED)) {
+    // do_cow_fault(): a private copy of the page-cache page
+    const n = alloc_anon(k, vmf, 0);
+    folio_copy(k, n, f);
+    map_folio(k, p, va, n, unshare ? 0 : write_bits(vmf));
+    folio_put(k, n);
+    k.trace('do_cow_fault', `private copy folio #${n} of page-cache folio #${f}`);
+    return VM_FAULT_WRITE;
+  }
+  if (write) {
+    // do_shared_fault()
+    if (has_page_mkwrite(k, fi)) do_page_mkwrite(k, f);
+    map_folio(k, p, va, f, write_bits(vmf));
+    folio_mark_dirty(k, f); // fault_dirty_shared_page()
+    k.trace('do_shared_fault', `folio #${f} mapped writable`);
+    return VM_FAULT_WRITE;
+  }
+  // do_read_fault(): map read-only (write-notify mappings and private ones alike)
+  map_folio(k, p, va, f, 0);
+  k.trace('do_read_fault', `folio #${f} mapped read-only`);
+  return VM_FAULT_OK;
+}
+
+/**
+ * wp_page_copy() (all versions): a new exclusive anon page replaces the old
+ * one in this PTE; on FAULT_FLAG_UNSHARE the copy stays read-only.
+ */
+function wp_page_copy(k: Kernel, p: number, va: number, old: number, unshare: boolean): number {
+  const vmf = k.vmFlags(p, va);
+  const n = alloc_anon(k, vmf, 0);
+  folio_copy(k, n, old);
+  mmu_notifier_invalidate(k, p, va, 'wp_page_copy');
+  folio_remove_rmap(k, old);
+  const dirty = k.pte(p, va) & PTE_DIRTY;
+  k.clearPte(p, va);
+  map_folio(k, p, va, n, unshare ? dirty : write_bits(vmf));
+  folio_put(k, n);
+  folio_put(k, old); // the old PTE's reference
+  k.trace('wp_page_copy', `copied ${old === ZERO_FOLIO ? 'the zero page' : `folio #${old}`} to new folio #${n}${unshare ? ' (unshare, read-only)' : ''}`);
+  return VM_FAULT_WRITE;
+}
+
+/** wp_page_reuse(): keep the page, make the PTE writable (maybe_mkwrite) and dirty. */
+function wp_page_reuse(k: Kernel, p: number, va: number, f: number): number {
+  const vmf = k.vmFlags(p, va);
+  k.setPteBits(p, va, k.pte(p, va) | write_bits(vmf));
+  k.trace('wp_page_reuse', `folio #${f} reused for writing`);
+  return VM_FAULT_WRITE;
+}
+
+/**
+ * The anon reuse decision of do_wp_page() by version:
+ *  <=5.8  reuse_swap_page(): reuse iff mapcount (+swapcount) == 1
+ *  5.9+   09854ba94c6a: reuse iff page_count() == 1 (+1 for the swap cache)
+ *  5.19+  PageAnonExclusive pages are reused outright; otherwise
+ *         wp_can_reuse_anon_folio() applies the refcount rule and marks the page exclusive.
+ */
+function wp_can_reuse_anon(k: Kernel, f: number): boolean {
+  if (k.ftest(f, PG_KSM)) return false;
+  const swapcache = k.ftest(f, PG_SWAPCACHE) ? 1 : 0;
+  if (k.on('page_anon_exclusive')) {
+    if (k.ftest(f, PG_ANON_EXCLUSIVE)) return true;
+    if (k.ftest(f, PG_LARGE)) return false; // "let's just consistently not reuse subpages" (until ~6.15)
+    return k.fget(f, F_REF) <= 1 + swapcache;
+  }
+  if (k.on('wp_reuse_page_count')) return k.fget(f, F_REF) <= 1 + swapcache;
+  return k.folioMapcount(f) === 1; // reuse_swap_page()
+}
+
+/** hugetlb_wp() (mm/hugetlb.c, all versions): reuse by mapcount, whatever the refcount. */
+function hugetlb_wp(k: Kernel, p: number, va: number, f: number, unshare: boolean): number {
+  if (k.ftest(f, PG_ANON) && k.folioMapcount(f) === 1) {
+    if (k.on('page_anon_exclusive')) k.fsetFlag(f, PG_ANON_EXCLUSIVE);
+    if (unshare) return VM_FAULT_OK;
+    return wp_page_reuse(k, p, va, f);
+  }
+  return wp_page_copy(k, p, va, f, unshare);
+}
+
+/** do_wp_page() (mm/memory.c): a write (or unshare) fault on a present, read-only PTE. */
+export function do_wp_page(k: Kernel, p: number, va: number, fflags: number): number {
+  const vmf = k.vmFlags(p, va);
+  const f = k.pteFolio(p, va);
+  const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
+  if (unshare && !is_cow_mapping(vmf)) return VM_FAULT_OK; // 6.2: treated as a read fault outside COW mappings
+  if (vmf & VM_SHARED) {
+    // wp_page_shared(): page_mkwrite then reuse
+    const fi = k.vmFile(p, va);
+    if (f !== ZERO_FOLIO && fi >= 0 && has_page_mkwrite(k, fi)) do_page_mkwrite(k, f);
+    const r = wp_page_reuse(k, p, va, f);
+    if (f !== ZERO_FOLIO && fi >= 0) folio_mark_dirty(k, f);
+    return r;
+  }
+  if (f === ZERO_FOLIO) return wp_page_copy(k, p, va, f, unshare);
+  if (k.ftest(f, PG_HUGETLB)) return hugetlb_wp(k, p, va, f, unshare);
+  if (k.ftest(f, PG_ANON)) {
+    if (wp_can_reuse_anon(k, f)) {
+      if (k.on('page_anon_exclusive')) k.fsetFlag(f, PG_ANON_EXCLUSIVE);
+      if (unshare) {
+        k.trace('do_wp_page', `unshare: folio #${f} is exclusive, stays read-only`);
+        return VM_FAULT_OK;
+      }
+      return wp_page_reuse(k, p, va, f);
+    }
+    return wp_page_copy(k, p, va, f, unshare);
+  }
+  // a page-cache page in a private mapping: always copy
+  return wp_page_copy(k, p, va, f, unshare);
+}
+
+/**
+ * handle_mm_fault() -> __handle_mm_fault() -> handle_pte_fault() (all versions).
+ * Returns VM_FAULT_* bits.
+ */
+export function handle_mm_fault(k: Kernel, p: number, va: number, fflags: number): number {
+  const vmf = k.vmFlags(p, va);
+  if (vmf === 0) return VM_FAULT_SIGSEGV;
+  const fi = k.vmFile(p, va);
+  if (fi >= 0 && k.fileFs(fi) === FS_GUEST) return VM_FAULT_SIGBUS;
+  const bits = k.pte(p, va);
+  if (bits & PTE_SWAP) {
+    const r = do_swap_page(k, p, va);
+    if (r & VM_FAULT_ERROR) return r;
+    return handle_mm_fault(k, p, va, fflags);
+  }
+  if (!(bits & PTE_PRESENT)) {
+    if (fi < 0) return do_anonymous_page(k, p, va, fflags);
+    return do_fault(k, p, va, fflags);
+  }
+  if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
+    if (!(bits & PTE_WRITE)) return do_wp_page(k, p, va, fflags);
+    if (fflags & FAULT_FLAG_WRITE) k.setPteBits(p, va, bits | PTE_DIRTY);
+  }
+  return VM_FAULT_OK;
+}
+
+/** zap_pte_range() for one PTE (munmap, MADV_DONTNEED, exit, truncate, reclaim's unmap). */
+export function zap_pte(k: Kernel, p: number, va: number, reason: string): void {
+  const o = k.L.pte(p, va);
+  const bits = k.pte(p, va);
+  if (bits & PTE_SWAP) {
+    swap_free(k, k.s[o + E_FOLIO]! - 1);
+    k.clearPte(p, va);
+    return;
+  }
+  if (!(bits & PTE_PRESENT)) return;
+  const f = k.pteFolio(p, va);
+  mmu_notifier_invalidate(k, p, va, reason);
+  k.clearPte(p, va);
+  if (f === ZERO_FOLIO) return;
+  if (bits & PTE_DIRTY && !k.ftest(f, PG_ANON)) folio_mark_dirty(k, f);
+  folio_remove_rmap(k, f);
+  folio_put(k, f);
+}
+
+/** A CPU load `r = x[i]` by process p (the fault path if the PTE is not there). Returns value or -signal. */
+export function cpu_load(k: Kernel, p: number, va: number): { value: number; folio: number } | { signal: number } {
+  const vmf = k.vmFlags(p, va);
+  if (vmf === 0 || !(vmf & VM_READ)) return { signal: SIGSEGV };
+  if (!(k.pte(p, va) & PTE_PRESENT)) {
+    const r = handle_mm_fault(k, p, va, 0);
+    if (r & VM_FAULT_SIGSEGV) return { signal: SIGSEGV };
+    if (r & VM_FAULT_SIGBUS) return { signal: SIGBUS };
+  }
+  const f = k.pteFolio(p, va);
+  arch_make_cpu_access(k, f);
+  return { value: k.fget(f, F_VALUE), folio: f };
+}
+
+/** A CPU store `x[i] = v` by process p. Returns the folio written, or -signal. */
+export function cpu_store(k: Kernel, p: number, va: number, value: number): { folio: number } | { signal: number } {
+  const vmf = k.vmFlags(p, va);
+  if (vmf === 0 || !(vmf & VM_WRITE)) return { signal: SIGSEGV };
+  for (let tries = 0; tries < 3; tries++) {
+    const bits = k.pte(p, va);
+    if (bits & PTE_PRESENT && bits & PTE_WRITE) {
+      const f = k.pteFolio(p, va);
+      arch_make_cpu_access(k, f);
+      k.setPteBits(p, va, bits | PTE_DIRTY);
+      folio_store(k, f, value, p);
+      return { folio: f };
+    }
+    const r = handle_mm_fault(k, p, va, FAULT_FLAG_WRITE);
+    if (r & VM_FAULT_SIGSEGV) return { signal: SIGSEGV };
+    if (r & VM_FAULT_SIGBUS) return { signal: SIGBUS };
+  }
+  return { signal: SIGSEGV };
+}
+
+/**
+ * s390: a host CPU access to a secure page traps and the kernel exports it
+ * (arch/s390/mm/fault.c do_secure_storage_access -> arch_make_page_accessible);
+ * the CPU path is always safe, so this only clears the bit.
+ */
+function arch_make_cpu_access(k: Kernel, f: number): void {
+  if (f !== ZERO_FOLIO && k.ftest(f, PG_SECURE)) {
+    k.fclearFlag(f, PG_SECURE);
+    k.trace('do_secure_storage_access', `folio #${f} exported for a host CPU access`);
+  }
+}

@@ -1,0 +1,206 @@
+// mm/mmap.c, mm/munmap (vma.c), mm/mprotect.c, mm/madvise.c, kernel/exit.c:
+// creating, changing and tearing down VMAs. VMAs are stored per page
+// (state.ts), so splitting a VMA never needs a new record.
+
+import { Kernel } from './kernel.js';
+import {
+  E_FILE,
+  E_PGOFF,
+  E_VMFLAGS,
+  FI_FLAGS,
+  FI_FS,
+  FI_SIZE,
+  FIF_SHMEM_ANON,
+  FS_GUEST,
+  FS_HUGETLBFS,
+  FS_TMPFS,
+  H_NEXT_FILE,
+  H_NEXT_VA,
+  P_ALIVE,
+  PTE_PRESENT,
+  PTE_WRITE,
+  VM_DONTCOPY,
+  VM_EXEC,
+  VM_HUGETLB,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_PRESENT,
+  VM_READ,
+  VM_SHARED,
+  VM_WIPEONFORK,
+  VM_WRITE,
+} from './state.js';
+import { zap_pte } from './memory.js';
+import { mmu_notifier_invalidate } from './mmu_notifier.js';
+import { ModelCapacityError } from './kernel.js';
+import { EACCES, EINVAL, ENODEV, ENOMEM } from './errno.js';
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+export const MAP_SHARED = 1;
+export const MAP_PRIVATE = 2;
+export const MAP_HUGETLB = 0x40000;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_POPULATE = 0x8000;
+
+/** calc_vm_prot_bits() */
+function calc_vm_prot_bits(prot: number): number {
+  return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+/** Allocate a file slot at run time (shmem behind MAP_SHARED|anon, memfds). */
+export function alloc_file(k: Kernel, fs: number, pages: number, flags: number): number {
+  const fi = k.s[H_NEXT_FILE]!;
+  if (fi >= k.L.d.files) throw new ModelCapacityError('files', k.L.d.files);
+  k.s[H_NEXT_FILE] = fi + 1;
+  const o = k.L.file(fi);
+  k.s[o + FI_FS] = fs;
+  k.s[o + FI_SIZE] = pages;
+  k.s[o + FI_FLAGS] = flags;
+  return fi;
+}
+
+/** Reserve a range of virtual pages (get_unmapped_area). Addresses are global so a forked child sees the same names. */
+export function get_unmapped_area(k: Kernel, pages: number): number {
+  const va = k.s[H_NEXT_VA]!;
+  if (va + pages > k.L.d.vpages) throw new ModelCapacityError('virtual pages', k.L.d.vpages);
+  k.s[H_NEXT_VA] = va + pages;
+  return va;
+}
+
+/** do_mmap() -> mmap_region() (all versions). Returns the start page or -errno. file -1: anonymous. */
+export function do_mmap(k: Kernel, p: number, file: number, pages: number, prot: number, flags: number): number {
+  const shared = (flags & MAP_SHARED) !== 0;
+  if (shared === ((flags & MAP_PRIVATE) !== 0) || pages <= 0) return -EINVAL;
+  let fi = file;
+  let vmf = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_PRESENT;
+  if (shared) vmf |= VM_SHARED | VM_MAYSHARE;
+  if (fi >= 0) {
+    const fs = k.fileFs(fi);
+    if (fs === FS_GUEST) return -ENODEV; // guest-private memory has no user mapping
+    if (fs === FS_HUGETLBFS) vmf |= VM_HUGETLB;
+    if (flags & MAP_HUGETLB && fs !== FS_HUGETLBFS) return -EINVAL;
+  } else if (shared) {
+    // shmem_zero_setup(): MAP_SHARED|MAP_ANONYMOUS is a tmpfs (or hugetlbfs) file
+    fi = alloc_file(k, flags & MAP_HUGETLB ? FS_HUGETLBFS : FS_TMPFS, pages, FIF_SHMEM_ANON);
+    if (flags & MAP_HUGETLB) vmf |= VM_HUGETLB;
+  } else if (flags & MAP_HUGETLB) {
+    vmf |= VM_HUGETLB;
+  }
+  const va = get_unmapped_area(k, pages);
+  for (let i = 0; i < pages; i++) {
+    const o = k.L.pte(p, va + i);
+    k.s[o + E_VMFLAGS] = vmf;
+    k.s[o + E_FILE] = fi + 1;
+    k.s[o + E_PGOFF] = i;
+  }
+  k.trace('mmap_region', `${pages} page(s) at ${va} ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${fi >= 0 ? ` file ${fi}` : ' anon'}`);
+  return va;
+}
+
+function range_mapped(k: Kernel, p: number, va: number, pages: number): boolean {
+  if (pages <= 0 || va + pages > k.L.d.vpages) return false;
+  for (let i = 0; i < pages; i++) if (k.vmFlags(p, va + i) === 0) return false;
+  return true;
+}
+
+/** do_vmi_munmap() (munmap): zap the pages and drop the VMAs. */
+export function do_munmap(k: Kernel, p: number, va: number, pages: number): number {
+  if (pages <= 0) return -EINVAL;
+  for (let i = 0; i < pages && va + i < k.L.d.vpages; i++) {
+    zap_pte(k, p, va + i, 'munmap');
+    const o = k.L.pte(p, va + i);
+    k.s[o + E_VMFLAGS] = 0;
+    k.s[o + E_FILE] = 0;
+    k.s[o + E_PGOFF] = 0;
+  }
+  return 0;
+}
+
+/** do_mprotect_pkey() -> change_protection(): new VM_READ/WRITE/EXEC; PTEs lose write when the VMA does. */
+export function do_mprotect(k: Kernel, p: number, va: number, pages: number, prot: number): number {
+  if (!range_mapped(k, p, va, pages)) return -ENOMEM;
+  const want = calc_vm_prot_bits(prot);
+  for (let i = 0; i < pages; i++) {
+    const vmf = k.vmFlags(p, va + i);
+    if (want & VM_WRITE && !(vmf & VM_MAYWRITE)) return -EACCES;
+  }
+  for (let i = 0; i < pages; i++) {
+    const a = va + i;
+    const vmf = k.vmFlags(p, a);
+    k.setVmFlags(p, a, (vmf & ~(VM_READ | VM_WRITE | VM_EXEC)) | want);
+    const bits = k.pte(p, a);
+    if (!(want & VM_WRITE) && bits & PTE_PRESENT && bits & PTE_WRITE) {
+      mmu_notifier_invalidate(k, p, a, 'change_protection');
+      k.setPteBits(p, a, bits & ~PTE_WRITE);
+    }
+  }
+  k.trace('change_protection', `${pages} page(s) now ${prot & PROT_WRITE ? 'writable' : 'read-only'}`);
+  return 0;
+}
+
+export const MADV = {
+  MADV_DONTNEED: 4,
+  MADV_FREE: 8,
+  MADV_DONTFORK: 10,
+  MADV_DOFORK: 11,
+  MADV_HUGEPAGE: 14,
+  MADV_NOHUGEPAGE: 15,
+  MADV_WIPEONFORK: 18,
+  MADV_KEEPONFORK: 19,
+  MADV_COLD: 20,
+  MADV_PAGEOUT: 21,
+  MADV_COLLAPSE: 25,
+} as const;
+
+/** do_madvise() (mm/madvise.c) for the advice the model knows. */
+export function do_madvise(k: Kernel, p: number, va: number, pages: number, advice: string, pageout: (p: number, va: number) => void): number {
+  if (!range_mapped(k, p, va, pages)) return -ENOMEM;
+  for (let i = 0; i < pages; i++) {
+    const a = va + i;
+    const vmf = k.vmFlags(p, a);
+    switch (advice) {
+      case 'MADV_DONTNEED':
+        zap_pte(k, p, a, 'MADV_DONTNEED');
+        break;
+      case 'MADV_DONTFORK':
+        k.setVmFlags(p, a, vmf | VM_DONTCOPY);
+        break;
+      case 'MADV_DOFORK':
+        k.setVmFlags(p, a, vmf & ~VM_DONTCOPY);
+        break;
+      case 'MADV_WIPEONFORK':
+      case 'MADV_KEEPONFORK':
+        if (!k.on('madv_wipeonfork')) return -EINVAL;
+        if (vmf & VM_SHARED || k.vmFile(p, a) >= 0) return -EINVAL;
+        k.setVmFlags(p, a, advice === 'MADV_WIPEONFORK' ? vmf | VM_WIPEONFORK : vmf & ~VM_WIPEONFORK);
+        break;
+      case 'MADV_PAGEOUT':
+      case 'MADV_COLD':
+        pageout(p, a);
+        break;
+      default:
+        k.sink.note(`${advice} is accepted but not modelled in v1 (no effect)`);
+        return 0;
+    }
+  }
+  k.trace('madvise', `${advice} on ${pages} page(s)`);
+  return 0;
+}
+
+/** do_exit() -> exit_mmap(): the whole address space is zapped. Pins held by drivers stay. */
+export function exit_mmap(k: Kernel, p: number): void {
+  for (let va = 0; va < k.L.d.vpages; va++) {
+    if (k.vmFlags(p, va) === 0) continue;
+    zap_pte(k, p, va, 'exit_mmap');
+    const o = k.L.pte(p, va);
+    k.s[o + E_VMFLAGS] = 0;
+    k.s[o + E_FILE] = 0;
+    k.s[o + E_PGOFF] = 0;
+  }
+  k.s[k.L.proc(p) + P_ALIVE] = 0;
+  k.trace('exit_mmap', 'address space torn down');
+}

@@ -1,0 +1,108 @@
+// mm/vmscan.c shrink_folio_list() as one aggressive pass over every folio on
+// the LRU (the model has no aging: every page is cold), plus the pieces it
+// calls: try_to_unmap (mm/rmap.c), add_to_swap, pageout, __remove_mapping.
+//
+// Preemption points: between try_to_unmap(), filemap_release_folio() (ext4
+// try_to_free_buffers) and __remove_mapping()'s page_ref_freeze -- a GUP user
+// may take a reference in between (seed 003's "transient pin" window).
+
+import { Kernel } from './kernel.js';
+import {
+  F_MAPPING,
+  F_REF,
+  F_SWAP,
+  H_NEXT_FOLIO,
+  FS_EXT4,
+  PG_ALIVE,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PG_DIRTY,
+  PG_HUGETLB,
+  PG_LRU,
+  PG_SECURE,
+  PG_SWAPCACHE,
+  PG_WRITEBACK,
+  PTE_SWAP,
+  PTE_SWP_EXCLUSIVE,
+} from './state.js';
+import { folio_get, folio_maybe_dma_pinned, folio_put, folio_remove_rmap } from './folio.js';
+import { rmap_walk } from './rmap.js';
+import { zap_pte } from './memory.js';
+import { mmu_notifier_invalidate } from './mmu_notifier.js';
+import { filemap_release_folio, remove_mapping } from './filemap.js';
+import { get_swap_slot, swap_duplicate, swap_write_slot } from './swap.js';
+import { check_secure_io } from './invariants.js';
+
+/** Reclaim one page-cache folio (ext4): unmap, release buffers if clean, then try to free it. */
+function shrink_file_folio(k: Kernel, f: number): void {
+  const fi = k.fget(f, F_MAPPING) - 1;
+  if (k.fileFs(fi) !== FS_EXT4 || k.ftest(f, PG_WRITEBACK)) return;
+  rmap_walk(k, f, (p, va) => zap_pte(k, p, va, 'try_to_unmap'));
+  if (k.ftest(f, PG_DIRTY)) return; // reclaim does not write ext4 pages; the flusher will
+  if (!filemap_release_folio(k, f)) return;
+  const idx = k.s[k.L.folio(f) + 7]!; // F_INDEX
+  if (!remove_mapping(k, fi, idx, f)) k.trace('__remove_mapping', `folio #${f} still referenced (ref ${k.fget(f, F_REF)}): kept`);
+}
+
+/**
+ * Reclaim one anon folio: add_to_swap, try_to_unmap (PTEs become swap
+ * entries), pageout, then free it unless someone still holds a reference.
+ * 5.9+ (feb889fb40fa): a maybe-pinned page is not put in the swap cache.
+ */
+export function shrink_anon_folio(k: Kernel, f: number): void {
+  if (k.ftest(f, PG_HUGETLB) || k.ftest(f, PG_SWAPCACHE)) return;
+  if (k.on('no_swapcache_pinned') && folio_maybe_dma_pinned(k, f)) {
+    k.trace('shrink_folio_list', `folio #${f} may be pinned: not added to the swap cache`);
+    return;
+  }
+  const slot = get_swap_slot(k);
+  k.fsetFlag(f, PG_SWAPCACHE);
+  k.fset(f, F_SWAP, slot + 1);
+  folio_get(k, f); // the swap cache's reference
+  const excl = k.ftest(f, PG_ANON_EXCLUSIVE);
+  rmap_walk(k, f, (p, va) => {
+    mmu_notifier_invalidate(k, p, va, 'try_to_unmap');
+    folio_remove_rmap(k, f);
+    k.setPte(p, va, slot, PTE_SWAP | (excl && k.on('page_anon_exclusive') ? PTE_SWP_EXCLUSIVE : 0));
+    swap_duplicate(k, slot);
+    folio_put(k, f);
+  });
+  k.fclearFlag(f, PG_ANON_EXCLUSIVE);
+  // pageout() -> swap_writepage(): writeback start makes a secure page accessible (5.7, s390)
+  if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback')) {
+    k.fclearFlag(f, PG_SECURE);
+    k.trace('arch_make_page_accessible', `folio #${f} exported before swap writeback`);
+  }
+  check_secure_io(k, f, 'swap writeback I/O');
+  swap_write_slot(k, slot, f);
+  k.fclearFlag(f, PG_DIRTY);
+  k.trace('pageout', `folio #${f} written to swap slot ${slot}`);
+  if (k.fget(f, F_REF) === 1) {
+    // __remove_mapping(): only the swap cache holds it
+    k.fclearFlag(f, PG_SWAPCACHE);
+    k.fset(f, F_SWAP, 0);
+    folio_put(k, f);
+  } else {
+    k.trace('__remove_mapping', `folio #${f} still referenced: stays in the swap cache`);
+  }
+}
+
+/** sys reclaim(): shrink_folio_list() over every LRU folio, oldest first. */
+export function shrink_all(k: Kernel): void {
+  const n = k.s[H_NEXT_FOLIO]!;
+  for (let f = 1; f < n; f++) {
+    if (!k.ftest(f, PG_ALIVE) || !k.ftest(f, PG_LRU)) continue;
+    if (k.ftest(f, PG_ANON)) shrink_anon_folio(k, f);
+    else if (k.fget(f, F_MAPPING) > 0) shrink_file_folio(k, f);
+  }
+}
+
+/** MADV_PAGEOUT / MADV_COLD on one page: reclaim_pages() of what it maps. */
+export function reclaim_page_at(k: Kernel, p: number, va: number): void {
+  const f = k.pteFolio(p, va);
+  if (f <= 0 || !k.ftest(f, PG_ALIVE)) return;
+  if (k.ftest(f, PG_ANON)) shrink_anon_folio(k, f);
+  else if (k.fget(f, F_MAPPING) > 0) shrink_file_folio(k, f);
+}
+
+
