@@ -62,7 +62,8 @@ export function would_see(k: Kernel, p: number, va: number): Seen | null {
     return vmf & VM_HUGETLB ? { folio: -1, value: 0 } : { folio: ZERO_FOLIO, value: 0 };
   }
   const idx = k.vmPgoff(p, va);
-  const cf = idx < k.fileSize(fi) ? k.cachedFolio(fi, idx) : -1;
+  if (idx >= k.fileSize(fi)) return null; // beyond EOF: the access gets SIGBUS
+  const cf = k.cachedFolio(fi, idx);
   if (cf >= 0) return { folio: cf, value: k.fget(cf, F_VALUE) };
   return { folio: -1, value: k.disk(fi, idx) };
 }

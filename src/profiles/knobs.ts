@@ -126,6 +126,14 @@ export const KNOBS: Knob[] = [
     status: 'VERIFIED',
   },
   {
+    name: 'hugetlb_fork_early_cow_pinned',
+    since: '5.10',
+    commit: '4eae4efa2c29',
+    title: 'hugetlb: do early cow when page pinned on src mm',
+    effect: 'copy_hugetlb_page_range() gives the child a copy of a maybe-pinned private hugetlb page at fork.',
+    status: 'RECALLED',
+  },
+  {
     name: 'no_swapcache_pinned',
     since: '5.9',
     commit: 'feb889fb40fa',

@@ -1,0 +1,244 @@
+// Tokens of the scenario language (chevrotain 11). Newlines are tokens: one
+// statement per line. Keywords are also Identifiers (token categories), so a
+// result or actor may be called `file` or `on` where the grammar allows a name.
+//
+// Two context-sensitive tokens use custom matchers that look at the previous
+// token: the free text after `source` and the scenario name after `scenario`
+// (names like `ro-pin-after-fork` contain dashes).
+
+import { createToken, Lexer, type IToken, type TokenType, type CustomPatternMatcherFunc } from 'chevrotain';
+
+export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+
+function kw(word: string): TokenType {
+  return createToken({
+    name: 'Kw_' + word,
+    pattern: new RegExp(word),
+    longer_alt: Identifier,
+    categories: [Identifier],
+  });
+}
+
+export const Scenario = kw('scenario');
+export const Source = kw('source');
+export const Kernels = kw('kernels');
+export const File = kw('file');
+export const On = kw('on');
+export const Pages = kw('pages');
+export const Device = kw('device');
+export const Secondary = kw('secondary');
+export const Of = kw('of');
+export const Background = kw('background');
+export const Par = kw('par');
+export const Expect = kw('expect');
+export const Exists = kw('exists');
+export const Never = kw('never');
+export const And = kw('and');
+export const Or = kw('or');
+export const Not = kw('not');
+export const All = kw('all');
+export const Clean = kw('clean');
+export const Ok = kw('ok');
+export const Skipped = kw('skipped');
+export const Violation = kw('violation');
+export const Disk = kw('disk');
+
+export const KEYWORDS: TokenType[] = [
+  Scenario, Source, Kernels, File, On, Pages, Device, Secondary, Of, Background, Par,
+  Expect, Exists, Never, And, Or, Not, All, Clean, Ok, Skipped, Violation, Disk,
+];
+
+/** Words that may start a line (for did-you-mean on a misspelt header or clause). */
+export const LINE_KEYWORDS = ['scenario', 'source', 'kernels', 'file', 'device', 'secondary', 'background', 'par', 'expect', 'exists', 'never'];
+
+export const Newline = createToken({ name: 'Newline', pattern: /\r\n|\r|\n/, line_breaks: true });
+export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
+export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: Lexer.SKIPPED });
+
+function atLineStart(tokens: IToken[], kwType: TokenType): boolean {
+  const n = tokens.length;
+  if (n === 0 || tokens[n - 1]!.tokenType !== kwType) return false;
+  return n === 1 || tokens[n - 2]!.tokenType === Newline;
+}
+
+const matchSourceText: CustomPatternMatcherFunc = (text, offset, tokens) => {
+  if (!atLineStart(tokens, Source)) return null;
+  const c = text[offset];
+  if (c === undefined || c === ':' || /\s/.test(c)) return null;
+  const re = /[^#\r\n]*/y;
+  re.lastIndex = offset;
+  const m = re.exec(text);
+  if (!m) return null;
+  const s = m[0].replace(/\s+$/, '');
+  return s.length > 0 ? ([s] as unknown as RegExpExecArray) : null;
+};
+
+/** The free text of a `source` line, up to a comment or the end of the line. */
+export const SourceText = createToken({
+  name: 'SourceText',
+  pattern: { exec: matchSourceText },
+  line_breaks: false,
+});
+
+const matchScenarioName: CustomPatternMatcherFunc = (text, offset, tokens) => {
+  if (!atLineStart(tokens, Scenario)) return null;
+  const re = /[A-Za-z0-9_][A-Za-z0-9_.\-]*/y;
+  re.lastIndex = offset;
+  const m = re.exec(text);
+  return m ? ([m[0]] as unknown as RegExpExecArray) : null;
+};
+
+/** `ro-pin-after-fork`: a name that may contain dashes and dots. */
+export const ScenarioName = createToken({
+  name: 'ScenarioName',
+  pattern: { exec: matchScenarioName },
+  line_breaks: false,
+});
+
+const matchTimes: CustomPatternMatcherFunc = (text, offset, tokens) => {
+  const n = tokens.length;
+  if (n === 0 || tokens[n - 1]!.tokenType !== RParen) return null;
+  let i = n - 1;
+  while (i > 0 && tokens[i - 1]!.tokenType !== Newline) i--;
+  if (tokens[i]!.tokenType !== Background) return null;
+  const re = /x\d+(?![A-Za-z0-9_])/y;
+  re.lastIndex = offset;
+  const m = re.exec(text);
+  return m ? ([m[0]] as unknown as RegExpExecArray) : null;
+};
+
+/** `x2` after a background event: how many times it may fire. */
+export const Times = createToken({ name: 'Times', pattern: { exec: matchTimes }, line_breaks: false });
+
+/** `5.9`, `6.2+upm_v10+restricted_aops`, `5.9-fork_early_cow_pinned` (not the dots of `5.9..5.18`). */
+export const ProfileTok = createToken({
+  name: 'Profile',
+  pattern: /\d+(?:\.\d+)+(?:[+-][A-Za-z_][A-Za-z0-9_]*)*/,
+});
+export const Int = createToken({ name: 'Int', pattern: /0[xX][0-9a-fA-F]+|\d+/ });
+export const CharLit = createToken({ name: 'CharLit', pattern: /'(?:[^'\\\r\n]|\\[^\r\n])'/ });
+/** Anything else starting with a quote: reported as a lexical error. */
+export const BadCharLit = createToken({ name: 'BadCharLit', pattern: /'[^'\r\n#]*'?/ });
+
+export const DotDot = createToken({ name: 'DotDot', pattern: /\.\./ });
+export const EqEq = createToken({ name: 'EqEq', pattern: /==/ });
+export const NotEq = createToken({ name: 'NotEq', pattern: /!=/ });
+export const Le = createToken({ name: 'Le', pattern: /<=/ });
+export const Ge = createToken({ name: 'Ge', pattern: />=/ });
+export const Lt = createToken({ name: 'Lt', pattern: /</ });
+export const Gt = createToken({ name: 'Gt', pattern: />/ });
+export const Eq = createToken({ name: 'Eq', pattern: /=/ });
+export const Colon = createToken({ name: 'Colon', pattern: /:/ });
+export const Comma = createToken({ name: 'Comma', pattern: /,/ });
+export const Pipe = createToken({ name: 'Pipe', pattern: /\|/ });
+export const LParen = createToken({ name: 'LParen', pattern: /\(/ });
+export const RParen = createToken({ name: 'RParen', pattern: /\)/ });
+export const LBracket = createToken({ name: 'LBracket', pattern: /\[/ });
+export const RBracket = createToken({ name: 'RBracket', pattern: /\]/ });
+export const LBrace = createToken({ name: 'LBrace', pattern: /\{/ });
+export const RBrace = createToken({ name: 'RBrace', pattern: /\}/ });
+
+export const ALL_TOKENS: TokenType[] = [
+  // context-sensitive free text first: it must win over everything on its line
+  SourceText,
+  ScenarioName,
+  Times,
+  WhiteSpace,
+  Comment,
+  Newline,
+  ...KEYWORDS,
+  Identifier,
+  ProfileTok,
+  Int,
+  CharLit,
+  BadCharLit,
+  DotDot,
+  EqEq,
+  NotEq,
+  Le,
+  Ge,
+  Lt,
+  Gt,
+  Eq,
+  Colon,
+  Comma,
+  Pipe,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LBrace,
+  RBrace,
+];
+
+export const PinLexer = new Lexer(ALL_TOKENS, {
+  positionTracking: 'full',
+  ensureOptimizations: false,
+  skipValidations: false,
+});
+
+/** How a token type reads in an "expected ..." message. */
+export function describeTokenType(t: TokenType): string {
+  switch (t) {
+    case Identifier:
+      return 'a name';
+    case SourceText:
+      return 'source text';
+    case ScenarioName:
+      return 'a scenario name';
+    case Times:
+      return 'a count like x2';
+    case ProfileTok:
+      return 'a kernel profile like 5.9';
+    case Int:
+      return 'a number';
+    case CharLit:
+      return "a character like 'a'";
+    case Newline:
+      return 'end of line';
+    case DotDot:
+      return "'..'";
+    case EqEq:
+      return "'=='";
+    case NotEq:
+      return "'!='";
+    case Le:
+      return "'<='";
+    case Ge:
+      return "'>='";
+    case Lt:
+      return "'<'";
+    case Gt:
+      return "'>'";
+    case Eq:
+      return "'='";
+    case Colon:
+      return "':'";
+    case Comma:
+      return "','";
+    case Pipe:
+      return "'|'";
+    case LParen:
+      return "'('";
+    case RParen:
+      return "')'";
+    case LBracket:
+      return "'['";
+    case RBracket:
+      return "']'";
+    case LBrace:
+      return "'{'";
+    case RBrace:
+      return "'}'";
+  }
+  if (t.name.startsWith('Kw_')) return `'${t.name.slice(3)}'`;
+  if (t.name === 'EOF') return 'end of file';
+  return t.name;
+}
+
+/** How a found token reads in an error message. */
+export function describeToken(tok: IToken): string {
+  if (tok.tokenType === Newline) return 'end of line';
+  if (tok.tokenType.name === 'EOF' || tok.image === '') return 'end of file';
+  return `'${tok.image}'`;
+}

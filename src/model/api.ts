@@ -1,0 +1,204 @@
+// The model's one narrow interface: a resolved operation in, a result out.
+// The interpreter (and the explorer) build ModelOps from the scenario; nothing
+// here knows about names, lines or the language.
+
+import { Kernel } from './kernel.js';
+import { do_madvise, do_mmap, do_mprotect, do_munmap, exit_mmap } from './mmap.js';
+import { cpu_load, cpu_store } from './memory.js';
+import { dup_mmap } from './fork.js';
+import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
+import { __get_user_pages, gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
+import { FOLL_GET, FOLL_PIN } from './folio.js';
+import { vmsplice_to_pipe, pipe_read } from './splice.js';
+import { io_sqe_buffer_register } from './io_uring_rsrc.js';
+import { dio_read, dio_write } from './direct_io.js';
+import { mem_rw_write } from './proc_mem.js';
+import { dma_read, dma_write } from './dma.js';
+import { kvm_faultin_pfn, kvm_read, kvm_write } from './mmu_notifier.js';
+import { migrate_folio } from './migrate.js';
+import { guest_memfd_create } from './guest_memfd.js';
+import { gmap_make_secure } from './s390_uv.js';
+import { reclaim_page_at, shrink_all } from './vmscan.js';
+import { check_observe } from './invariants.js';
+import { F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, K_STATE, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_ACTIVE, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
+import { EINVAL, EFAULT } from './errno.js';
+import { ZERO_FOLIO } from './kernel.js';
+
+export type ModelOp =
+  | { op: 'mmap'; p: number; file: number; pages: number; prot: number; flags: number }
+  | { op: 'munmap'; p: number; va: number; pages: number }
+  | { op: 'mprotect'; p: number; va: number; pages: number; prot: number }
+  | { op: 'madvise'; p: number; va: number; pages: number; advice: string }
+  | { op: 'fork'; p: number; child: number }
+  | { op: 'exit'; p: number }
+  | { op: 'store'; p: number; va: number; value: number }
+  | { op: 'load'; p: number; va: number }
+  | { op: 'write'; p: number; file: number; idx: number; value: number }
+  | { op: 'read'; p: number; file: number; idx: number }
+  | { op: 'ftruncate'; p: number; file: number; pages: number }
+  | { op: 'fsync'; p: number; file: number }
+  /** get_user_pages* / pin_user_pages*: p is the mm walked; owner the caller (same unless _remote) */
+  | { op: 'gup'; p: number; va: number; n: number; foll: number; fast: boolean }
+  | { op: 'unpin'; h: number; dirty: boolean; put: boolean }
+  | { op: 'vmsplice'; p: number; va: number; n: number }
+  | { op: 'read_pipe'; p: number; h: number; i: number }
+  | { op: 'io_uring_register'; p: number; va: number; n: number }
+  | { op: 'odirect_read'; p: number; file: number; idx: number; va: number }
+  | { op: 'odirect_write'; p: number; file: number; idx: number; va: number }
+  | { op: 'proc_mem_write'; p: number; va: number; value: number }
+  | { op: 'dma_write'; h: number; i: number; value: number }
+  | { op: 'dma_read'; h: number; i: number }
+  | { op: 'smmu_map'; s: number; va: number }
+  | { op: 'smmu_read'; s: number; va: number }
+  | { op: 'smmu_write'; s: number; va: number; value: number }
+  | { op: 'writeback'; file: number }
+  | { op: 'reclaim' }
+  | { op: 'drop_caches' }
+  | { op: 'migrate_va'; p: number; va: number }
+  | { op: 'migrate_file'; file: number; idx: number }
+  | { op: 'compact' }
+  | { op: 'memory_failure'; p: number; va: number }
+  | { op: 'make_secure'; p: number; va: number }
+  | { op: 'guest_memfd'; p: number; pages: number };
+
+export type OpResult =
+  | { kind: 'ok' }
+  | { kind: 'value'; v: number }
+  | { kind: 'errno'; e: number }
+  | { kind: 'signal'; sig: number }
+  | { kind: 'pin'; h: number }
+  | { kind: 'pipe'; h: number }
+  | { kind: 'proc'; p: number }
+  | { kind: 'mapping'; va: number }
+  | { kind: 'file'; fi: number };
+
+const OK: OpResult = { kind: 'ok' };
+function status(r: number): OpResult {
+  return r < 0 ? { kind: 'errno', e: -r } : OK;
+}
+function valueOr(r: number | { err: number }): OpResult {
+  return typeof r === 'number' ? { kind: 'value', v: r } : { kind: 'errno', e: -r.err };
+}
+
+/** Run one operation on the model. procName names processes in violation details. */
+export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): OpResult {
+  switch (o.op) {
+    case 'mmap': {
+      const r = do_mmap(k, o.p, o.file, o.pages, o.prot, o.flags);
+      return r < 0 ? { kind: 'errno', e: -r } : { kind: 'mapping', va: r };
+    }
+    case 'munmap':
+      return status(do_munmap(k, o.p, o.va, o.pages));
+    case 'mprotect':
+      return status(do_mprotect(k, o.p, o.va, o.pages, o.prot));
+    case 'madvise':
+      return status(do_madvise(k, o.p, o.va, o.pages, o.advice, (p, va) => reclaim_page_at(k, p, va)));
+    case 'fork':
+      dup_mmap(k, o.p, o.child);
+      return { kind: 'proc', p: o.child };
+    case 'exit':
+      exit_mmap(k, o.p);
+      return OK;
+    case 'store': {
+      const r = cpu_store(k, o.p, o.va, o.value);
+      return 'signal' in r ? { kind: 'signal', sig: r.signal } : OK;
+    }
+    case 'load': {
+      const r = cpu_load(k, o.p, o.va);
+      if ('signal' in r) return { kind: 'signal', sig: r.signal };
+      check_observe(k, o.p, r.folio, procName);
+      return { kind: 'value', v: r.value };
+    }
+    case 'write':
+      return status(generic_perform_write(k, o.file, o.idx, o.value));
+    case 'read':
+      return { kind: 'value', v: filemap_read(k, o.file, o.idx) };
+    case 'ftruncate':
+      return status(do_truncate(k, o.file, o.pages));
+    case 'fsync':
+    case 'writeback':
+      filemap_write_and_wait(k, o.file);
+      return OK;
+    case 'gup': {
+      if ((o.foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return { kind: 'errno', e: EINVAL };
+      const r = o.fast ? gup_fast_fallback(k, o.p, o.va, o.n, o.foll) : __get_user_pages(k, o.p, o.va, o.n, o.foll);
+      if (r.err) return { kind: 'errno', e: -r.err };
+      return { kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, o.p, o.va, r) };
+    }
+    case 'unpin': {
+      if (o.put && k.s[k.L.pin(o.h) + K_FOLL]! & FOLL_PIN) return { kind: 'errno', e: EINVAL };
+      return status(unpin_user_pages_dirty_lock(k, o.h, o.dirty));
+    }
+    case 'vmsplice': {
+      const h = vmsplice_to_pipe(k, o.p, o.va, o.n);
+      return h < 0 ? { kind: 'errno', e: -h } : { kind: 'pipe', h };
+    }
+    case 'read_pipe':
+      return valueOr(pipe_read(k, o.p, o.h, o.i, procName));
+    case 'io_uring_register': {
+      const h = io_sqe_buffer_register(k, o.p, o.va, o.n);
+      return h < 0 ? { kind: 'errno', e: -h } : { kind: 'pin', h };
+    }
+    case 'odirect_read':
+      return status(dio_read(k, o.p, o.file, o.idx, o.va, procName));
+    case 'odirect_write':
+      return status(dio_write(k, o.p, o.file, o.idx, o.va, procName));
+    case 'proc_mem_write':
+      return status(mem_rw_write(k, o.p, o.va, o.value));
+    case 'dma_write':
+      return status(dma_write(k, o.h, o.i, o.value, procName));
+    case 'dma_read':
+      return valueOr(dma_read(k, o.h, o.i, procName));
+    case 'smmu_map': {
+      const f = kvm_faultin_pfn(k, o.s, o.va, false);
+      return f < 0 ? { kind: 'errno', e: -f } : OK;
+    }
+    case 'smmu_read':
+      return valueOr(kvm_read(k, o.s, o.va));
+    case 'smmu_write':
+      return status(kvm_write(k, o.s, o.va, o.value));
+    case 'reclaim':
+      shrink_all(k);
+      return OK;
+    case 'drop_caches':
+      drop_pagecache(k);
+      return OK;
+    case 'migrate_va': {
+      const f = k.pte(o.p, o.va) & PTE_PRESENT ? k.pteFolio(o.p, o.va) : -1;
+      if (f < 0) return { kind: 'errno', e: EFAULT };
+      return status(migrate_folio(k, f));
+    }
+    case 'migrate_file': {
+      const f = o.idx < k.fileSize(o.file) ? k.cachedFolio(o.file, o.idx) : -1;
+      if (f < 0) return { kind: 'errno', e: EFAULT };
+      return status(migrate_folio(k, f));
+    }
+    case 'compact': {
+      // compact_zone(): try to migrate every movable folio; failures are skipped
+      const n = k.s[H_NEXT_FOLIO]!;
+      for (let f = 1; f < n; f++) {
+        if (!k.ftest(f, PG_ALIVE) || k.ftest(f, PG_HUGETLB)) continue;
+        if (!k.ftest(f, PG_ANON) && k.fget(f, F_MAPPING) <= 0) continue;
+        migrate_folio(k, f);
+      }
+      return OK;
+    }
+    case 'memory_failure':
+      k.sink.note('memory_failure() is not modelled in v1 (issue 4); the step had no effect');
+      return OK;
+    case 'make_secure':
+      return status(gmap_make_secure(k, o.p, o.va));
+    case 'guest_memfd':
+      return { kind: 'file', fi: guest_memfd_create(k, o.pages) };
+  }
+}
+
+/** The secondary-MMU address of page idx of a guest-memory file. */
+export function guest_file_va(k: Kernel, fi: number, idx: number): number {
+  return k.s[k.L.file(fi) + FI_VA]! + idx;
+}
+
+/** What the storage holds for file page idx (the `disk(F, i)` predicate). */
+export { disk_content };
+
+

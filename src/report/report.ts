@@ -1,0 +1,147 @@
+// Reports: the spec's text and JSON forms for `pinlab run`, the scenario x
+// profile table for `pinlab check`, and the knob listing for `pinlab profiles`.
+
+import type { ProfileRun } from '../interp/interpreter.js';
+import { KNOBS } from '../profiles/knobs.js';
+import { VERSIONS, compareVersions, knobsOfVersion } from '../profiles/profiles.js';
+
+export interface ScenarioResult {
+  scenario: string;
+  file: string;
+  source: string | null;
+  concurrent: boolean;
+  runs: ProfileRun[];
+}
+
+export function scenarioPassed(r: ScenarioResult): boolean {
+  return r.runs.every((run) => !run.error && run.checks.every((c) => c.status !== 'failed'));
+}
+
+/** The spec's JSON document for one scenario. */
+export function toJson(r: ScenarioResult): object {
+  return {
+    scenario: r.scenario,
+    file: r.file,
+    passed: scenarioPassed(r),
+    results: r.runs.map((run) => ({
+      kernel: run.kernel,
+      ...(run.error ? { error: run.error } : {}),
+      outcomes: [
+        {
+          values: run.values,
+          violations: run.violations.map((v) => ({ kind: v.kind, line: v.line, detail: v.detail })),
+        },
+      ],
+      states: run.states,
+      explored: { states: run.states, transitions: 0, complete: !r.concurrent },
+      notes: run.notes.map((n) => ({ line: n.line, note: n.msg })),
+      checks: run.checks.map((c) => ({
+        line: c.line,
+        clause: c.clause,
+        passed: c.passed,
+        ...(c.status === 'not explored' ? { status: 'not explored' } : {}),
+      })),
+    })),
+  };
+}
+
+function showVal(v: string | number, content: boolean): string {
+  if (typeof v === 'number') return String(v);
+  return content ? `'${v}'` : v;
+}
+
+/** Human report for `pinlab run`. */
+export function toText(r: ScenarioResult): string {
+  const out: string[] = [];
+  out.push(`scenario ${r.scenario}  (${r.file})`);
+  if (r.source) out.push(`source   ${r.source}`);
+  for (const run of r.runs) {
+    out.push('');
+    out.push(`== kernel ${run.kernel}`);
+    if (run.error) out.push(`  ERROR       ${run.error}`);
+    const vals = Object.entries(run.values).map(([k, v]) => `${k}=${showVal(v, run.contentNames.includes(k))}`);
+    out.push(`  values      ${vals.join(' ') || '(none)'}`);
+    if (run.violations.length === 0) out.push('  violations  none');
+    else {
+      out.push('  violations');
+      for (const v of run.violations) out.push(`    ${v.kind.padEnd(18)} line ${String(v.line).padEnd(3)} ${v.detail}`);
+    }
+    for (const n of run.notes) out.push(`  note        line ${n.line}: ${n.msg}`);
+    for (const c of run.checks) {
+      const tag = c.status === 'passed' ? 'PASS' : c.status === 'failed' ? 'FAIL' : 'NOT EXPLORED';
+      out.push(`  ${tag.padEnd(12)}line ${String(c.line).padEnd(3)} ${c.clause}`);
+    }
+  }
+  const all = r.runs.flatMap((x) => x.checks);
+  const passed = all.filter((c) => c.status === 'passed').length;
+  const failed = all.filter((c) => c.status === 'failed').length;
+  const ne = all.filter((c) => c.status === 'not explored').length;
+  const errs = r.runs.filter((x) => x.error).length;
+  out.push('');
+  out.push(
+    `${scenarioPassed(r) ? 'PASSED' : 'FAILED'}: ${passed} clause check(s) passed, ${failed} failed` +
+      (ne ? `, ${ne} not explored (needs the explorer)` : '') +
+      (errs ? `, ${errs} profile(s) could not run` : ''),
+  );
+  return out.join('\n');
+}
+
+export interface CheckRow {
+  name: string;
+  file: string;
+  parseError?: string;
+  result?: ScenarioResult;
+}
+
+function cell(run: ProfileRun | undefined): string {
+  if (!run) return '';
+  if (run.error) return 'ERR';
+  if (run.checks.some((c) => c.status === 'failed')) return 'FAIL';
+  if (run.checks.some((c) => c.status === 'not explored')) return 'n/e';
+  return run.checks.length ? 'ok' : '-';
+}
+
+/** The scenario x profile table of `pinlab check`. */
+export function checkTable(rows: CheckRow[]): string {
+  const kernels = new Set<string>();
+  for (const r of rows) for (const run of r.result?.runs ?? []) kernels.add(run.kernel);
+  const cols = [...kernels].sort((a, b) => {
+    const va = a.match(/^\d+\.\d+/)![0];
+    const vb = b.match(/^\d+\.\d+/)![0];
+    return compareVersions(va, vb) || a.localeCompare(b);
+  });
+  const nameW = Math.max(8, ...rows.map((r) => r.name.length));
+  const w = cols.map((c) => Math.max(4, c.length));
+  const lines: string[] = [];
+  lines.push(['scenario'.padEnd(nameW), ...cols.map((c, i) => c.padEnd(w[i]!))].join('  '));
+  lines.push(['-'.repeat(nameW), ...w.map((x) => '-'.repeat(x))].join('  '));
+  for (const r of rows) {
+    if (r.parseError) {
+      lines.push(`${r.name.padEnd(nameW)}  PARSE ERROR`);
+      continue;
+    }
+    const by = new Map(r.result!.runs.map((x) => [x.kernel, x]));
+    lines.push([r.name.padEnd(nameW), ...cols.map((c, i) => cell(by.get(c)).padEnd(w[i]!))].join('  '));
+  }
+  return lines.join('\n');
+}
+
+/** `pinlab profiles`: versions with their knobs, then every knob with its source. */
+export function profilesText(): string {
+  const out: string[] = ['Kernel profiles (a profile is a set of knobs; variants add +knob or remove -knob):', ''];
+  for (const v of VERSIONS) out.push(`  ${v.padEnd(5)} ${[...knobsOfVersion(v)].join(' ') || '(base)'}`);
+  out.push('', 'Knobs:', '');
+  for (const k of KNOBS) {
+    const range = k.since === 'never' ? 'never merged' : k.since === 'arch' ? 'arch feature' : `${k.since}${k.until ? `..<${k.until}` : '+'}`;
+    out.push(`  ${k.name}  [${range}]  ${k.commit} "${k.title}" (${k.status})`);
+    out.push(`      ${k.effect}`);
+  }
+  return out.join('\n');
+}
+
+export function profilesJson(): object {
+  return {
+    versions: VERSIONS.map((v) => ({ version: v, knobs: [...knobsOfVersion(v)] })),
+    knobs: KNOBS,
+  };
+}
