@@ -1,0 +1,220 @@
+// Unit tests of the modelled kernel paths, one mechanism at a time, on the
+// profiles where it differs. They drive the model through src/model/api.ts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mk, run, must, c } from './helpers.js';
+import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folio_maybe_dma_pinned } from '../src/model/folio.js';
+import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../src/model/mmap.js';
+import {
+  F_REF, F_MAPCOUNT, F_PINCOUNT, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
+} from '../src/model/state.js';
+import { EFAULT, EAGAIN, EINVAL } from '../src/model/errno.js';
+import type { Kernel } from '../src/model/kernel.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const anon = (k: Kernel, pages = 1) => must(run(k, { op: 'mmap', p: 0, file: -1, pages, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
+const store = (k: Kernel, p: number, va: number, v: string) => run(k, { op: 'store', p, va, value: c(v) });
+const load = (k: Kernel, p: number, va: number) => run(k, { op: 'load', p, va });
+const gup = (k: Kernel, va: number, foll: number, fast = false, p = 0) => run(k, { op: 'gup', p, va, n: 1, foll, fast });
+
+/** The classic "fork, child exits, parent writes" with an extra reference taken by `extra` before the write. */
+function forkExitWrite(profile: string, extraFoll: number | null): { same: boolean; k: Kernel } {
+  const k = mk(profile);
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  run(k, { op: 'fork', p: 0, child: 1 });
+  run(k, { op: 'exit', p: 1 });
+  if (extraFoll !== null) must(gup(k, x, extraFoll), 'pin');
+  const before = k.pteFolio(0, x);
+  store(k, 0, x, 'b');
+  return { same: k.pteFolio(0, x) === before, k };
+}
+
+test('do_wp_page: <=5.8 reuses by mapcount even with a GUP reference', () => {
+  assert.equal(forkExitWrite('5.7', FOLL_GET).same, true);
+});
+test('do_wp_page: 5.9 (09854ba94c6a) copies when page_count != 1', () => {
+  assert.equal(forkExitWrite('5.9', FOLL_GET).same, false);
+  assert.equal(forkExitWrite('5.9', null).same, true, 'no extra reference: reuse');
+});
+test('do_wp_page: 5.19 R/O FOLL_PIN unshares first, so the pinned page stays and is reused', () => {
+  const r = forkExitWrite('5.19', FOLL_PIN);
+  assert.equal(r.same, true);
+  assert.ok(r.k.ftest(r.k.pteFolio(0, 0), PG_ANON_EXCLUSIVE));
+  assert.equal(forkExitWrite('5.18', FOLL_PIN).same, false, '5.18 has no unshare: the pinned page is copied away');
+});
+test('do_wp_page: 5.19 FOLL_GET gets no unshare and still loses the page (cow.c: only pins are reliable)', () => {
+  assert.equal(forkExitWrite('5.19', FOLL_GET).same, false);
+});
+
+test('try_grab_folio: FOLL_PIN adds GUP_PIN_COUNTING_BIAS from 5.7; hugetlb uses the exact _pincount', () => {
+  const k = mk('5.9');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  const ref = k.fget(f, F_REF);
+  const h = must(gup(k, x, FOLL_PIN), 'pin').h;
+  assert.equal(k.fget(f, F_REF), ref + GUP_PIN_COUNTING_BIAS);
+  assert.ok(folio_maybe_dma_pinned(k, f));
+  run(k, { op: 'unpin', h, dirty: false, put: false });
+  assert.equal(k.fget(f, F_REF), ref);
+  const u = must(run(k, { op: 'mmap', p: 0, file: 2, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+  store(k, 0, u, 'h');
+  const hf = k.pteFolio(0, u);
+  const href = k.fget(hf, F_REF);
+  must(gup(k, u, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM, true), 'pin');
+  assert.equal(k.fget(hf, F_REF), href + 1);
+  assert.equal(k.fget(hf, F_PINCOUNT), 1);
+});
+
+test('folio_maybe_dma_pinned: 1024 plain references are a false positive that makes fork copy (5.9+)', () => {
+  const k = mk('5.9');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  must(gup(k, x, FOLL_PIN), 'pin'); // sets has_pinned on the mm
+  const y = anon(k);
+  store(k, 0, y, 'y');
+  const g = k.pteFolio(0, y);
+  k.fset(g, F_REF, k.fget(g, F_REF) + GUP_PIN_COUNTING_BIAS); // speculative references, not pins
+  assert.ok(folio_maybe_dma_pinned(k, g));
+  run(k, { op: 'fork', p: 0, child: 1 });
+  assert.notEqual(k.pteFolio(1, y), g, 'the child got a copy of the falsely-pinned page');
+  assert.notEqual(k.pteFolio(1, x), f);
+});
+
+test('fork: 5.8 shares a pinned page write-protected; 5.9 gives the child a copy and keeps the parent writable', () => {
+  for (const [profile, shared] of [['5.8', true], ['5.9', false], ['6.18', false]] as const) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    must(gup(k, x, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM), 'pin');
+    const f = k.pteFolio(0, x);
+    run(k, { op: 'fork', p: 0, child: 1 });
+    assert.equal(k.pteFolio(1, x) === f, shared, profile);
+    assert.equal((k.pte(0, x) & PTE_WRITE) === 0, shared, `${profile}: parent pte write-protected`);
+    assert.equal(k.fget(f, F_MAPCOUNT), shared ? 2 : 1);
+  }
+});
+
+test('check_vma_flags: FOLL_FORCE writes COW in private mappings but are refused in shared ones (cda540ace6a1)', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: PROT_READ });
+  assert.deepEqual(gup(k, x, FOLL_GET | FOLL_WRITE), { kind: 'errno', e: EFAULT });
+  must(gup(k, x, FOLL_GET | FOLL_WRITE | FOLL_FORCE), 'pin');
+  const s = must(run(k, { op: 'mmap', p: 0, file: 1, pages: 1, prot: PROT_READ, flags: MAP_SHARED }), 'mapping').va;
+  assert.deepEqual(gup(k, s, FOLL_GET | FOLL_WRITE | FOLL_FORCE), { kind: 'errno', e: EFAULT });
+});
+
+test('Dirty COW mechanics: <=4.8 drops FOLL_WRITE after the COW fault, 4.9 sets FOLL_COW', () => {
+  for (const [profile, fn] of [['4.8', 'FOLL_WRITE dropped'], ['4.9', null]] as const) {
+    const k = mk(profile);
+    const v = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: PROT_READ, flags: MAP_PRIVATE }), 'mapping').va;
+    load(k, 0, v);
+    const traces: string[] = [];
+    k.sink = { violation() {}, note() {}, trace: (_f, w) => traces.push(w) };
+    must(run(k, { op: 'proc_mem_write', p: 0, va: v, value: c('X') }), 'ok');
+    assert.equal(traces.some((t) => t.includes('FOLL_WRITE dropped')), fn !== null, profile);
+    assert.equal(k.cachedFolio(0, 0) >= 0 ? k.fget(k.cachedFolio(0, 0), 5) : c('d'), c('d'), 'the page cache is untouched in a sequential run');
+  }
+});
+
+test('GUP-fast: folio_fast_pin_allowed refuses a long-term write pin of an ext4 folio on 6.5 and the slow path says EFAULT', () => {
+  for (const [profile, ok] of [['6.4', true], ['6.5', false]] as const) {
+    const k = mk(profile);
+    const x = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+    store(k, 0, x, 'a');
+    const r = gup(k, x, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM, true);
+    assert.equal(r.kind === 'pin', ok, profile);
+    if (!ok) assert.deepEqual(r, { kind: 'errno', e: EFAULT });
+    // short-term and read-only long-term pins stay allowed
+    must(gup(k, x, FOLL_PIN | FOLL_WRITE, true), 'pin');
+    must(gup(k, x, FOLL_PIN | FOLL_LONGTERM, true), 'pin');
+  }
+});
+
+test('GUP-fast falls back to the slow path for a write to a read-only PTE, which breaks COW', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  run(k, { op: 'fork', p: 0, child: 1 });
+  const f = k.pteFolio(0, x);
+  must(gup(k, x, FOLL_PIN | FOLL_WRITE, true), 'pin');
+  assert.notEqual(k.pteFolio(0, x), f, 'the parent got its own copy');
+  assert.equal(k.pteFolio(1, x), f);
+});
+
+test('gup_must_unshare 6.2: a R/O long-term pin of the zero page in a private mapping gets an anon page', () => {
+  for (const [profile, zero] of [['5.19', true], ['6.2', false]] as const) {
+    const k = mk(profile);
+    const x = anon(k);
+    load(k, 0, x);
+    const h = must(gup(k, x, FOLL_PIN | FOLL_LONGTERM), 'pin').h;
+    const f = k.s[k.L.pinPage(h, 0)]! - 1;
+    assert.equal(f === 0, zero, profile);
+  }
+});
+
+test('writeback: page_mkclean write-protects, the fs must be told again; reclaim may release a pinned clean page\'s buffers', () => {
+  const k = mk('6.4');
+  const x = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  assert.ok(k.ftest(f, PG_FS_WRITABLE) && k.ftest(f, PG_PRIVATE) && k.ftest(f, PG_DIRTY));
+  must(gup(k, x, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM), 'pin');
+  run(k, { op: 'writeback', file: 0 });
+  assert.equal(k.disk(0, 0), c('a'));
+  assert.equal(k.pte(0, x) & PTE_WRITE, 0);
+  assert.ok(!k.ftest(f, PG_FS_WRITABLE) && !k.ftest(f, PG_DIRTY));
+  run(k, { op: 'reclaim' });
+  assert.ok(!k.ftest(f, PG_PRIVATE), 'buffers released');
+  assert.equal(k.cachedFolio(0, 0), f, 'the pinned page stays in the page cache');
+  store(k, 0, x, 'b');
+  assert.ok(k.ftest(f, PG_FS_WRITABLE), 'the CPU write went through page_mkwrite again');
+  assert.equal(k.s[H_VIOLATIONS], 0);
+});
+
+test('migration: a pinned page cannot move (folio_expected_refs), an unpinned one can', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  const h = must(gup(k, x, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM), 'pin').h;
+  assert.deepEqual(run(k, { op: 'migrate_va', p: 0, va: x }), { kind: 'errno', e: EAGAIN });
+  run(k, { op: 'unpin', h, dirty: false, put: false });
+  must(run(k, { op: 'migrate_va', p: 0, va: x }), 'ok');
+  assert.notEqual(k.pteFolio(0, x), f);
+  assert.equal(must(load(k, 0, x), 'value').v, c('a'));
+});
+
+test('swap: a FOLL_GET-referenced page comes back from the swap cache as the same folio', () => {
+  const k = mk('5.7');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  must(gup(k, x, FOLL_GET), 'pin');
+  run(k, { op: 'reclaim' });
+  assert.equal(k.pte(0, x) & PTE_PRESENT, 0, 'unmapped to a swap entry');
+  assert.equal(must(load(k, 0, x), 'value').v, c('a'));
+  assert.equal(k.pteFolio(0, x), f);
+});
+
+test('pin_user_pages with FOLL_GET is refused (the kernel WARNs and returns -EINVAL)', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  assert.deepEqual(gup(k, x, FOLL_PIN | FOLL_GET), { kind: 'errno', e: EINVAL });
+});
+
+test('state: clone is independent and the fingerprint follows content', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const k2 = k.clone();
+  assert.deepEqual(fingerprint64(k.s), fingerprint64(k2.s));
+  store(k2, 0, x, 'b');
+  assert.notDeepEqual(fingerprint64(k.s), fingerprint64(k2.s));
+  assert.equal(must(load(k, 0, x), 'value').v, c('a'));
+});

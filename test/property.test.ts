@@ -1,0 +1,192 @@
+// Property tests: random operation sequences on random profiles must never
+// reach a state the kernel forbids. fast-check shrinks any counterexample to
+// a minimal sequence. The invariants read only model state.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { mk, run, c, DIMS } from './helpers.js';
+import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../src/model/folio.js';
+import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../src/model/mmap.js';
+import { VERSIONS } from '../src/profiles/profiles.js';
+import type { Kernel } from '../src/model/kernel.js';
+import type { ModelOp } from '../src/model/api.js';
+import {
+  E_FOLIO, E_PTE, F_MAPCOUNT, F_MAPPING, F_INDEX, F_PINS, F_REF, F_PINCOUNT, H_NEXT_FOLIO, H_NEXT_PIN, H_NEXT_VA,
+  K_NPAGES, K_STATE, PG_ALIVE, PG_ANON, PG_ANON_EXCLUSIVE, PG_FREED, PG_LARGE, PG_SWAPCACHE, PIN_ACTIVE, PTE_PRESENT, PTE_WRITE,
+  VM_WRITE, P_ALIVE,
+} from '../src/model/state.js';
+
+/** Every invariant the kernel maintains that the model must too. Returns a list of broken ones. */
+export function kernelInvariants(k: Kernel): string[] {
+  const bad: string[] = [];
+  const n = k.s[H_NEXT_FOLIO]!;
+  const bias = k.on('pin_counting_bias') ? GUP_PIN_COUNTING_BIAS : 1;
+  const ptesTo = new Map<number, number>();
+  for (let p = 0; p < DIMS.procs; p++) {
+    for (let va = 0; va < DIMS.vpages; va++) {
+      const o = k.L.pte(p, va);
+      const bits = k.s[o + E_PTE]!;
+      if (!(bits & PTE_PRESENT)) continue;
+      if (k.s[k.L.proc(p) + P_ALIVE] !== 1) bad.push(`dead process ${p} has a present PTE`);
+      const f = k.s[o + E_FOLIO]! - 1;
+      ptesTo.set(f, (ptesTo.get(f) ?? 0) + 1);
+      if (f !== 0 && !k.ftest(f, PG_ALIVE)) bad.push(`PTE ${p}:${va} maps freed folio #${f}`);
+      if (bits & PTE_WRITE && !(k.vmFlags(p, va) & VM_WRITE)) bad.push(`PTE ${p}:${va} writable in a !VM_WRITE vma`);
+      if (bits & PTE_WRITE && f !== 0 && k.ftest(f, PG_ANON) && k.fget(f, F_MAPCOUNT) !== 1)
+        bad.push(`anon folio #${f} writable through ${p}:${va} while mapped ${k.fget(f, F_MAPCOUNT)} times (COW broken)`);
+      if (f === 0 && bits & PTE_WRITE) bad.push('the zero page is mapped writable');
+    }
+  }
+  for (let f = 1; f < n; f++) {
+    const ref = k.fget(f, F_REF);
+    const map = k.fget(f, F_MAPCOUNT);
+    const pins = k.fget(f, F_PINS);
+    if (ref < 0 || map < 0 || pins < 0) bad.push(`folio #${f} has a negative count`);
+    if ((ptesTo.get(f) ?? 0) !== map) bad.push(`folio #${f} mapcount ${map} but ${ptesTo.get(f) ?? 0} PTEs map it`);
+    if (k.ftest(f, PG_FREED)) {
+      if (ref !== 0 || map !== 0) bad.push(`freed folio #${f} still counted`);
+      continue;
+    }
+    const large = k.ftest(f, PG_LARGE);
+    const cache = k.fget(f, F_MAPPING) > 0 ? 1 : 0;
+    const swap = k.ftest(f, PG_SWAPCACHE) ? 1 : 0;
+    const min = map + cache + swap + pins * (large ? 1 : bias);
+    if (ref < min) bad.push(`folio #${f} refcount ${ref} < mapcount ${map} + cache ${cache} + swapcache ${swap} + pins ${pins}`);
+    if (large && k.on('pin_counting_bias') && k.fget(f, F_PINCOUNT) !== pins) bad.push(`large folio #${f} _pincount is not exact`);
+    if (ref === 0) bad.push(`folio #${f} alive with no reference`);
+    if (k.on('page_anon_exclusive') && k.ftest(f, PG_ANON) && pins > 0 && !k.ftest(f, PG_ANON_EXCLUSIVE))
+      bad.push(`pinned anon folio #${f} is not PageAnonExclusive (the kernel's VM_BUG_ON)`);
+    const m = k.fget(f, F_MAPPING);
+    if (m > 0 && k.cachedFolio(m - 1, k.fget(f, F_INDEX)) !== f) bad.push(`folio #${f} claims a cache slot it does not own`);
+  }
+  for (let h = 0; h < k.s[H_NEXT_PIN]!; h++) {
+    if (k.s[k.L.pin(h) + K_STATE] !== PIN_ACTIVE) continue;
+    for (let i = 0; i < k.s[k.L.pin(h) + K_NPAGES]!; i++) {
+      const f = k.s[k.L.pinPage(h, i)]! - 1;
+      if (f > 0 && !k.ftest(f, PG_ALIVE)) bad.push(`handle ${h} holds freed folio #${f}`);
+    }
+  }
+  return bad;
+}
+
+const FOLLS = [0, FOLL_WRITE, FOLL_WRITE | FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE | FOLL_LONGTERM, FOLL_FORCE];
+const ADVICE = ['MADV_DONTNEED', 'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_PAGEOUT'];
+
+/** A random step, in terms of small indices resolved against the state when it runs. */
+const stepArb = fc.oneof(
+  fc.record({ t: fc.constant('mmap' as const), file: fc.integer({ min: -1, max: 2 }), shared: fc.boolean(), ro: fc.boolean() }),
+  fc.record({ t: fc.constant('store' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), v: fc.constantFrom('a', 'b', 'c') }),
+  fc.record({ t: fc.constant('load' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('fork' as const), p: fc.nat(1) }),
+  fc.record({ t: fc.constant('exit' as const), p: fc.integer({ min: 1, max: 2 }) }),
+  fc.record({ t: fc.constant('gup' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), foll: fc.constantFrom(...FOLLS), pin: fc.boolean(), fast: fc.boolean() }),
+  fc.record({ t: fc.constant('unpin' as const), h: fc.nat(10), dirty: fc.boolean() }),
+  fc.record({ t: fc.constant('dma' as const), h: fc.nat(10), v: fc.constantFrom('x', 'y') }),
+  fc.record({ t: fc.constant('madvise' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), adv: fc.constantFrom(...ADVICE) }),
+  fc.record({ t: fc.constant('munmap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('mprotect' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), w: fc.boolean() }),
+  fc.record({ t: fc.constant('sys' as const), what: fc.constantFrom('writeback', 'reclaim', 'drop_caches', 'compact') }),
+  fc.record({ t: fc.constant('migrate' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('procmem' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('vmsplice' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('odirect' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), read: fc.boolean() }),
+  fc.record({ t: fc.constant('smmu' as const), va: fc.nat(DIMS.vpages - 1), write: fc.boolean() }),
+);
+type StepT = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
+
+function toOp(k: Kernel, s: StepT, used: Set<number>): ModelOp | null {
+  const alive = (p: number) => k.procAlive(p);
+  switch (s.t) {
+    case 'mmap':
+      if (k.s[H_NEXT_VA]! + 2 > DIMS.vpages || k.s[5]! >= DIMS.files) return null; // VA and file slots (H_NEXT_FILE)
+      return { op: 'mmap', p: 0, file: s.file, pages: 2, prot: PROT_READ | (s.ro ? 0 : PROT_WRITE), flags: s.shared ? MAP_SHARED : MAP_PRIVATE };
+    case 'store':
+      return alive(s.p) ? { op: 'store', p: s.p, va: s.va, value: c(s.v) } : null;
+    case 'load':
+      return alive(s.p) ? { op: 'load', p: s.p, va: s.va } : null;
+    case 'fork': {
+      const child = [1, 2].find((q) => !used.has(q));
+      if (child === undefined || !alive(s.p)) return null;
+      used.add(child);
+      return { op: 'fork', p: s.p, child };
+    }
+    case 'exit':
+      return alive(s.p) ? { op: 'exit', p: s.p } : null;
+    case 'gup': {
+      if (!alive(s.p)) return null;
+      if (s.pin && !k.on('foll_pin')) return null;
+      return { op: 'gup', p: s.p, va: s.va, n: 1, foll: s.foll | (s.pin ? FOLL_PIN : FOLL_GET), fast: s.fast };
+    }
+    case 'unpin':
+      if (s.h >= k.s[H_NEXT_PIN]! || k.s[k.L.pin(s.h) + K_STATE] !== PIN_ACTIVE || k.s[k.L.pin(s.h)] !== 1) return null;
+      return { op: 'unpin', h: s.h, dirty: s.dirty, put: false };
+    case 'dma':
+      if (s.h >= k.s[H_NEXT_PIN]! || k.s[k.L.pin(s.h) + K_STATE] !== PIN_ACTIVE || k.s[k.L.pin(s.h)] !== 1) return null;
+      return { op: 'dma_write', h: s.h, i: 0, value: c(s.v) };
+    case 'madvise':
+      return alive(s.p) ? { op: 'madvise', p: s.p, va: s.va, pages: 1, advice: s.adv } : null;
+    case 'munmap':
+      return alive(s.p) ? { op: 'munmap', p: s.p, va: s.va, pages: 1 } : null;
+    case 'mprotect':
+      return alive(s.p) ? { op: 'mprotect', p: s.p, va: s.va, pages: 1, prot: PROT_READ | (s.w ? PROT_WRITE : 0) } : null;
+    case 'sys':
+      return s.what === 'writeback' ? { op: 'writeback', file: 0 } : ({ op: s.what } as ModelOp);
+    case 'migrate':
+      return alive(s.p) ? { op: 'migrate_va', p: s.p, va: s.va } : null;
+    case 'procmem':
+      return alive(s.p) ? { op: 'proc_mem_write', p: s.p, va: s.va, value: c('m') } : null;
+    case 'vmsplice':
+      return alive(s.p) ? { op: 'vmsplice', p: s.p, va: s.va, n: 1 } : null;
+    case 'odirect':
+      return alive(s.p) ? { op: s.read ? 'odirect_read' : 'odirect_write', p: s.p, file: 0, idx: 0, va: s.va } : null;
+    case 'smmu':
+      return s.write ? { op: 'smmu_write', s: 0, va: s.va, value: c('k') } : { op: 'smmu_read', s: 0, va: s.va };
+  }
+}
+
+test('random operation sequences never reach a state the kernel forbids, on any profile', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...VERSIONS), fc.array(stepArb, { minLength: 1, maxLength: 40 }), (profile, steps) => {
+      const k = mk(profile);
+      const used = new Set<number>();
+      steps.forEach((s, i) => {
+        const op = toOp(k, s, used);
+        if (!op) return;
+        run(k, op); // a ModelInvariantError thrown in here fails the property
+        const bad = kernelInvariants(k);
+        assert.deepEqual(bad, [], `after step ${i} ${JSON.stringify(op)} on ${profile}`);
+      });
+    }),
+    { numRuns: Number(process.env.PINLAB_PROP_RUNS ?? 400), seed: Number(process.env.PINLAB_PROP_SEED ?? 0x9e3779b9) },
+  );
+});
+
+test('the invariant checker itself catches a broken state', () => {
+  const k = mk('6.18');
+  run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE });
+  run(k, { op: 'store', p: 0, va: 0, value: c('a') });
+  assert.deepEqual(kernelInvariants(k), []);
+  const f = k.pteFolio(0, 0);
+  k.fset(f, F_REF, 0); // corrupt: mapped but unreferenced
+  assert.ok(kernelInvariants(k).length > 0);
+});
+
+test('same operations, same state: the model is deterministic', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...VERSIONS), fc.array(stepArb, { maxLength: 25 }), (profile, steps) => {
+      const a = mk(profile);
+      const b = mk(profile);
+      const ua = new Set<number>();
+      const ub = new Set<number>();
+      for (const s of steps) {
+        const oa = toOp(a, s, ua);
+        const ob = toOp(b, s, ub);
+        if (oa) run(a, oa);
+        if (ob) run(b, ob);
+      }
+      assert.deepEqual(a.s, b.s);
+    }),
+    { numRuns: 100, seed: 7 },
+  );
+});
