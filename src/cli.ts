@@ -8,14 +8,16 @@ import { join, relative } from 'node:path';
 import { parseScenario } from './lang/parser.js';
 import { checkScenario } from './lang/check.js';
 import { PinlabSyntaxError } from './lang/errors.js';
-import { Prepared, runProfile } from './interp/interpreter.js';
+import { Prepared } from './interp/interpreter.js';
+import { runScenarioProfile } from './interp/runner.js';
+import type { ExploreOptions } from './explore/explorer.js';
 import { allProfiles, parseProfileText, ProfileError, type Profile } from './profiles/profiles.js';
 import { checkTable, profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
 
 class InputError extends Error {}
 
 /** Parse, check and run one scenario file on its profiles (or the --kernel list). */
-export function runFile(file: string, kernels: Profile[] | null): ScenarioResult {
+export function runFile(file: string, kernels: Profile[] | null, xopts: ExploreOptions = {}): ScenarioResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -31,7 +33,7 @@ export function runFile(file: string, kernels: Profile[] | null): ScenarioResult
     file,
     source: sc.source,
     concurrent: pr.concurrent,
-    runs: profiles.map((p) => runProfile(pr, p)),
+    runs: profiles.map((p) => runScenarioProfile(pr, p, xopts)),
   };
 }
 
@@ -72,6 +74,25 @@ function expand(paths: string[]): string[] {
   return out;
 }
 
+function positiveInt(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InputError(`pinlab: ${what} must be a positive integer, not '${v}'`);
+  return n;
+}
+
+/** Explorer bounds from the options, and a one-line progress display on a terminal. */
+function exploreOptions(opts: { maxStates: string; maxDepth: string }): ExploreOptions {
+  const o: ExploreOptions = { maxStates: positiveInt(opts.maxStates, '--max-states'), maxDepth: positiveInt(opts.maxDepth, '--max-depth') };
+  if (process.stderr.isTTY) {
+    const t0 = performance.now();
+    o.progress = (states, transitions, depth) => {
+      const s = (performance.now() - t0) / 1000;
+      process.stderr.write(`\r  exploring: ${states} states, ${transitions} transitions, depth ${depth}, ${(states / s).toFixed(0)} states/s   `);
+    };
+  }
+  return o;
+}
+
 function reportInputError(e: unknown): number {
   if (e instanceof PinlabSyntaxError) {
     let lines: string[] = [];
@@ -104,7 +125,9 @@ program
   .argument('<file...>', 'scenario files (.pin)')
   .option('-k, --kernel <list>', "profiles to run, e.g. '5.8,5.9,6.18' or '5.9-fork_early_cow_pinned' or 'all' (default: the scenario's kernels line)")
   .option('--json', 'print the JSON report of the spec')
-  .action((files: string[], opts: { kernel?: string; json?: boolean }) => {
+  .option('--max-states <n>', 'explorer: stop after this many distinct states (reported, and the result is incomplete)', '1000000')
+  .option('--max-depth <n>', 'explorer: do not go deeper than this many transitions (reported)', '10000')
+  .action((files: string[], opts: { kernel?: string; json?: boolean; maxStates: string; maxDepth: string }) => {
     let status = 0;
     const docs: object[] = [];
     try {
@@ -112,7 +135,7 @@ program
       for (const f of files) {
         let r: ScenarioResult;
         try {
-          r = runFile(f, kernels);
+          r = runFile(f, kernels, exploreOptions(opts));
         } catch (e) {
           status = Math.max(status, reportInputError(e));
           continue;
@@ -135,7 +158,9 @@ program
   .option('-k, --kernel <list>', 'override every scenario\'s profiles')
   .option('--json', 'print one JSON document per scenario, in an array')
   .option('-v, --verbose', 'print the full report of every scenario that failed')
-  .action((paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean }) => {
+  .option('--max-states <n>', 'explorer bound per scenario and profile', '1000000')
+  .option('--max-depth <n>', 'explorer depth bound', '10000')
+  .action((paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string }) => {
     const t0 = process.hrtime.bigint();
     let status = 0;
     try {
@@ -145,7 +170,7 @@ program
       for (const f of files) {
         const name = relative(process.cwd(), f) || f;
         try {
-          const r = runFile(f, kernels);
+          const r = runFile(f, kernels, exploreOptions(opts));
           rows.push({ name: r.scenario, file: name, result: r });
           if (!scenarioPassed(r)) status = Math.max(status, 1);
         } catch (e) {

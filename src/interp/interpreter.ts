@@ -13,6 +13,8 @@ import type { ViolationKind } from '../lang/ops.js';
 import { makeProfile, profileMatches, type Profile, type VersionMatcher } from '../profiles/profiles.js';
 import { Kernel, ModelCapacityError, ModelInvariantError, type EventSink, type Violation } from '../model/kernel.js';
 import { apply, disk_content, guest_file_va, type ModelOp, type OpResult } from '../model/api.js';
+import { applyPhase } from '../model/phased.js';
+import type { FinalOutcome, WitnessStep } from '../explore/explorer.js';
 import {
   CHAR_BASE,
   type Dims,
@@ -52,9 +54,16 @@ export interface ViolationAt extends Violation {
 export interface ClauseResult {
   line: number;
   clause: string;
-  /** 'passed' | 'failed' | 'not explored' (exists/never of a concurrent scenario before the explorer) */
+  /** 'not explored' only where the explorer was not used */
   status: 'passed' | 'failed' | 'not explored';
   passed: boolean;
+  /** explorer: final states where the predicate held / did not */
+  positive?: number;
+  negative?: number;
+  observation?: 'Always' | 'Sometimes' | 'Never';
+  reason?: string;
+  trace?: WitnessStep[];
+  traceKind?: 'witness' | 'counterexample';
 }
 
 export interface TraceEntry {
@@ -78,15 +87,27 @@ export interface ProfileRun {
   trace: TraceEntry[];
   /** the model's final state (for the step view and tests) */
   kernelState?: Kernel;
+  /** every distinct final outcome (explorer) */
+  outcomes?: FinalOutcome[];
+  explored?: {
+    states: number;
+    transitions: number;
+    complete: boolean;
+    depth: number;
+    finals: number;
+    ms: number;
+    collisionProbability: number;
+    bound?: 'max-states' | 'max-depth';
+  };
 }
 
 /** The result of one step, in the state's results table encoding. */
-interface Res {
+export interface Res {
   tag: number;
   val: number;
 }
 
-class RunError extends Error {}
+export class RunError extends Error {}
 
 /** Everything that does not depend on the profile: names to indices, table sizes. */
 export class Prepared {
@@ -201,7 +222,7 @@ function encodeLit(v: ValueLit | Arg): number {
 }
 
 /** A run of one scenario on one profile. */
-class Run implements EventSink {
+export class Run implements EventSink {
   readonly k: Kernel;
   line = 0;
   actor = '';
@@ -235,6 +256,7 @@ class Run implements EventSink {
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.violations.push({ ...v, line: this.line });
+    this.traceLog.push({ line: this.line, actor: this.actor, fn: `VIOLATION ${v.kind}`, what: v.detail });
   }
   trace(fn: string, what: string): void {
     this.traceLog.push({ line: this.line, actor: this.actor, fn, what });
@@ -307,7 +329,12 @@ function translateForProfile(run: Run, c: Call): { name: string; foll: number } 
   return { name, foll };
 }
 
-function execStep(run: Run, st: Step): void {
+/**
+ * Execute one step -- or, with `loc`, one segment of it, from one preemption
+ * point to the next (src/model/phased.ts). Returns the next phase, or -1 when
+ * the step is finished.
+ */
+export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null = null): number {
   const pr = run.pr;
   const k = run.k;
   const actorName = st.actor.name;
@@ -527,13 +554,21 @@ function execStep(run: Run, st: Step): void {
     if (e instanceof Skip) {
       if (target) run.setResult(target, { tag: T_SKIPPED, val: 0 });
       if (!run.notes.some((n) => n.line === st.line)) run.note('skipped: an input of this step failed or was skipped');
-      return;
+      return -1;
     }
     throw e;
   }
-  const r = apply(k, op, run.procName);
+  let r: OpResult;
+  if (loc) {
+    const ph = applyPhase(k, op, phase, loc, run.procName);
+    if (ph.next >= 0) return ph.next;
+    r = ph.result;
+  } else {
+    r = apply(k, op, run.procName);
+  }
   if (target) run.setResult(target, resOf(r));
   if (r.kind === 'signal' && !target) run.note(`${actorName} got ${SIGNAL_NAME[r.sig]}`);
+  return -1;
 }
 
 function procArg(run: Run, a: Arg | undefined): number {

@@ -197,53 +197,120 @@ function faultin_page(k: Kernel, p: number, va: number, foll: number, unshare: b
   return handle_mm_fault(k, p, va, fflags);
 }
 
+// GUP cursor: the locals of one __get_user_pages() call, kept in an Int32Array
+// so the explorer can suspend it at P1 as part of the hashed state.
+export const GC_I = 0; // the page being looked up
+export const GC_FOLL = 1; // flags for this page (FOLL_COW may be added, FOLL_WRITE dropped)
+export const GC_TRIES = 2;
+export const GC_USED = 3; // flags to release with, plus FOLL_COW if any page needed it
+export const GC_ERR = 4; // -errno once failed
+export const GC_STAGE = 5; // 0: new page (check the VMA), 1: retry follow_page after a fault
+export const GC_FOLIOS = 8;
+/** locals needed for an n-page cursor */
+export function gup_cursor_size(n: number): number {
+  return GC_FOLIOS + 2 * n;
+}
+
+/** Start a cursor (the part of __get_user_pages_locked() before the loop). */
+export function gup_cursor_init(k: Kernel, p: number, flags: number, loc: Int32Array, first = 0): void {
+  loc.fill(0);
+  loc[GC_I] = first;
+  loc[GC_USED] = flags;
+  if (flags & FOLL_PIN) mm_set_has_pinned_flag(k, p);
+}
+
 /**
- * __get_user_pages() (mm/gup.c): for each page, check the VMA, then loop
- * follow_page_pte() / faultin_page() until a page can be grabbed.
+ * One slice of __get_user_pages() (mm/gup.c): for each page check the VMA,
+ * then loop follow_page_pte() / faultin_page() until the page can be grabbed.
+ * Returns true when finished (loc[GC_ERR] tells how); false when it stopped
+ * right after a fault, at preemption point P1 (the mmap lock may be dropped
+ * and retaken there; a concurrent zap or COW can change the PTE).
  * All-or-nothing: on failure every page taken so far is released (callers in
  * the model treat a short count as failure, as io_uring and most drivers do).
  */
-export function __get_user_pages(k: Kernel, p: number, start: number, n: number, flags: number): GupResult {
-  const folios: number[] = [];
-  const viaPrivate: boolean[] = [];
-  let used = flags;
-  if (flags & FOLL_PIN) mm_set_has_pinned_flag(k, p);
-  for (let i = 0; i < n; i++) {
+export function gup_cursor_step(k: Kernel, p: number, start: number, n: number, flags: number, loc: Int32Array): boolean {
+  const fail = (e: number): boolean => {
+    for (let j = 0; j < loc[GC_I]!; j++) gup_put_folio(k, loc[GC_FOLIOS + j]!, loc[GC_USED]!);
+    loc[GC_ERR] = e;
+    loc[GC_I] = 0;
+    return true;
+  };
+  while (loc[GC_I]! < n) {
+    const i = loc[GC_I]!;
     const va = start + i;
-    if (va >= k.L.d.vpages || k.vmFlags(p, va) === 0) return release(k, folios, used, -EFAULT);
+    if (va >= k.L.d.vpages || k.vmFlags(p, va) === 0) return fail(-EFAULT);
     const vmf = k.vmFlags(p, va);
-    let foll = flags | FOLL_TOUCH;
-    const e = check_vma_flags(k, p, va, foll);
-    if (e) return release(k, folios, used, e);
-    // 5.8 only: should_force_cow_break() -- every read GUP on a COW mapping breaks COW now
-    if (k.on('gup_force_cow_break') && is_cow_mapping(vmf) && foll & (FOLL_GET | FOLL_PIN)) foll |= FOLL_WRITE;
-    let got = -1;
-    for (let tries = 0; tries < 5 && got < 0; tries++) {
-      const r = follow_page_pte(k, p, va, foll);
-      if (r >= 0) {
-        if (!try_grab_folio(k, r, foll)) return release(k, folios, used, -ENOMEM);
-        gup_make_accessible(k, r, foll);
-        got = r;
-        break;
-      }
-      const ret = faultin_page(k, p, va, foll, r === -EMLINK);
-      if (ret & VM_FAULT_ERROR) return release(k, folios, used, -EFAULT);
-      if (ret & VM_FAULT_WRITE && !(vmf & VM_WRITE)) {
-        if (k.on('gup_foll_cow')) foll |= FOLL_COW;
-        else if (!k.on('foll_force_anon_exclusive')) {
-          // <=4.8: "we can safely do subsequent page lookups as if they were reads" (Dirty COW)
-          foll &= ~FOLL_WRITE;
-          k.trace('faultin_page', 'COW done on a !VM_WRITE vma: FOLL_WRITE dropped for the retry');
-        }
+    if (loc[GC_STAGE] === 0) {
+      let foll = flags | FOLL_TOUCH;
+      const e = check_vma_flags(k, p, va, foll);
+      if (e) return fail(e);
+      // 5.8 only: should_force_cow_break() -- every read GUP on a COW mapping breaks COW now
+      if (k.on('gup_force_cow_break') && is_cow_mapping(vmf) && foll & (FOLL_GET | FOLL_PIN)) foll |= FOLL_WRITE;
+      loc[GC_FOLL] = foll;
+      loc[GC_TRIES] = 0;
+      loc[GC_STAGE] = 1;
+    }
+    let foll = loc[GC_FOLL]!;
+    const r = follow_page_pte(k, p, va, foll);
+    if (r >= 0) {
+      if (!try_grab_folio(k, r, foll)) return fail(-ENOMEM);
+      gup_make_accessible(k, r, foll);
+      loc[GC_FOLIOS + i] = r;
+      loc[GC_FOLIOS + n + i] = is_cow_mapping(vmf) || !(vmf & VM_SHARED) ? 1 : 0;
+      if (foll & FOLL_COW) loc[GC_USED] = loc[GC_USED]! | FOLL_COW;
+      loc[GC_I] = i + 1;
+      loc[GC_STAGE] = 0;
+      continue;
+    }
+    if (loc[GC_TRIES]! >= 5) return fail(-EFAULT);
+    loc[GC_TRIES] = loc[GC_TRIES]! + 1;
+    const ret = faultin_page(k, p, va, foll, r === -EMLINK);
+    if (ret & VM_FAULT_ERROR) return fail(-EFAULT);
+    if (ret & VM_FAULT_WRITE && !(vmf & VM_WRITE)) {
+      if (k.on('gup_foll_cow')) foll |= FOLL_COW;
+      else if (!k.on('foll_force_anon_exclusive')) {
+        // <=4.8: "we can safely do subsequent page lookups as if they were reads" (Dirty COW)
+        foll &= ~FOLL_WRITE;
+        k.trace('faultin_page', 'COW done on a !VM_WRITE vma: FOLL_WRITE dropped for the retry');
       }
     }
-    if (got < 0) return release(k, folios, used, -EFAULT);
-    folios.push(got);
-    viaPrivate.push(is_cow_mapping(vmf) || !(vmf & VM_SHARED));
-    if (foll & FOLL_COW) used |= FOLL_COW;
+    loc[GC_FOLL] = foll;
+    return false; // -- preemption point P1: before the retried follow_page_pte()
   }
-  k.trace('__get_user_pages', `${n} page(s) ${flags & FOLL_PIN ? 'pinned' : 'referenced'}`);
-  return { err: 0, folios, viaPrivate, flags: used };
+  return true;
+}
+
+/** The cursor's outcome as a GupResult. */
+export function gup_cursor_result(loc: Int32Array, n: number): GupResult {
+  if (loc[GC_ERR]) return { err: loc[GC_ERR]!, folios: [], viaPrivate: [], flags: loc[GC_USED]! };
+  const folios: number[] = [];
+  const viaPrivate: boolean[] = [];
+  for (let j = 0; j < n; j++) {
+    folios.push(loc[GC_FOLIOS + j]!);
+    viaPrivate.push(loc[GC_FOLIOS + n + j] === 1);
+  }
+  return { err: 0, folios, viaPrivate, flags: loc[GC_USED]! };
+}
+
+/** __get_user_pages() run to completion (the v1 path, and the explorer's atomic steps). */
+export function __get_user_pages(k: Kernel, p: number, start: number, n: number, flags: number): GupResult {
+  const loc = new Int32Array(gup_cursor_size(n));
+  gup_cursor_init(k, p, flags, loc);
+  while (!gup_cursor_step(k, p, start, n, flags, loc));
+  const r = gup_cursor_result(loc, n);
+  if (!r.err) k.trace('__get_user_pages', `${n} page(s) ${flags & FOLL_PIN ? 'pinned' : 'referenced'}`);
+  return r;
+}
+
+/** GUP-fast for the leading pages, recorded into a cursor so the slow path can continue it. */
+export function gup_fast_into_cursor(k: Kernel, p: number, start: number, n: number, flags: number, loc: Int32Array): void {
+  gup_cursor_init(k, p, flags, loc);
+  const fast = gup_fast(k, p, start, n, flags);
+  fast.forEach((f, j) => {
+    loc[GC_FOLIOS + j] = f;
+    loc[GC_FOLIOS + n + j] = k.vmFlags(p, start + j) & VM_SHARED ? 0 : 1;
+  });
+  loc[GC_I] = fast.length;
 }
 
 function release(k: Kernel, folios: number[], flags: number, err: number): GupResult {
@@ -297,15 +364,10 @@ export function gup_fast(k: Kernel, p: number, start: number, n: number, foll: n
 
 /** get_user_pages_fast() / pin_user_pages_fast(): GUP-fast, then the slow path for the rest. */
 export function gup_fast_fallback(k: Kernel, p: number, start: number, n: number, foll: number): GupResult {
-  const fast = gup_fast(k, p, start, n, foll);
-  const viaPrivate = fast.map((_, i) => !(k.vmFlags(p, start + i) & VM_SHARED));
-  if (fast.length === n) return { err: 0, folios: fast, viaPrivate, flags: foll };
-  const rest = __get_user_pages(k, p, start + fast.length, n - fast.length, foll);
-  if (rest.err) {
-    for (const f of fast) gup_put_folio(k, f, foll);
-    return rest;
-  }
-  return { err: 0, folios: fast.concat(rest.folios), viaPrivate: viaPrivate.concat(rest.viaPrivate), flags: rest.flags | foll };
+  const loc = new Int32Array(gup_cursor_size(n));
+  gup_fast_into_cursor(k, p, start, n, foll, loc);
+  while (!gup_cursor_step(k, p, start, n, foll, loc));
+  return gup_cursor_result(loc, n);
 }
 
 /** Record a set of grabbed pages as a handle (the driver's page array). Returns the handle index. */

@@ -87,14 +87,17 @@ export function shrink_anon_folio(k: Kernel, f: number): void {
   }
 }
 
+/** shrink_folio_list() for one folio of the LRU. */
+export function shrink_one(k: Kernel, f: number): void {
+  if (!k.ftest(f, PG_ALIVE) || !k.ftest(f, PG_LRU)) return;
+  if (k.ftest(f, PG_ANON)) shrink_anon_folio(k, f);
+  else if (k.fget(f, F_MAPPING) > 0) shrink_file_folio(k, f);
+}
+
 /** sys reclaim(): shrink_folio_list() over every LRU folio, oldest first. */
 export function shrink_all(k: Kernel): void {
   const n = k.s[H_NEXT_FOLIO]!;
-  for (let f = 1; f < n; f++) {
-    if (!k.ftest(f, PG_ALIVE) || !k.ftest(f, PG_LRU)) continue;
-    if (k.ftest(f, PG_ANON)) shrink_anon_folio(k, f);
-    else if (k.fget(f, F_MAPPING) > 0) shrink_file_folio(k, f);
-  }
+  for (let f = 1; f < n; f++) shrink_one(k, f);
 }
 
 /** MADV_PAGEOUT / MADV_COLD on one page: reclaim_pages() of what it maps. */

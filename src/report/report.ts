@@ -2,6 +2,7 @@
 // profile table for `pinlab check`, and the knob listing for `pinlab profiles`.
 
 import type { ProfileRun } from '../interp/interpreter.js';
+import type { WitnessStep } from '../explore/explorer.js';
 import { KNOBS } from '../profiles/knobs.js';
 import { VERSIONS, compareVersions, knobsOfVersion } from '../profiles/profiles.js';
 
@@ -26,21 +27,31 @@ export function toJson(r: ScenarioResult): object {
     results: r.runs.map((run) => ({
       kernel: run.kernel,
       ...(run.error ? { error: run.error } : {}),
-      outcomes: [
-        {
-          values: run.values,
-          violations: run.violations.map((v) => ({ kind: v.kind, line: v.line, detail: v.detail })),
-        },
-      ],
+      outcomes: (run.outcomes ?? [{ values: run.values, violations: run.violations }]).map((o) => ({
+        values: o.values,
+        violations: o.violations.map((v) => ({ kind: v.kind, line: v.line, detail: v.detail })),
+      })),
       states: run.states,
-      explored: { states: run.states, transitions: 0, complete: !r.concurrent },
+      explored: run.explored
+        ? {
+            states: run.explored.states,
+            transitions: run.explored.transitions,
+            complete: run.explored.complete,
+            ...(run.explored.bound ? { bound: run.explored.bound } : {}),
+          }
+        : { states: 1, transitions: 0, complete: true },
       notes: run.notes.map((n) => ({ line: n.line, note: n.msg })),
       checks: run.checks.map((c) => ({
         line: c.line,
         clause: c.clause,
         passed: c.passed,
         ...(c.status === 'not explored' ? { status: 'not explored' } : {}),
+        ...(c.observation ? { observation: c.observation, positive: c.positive, negative: c.negative } : {}),
+        ...(c.reason ? { reason: c.reason } : {}),
       })),
+      witnesses: run.checks
+        .filter((c) => c.trace)
+        .map((c) => ({ clause: c.clause, line: c.line, kind: c.traceKind, trace: c.trace })),
     })),
   };
 }
@@ -59,6 +70,10 @@ export function toText(r: ScenarioResult): string {
     out.push('');
     out.push(`== kernel ${run.kernel}`);
     if (run.error) out.push(`  ERROR       ${run.error}`);
+    if (run.explored) {
+      textExplored(out, run);
+      continue;
+    }
     const vals = Object.entries(run.values).map(([k, v]) => `${k}=${showVal(v, run.contentNames.includes(k))}`);
     out.push(`  values      ${vals.join(' ') || '(none)'}`);
     if (run.violations.length === 0) out.push('  violations  none');
@@ -80,10 +95,46 @@ export function toText(r: ScenarioResult): string {
   out.push('');
   out.push(
     `${scenarioPassed(r) ? 'PASSED' : 'FAILED'}: ${passed} clause check(s) passed, ${failed} failed` +
-      (ne ? `, ${ne} not explored (needs the explorer)` : '') +
+      (ne ? `, ${ne} not explored` : '') +
       (errs ? `, ${errs} profile(s) could not run` : ''),
   );
   return out.join('\n');
+}
+
+/** herd7-style block for an explored profile. */
+function textExplored(out: string[], run: ProfileRun): void {
+  const x = run.explored!;
+  out.push(`  States ${x.states}`);
+  out.push(`  Transitions ${x.transitions}  (depth ${x.depth}, ${x.finals} final states, ${x.ms.toFixed(0)} ms)`);
+  if (!x.complete) out.push(`  INCOMPLETE: the ${x.bound} bound was hit; unexplored interleavings remain`);
+  if (x.collisionProbability > 1e-9) out.push(`  fingerprint collision probability <= ${x.collisionProbability.toExponential(1)}`);
+  const outs = run.outcomes ?? [];
+  out.push(`  Outcomes ${outs.length}`);
+  for (const o of outs) {
+    const vals = Object.entries(o.values).map(([k, v]) => `${k}=${showVal(v, o.contentNames.includes(k))}`);
+    const vs = o.violations.length ? [...new Set(o.violations.map((v) => `${v.kind}@${v.line}`))].join(' ') : 'clean';
+    out.push(`    ${vals.join(' ')}  ${vs}`);
+  }
+  for (const n of run.notes) out.push(`  note        line ${n.line}: ${n.msg}`);
+  for (const c of run.checks) {
+    out.push(`  ${c.status === 'passed' ? 'PASS' : 'FAIL'}  line ${c.line}: ${c.clause}`);
+    if (c.observation)
+      out.push(`        Witnesses: Positive ${c.positive} Negative ${c.negative}   Observation ${c.observation}${c.reason ? `   (${c.reason})` : ''}`);
+    if (c.trace) {
+      out.push(`        shortest ${c.traceKind}:`);
+      out.push(...traceText(c.trace).map((l) => `          ${l}`));
+    }
+  }
+}
+
+/** A witness as numbered steps: actor, statement, kernel functions and state changes. */
+export function traceText(trace: WitnessStep[]): string[] {
+  const lines: string[] = [];
+  for (const t of trace) {
+    lines.push(`${String(t.n).padStart(2)}. ${t.actor}: ${t.stmt}  (line ${t.line})${t.segment ? ` -- ${t.segment}` : ''}`);
+    for (const c of t.calls) lines.push(`      ${c.fn}: ${c.what}`);
+  }
+  return lines;
 }
 
 export interface CheckRow {
@@ -96,6 +147,7 @@ export interface CheckRow {
 function cell(run: ProfileRun | undefined): string {
   if (!run) return '';
   if (run.error) return 'ERR';
+  if (run.explored && !run.explored.complete) return 'BOUND';
   if (run.checks.some((c) => c.status === 'failed')) return 'FAIL';
   if (run.checks.some((c) => c.status === 'not explored')) return 'n/e';
   return run.checks.length ? 'ok' : '-';

@@ -1,0 +1,372 @@
+// The interleaving explorer. A state is the model's Int32Array followed by a
+// control block: the current body block, and per thread (main, each par
+// thread, each background event) its program counter, the phase of the
+// operation it is inside, and that operation's locals. A transition advances
+// one thread to its next preemption point (src/model/phased.ts), so threads
+// interleave inside kernel paths, not only between steps.
+//
+// Search: breadth-first over fingerprinted states (FpSet), so the first final
+// state found for a clause is reached by the fewest transitions: the shortest
+// witness or counterexample. Bounds (--max-states, --max-depth) are reported
+// and make the result incomplete, never "passed".
+
+import type { Block, Clause, Par, Step } from '../lang/ast.js';
+import type { ViolationKind } from '../lang/ops.js';
+import { NULL_SINK, VIOLATION_BIT } from '../model/kernel.js';
+import { fingerprint64, H_VIOLATIONS, T_FILE } from '../model/state.js';
+import { disk_content } from '../model/api.js';
+import { gup_cursor_size } from '../model/gup.js';
+import { evalPred, execStep, matchersOf, Prepared, Run, showResult, type Outcome, type TraceEntry } from '../interp/interpreter.js';
+import { profileMatches, type Profile } from '../profiles/profiles.js';
+import { FpSet, collisionBound } from './fpset.js';
+import { VIOLATION_KINDS } from '../lang/ops.js';
+
+export interface ExploreOptions {
+  maxStates?: number;
+  maxDepth?: number;
+  /** called now and then with the running totals */
+  progress?: (states: number, transitions: number, depth: number) => void;
+}
+
+export interface ClauseVerdict {
+  clause: Clause;
+  positive: number;
+  negative: number;
+  observation: 'Always' | 'Sometimes' | 'Never';
+  status: 'passed' | 'failed';
+  reason?: string;
+  /** shortest witness (exists) or counterexample (expect, never) */
+  trace?: WitnessStep[];
+}
+
+export interface WitnessStep {
+  n: number;
+  actor: string;
+  line: number;
+  stmt: string;
+  /** which segment of a phased operation this transition ran */
+  segment: string;
+  calls: { fn: string; what: string }[];
+}
+
+export interface FinalOutcome {
+  values: Record<string, string | number>;
+  contentNames: string[];
+  violations: { kind: ViolationKind; line: number; detail: string }[];
+}
+
+export interface ExploreResult {
+  states: number;
+  transitions: number;
+  finals: number;
+  depth: number;
+  complete: boolean;
+  bound?: 'max-states' | 'max-depth';
+  collisionProbability: number;
+  outcomes: FinalOutcome[];
+  verdicts: ClauseVerdict[];
+  ms: number;
+}
+
+/** The scenario compiled to threads and a control-block layout. */
+export class Program {
+  readonly blocks: Block[];
+  readonly parThreads: number;
+  readonly bgSteps: Step[];
+  readonly bgCounts: number[];
+  readonly locals: number;
+  readonly slotSize: number;
+  readonly nslots: number;
+  readonly ctlSize: number;
+  readonly ks: number;
+
+  constructor(readonly pr: Prepared, ks: number) {
+    this.blocks = pr.sc.body;
+    this.parThreads = Math.max(0, ...this.blocks.map((b) => (b.kind === 'par' ? b.threads.length : 0)));
+    this.bgSteps = pr.sc.background.map((b) => ({
+      kind: 'step' as const,
+      actor: { name: 'sys', pos: b.call.pos },
+      stmt: { kind: 'call' as const, target: null, call: b.call },
+      line: b.call.pos.line,
+    }));
+    this.bgCounts = pr.sc.background.map((b) => b.count);
+    this.locals = Math.max(4, gup_cursor_size(pr.dims.pinPages));
+    this.slotSize = 2 + this.locals;
+    this.nslots = 1 + this.parThreads + this.bgSteps.length;
+    this.ctlSize = 1 + this.nslots * this.slotSize + this.bgSteps.length;
+    this.ks = ks;
+  }
+
+  slotBase(slot: number): number {
+    return this.ks + 1 + slot * this.slotSize;
+  }
+  bgRemainingAt(e: number): number {
+    return this.ks + 1 + this.nslots * this.slotSize + e;
+  }
+
+  /** Initial control block: at block 0, no thread inside an operation, every background event available. */
+  initCtl(s: Int32Array): void {
+    s[this.ks] = 0;
+    this.bgCounts.forEach((c, e) => (s[this.bgRemainingAt(e)] = c));
+    this.normalize(s);
+  }
+
+  /** Skip par blocks whose threads have all finished (and empty ones). */
+  normalize(s: Int32Array): void {
+    for (;;) {
+      const seg = s[this.ks]!;
+      const b = this.blocks[seg];
+      if (!b || b.kind !== 'par') return;
+      const allDone = b.threads.every((t, i) => s[this.slotBase(1 + i)]! >= t.length);
+      if (!allDone) return;
+      for (let i = 0; i < b.threads.length; i++) s[this.slotBase(1 + i)] = 0;
+      s[this.ks] = seg + 1;
+    }
+  }
+
+  /** Threads that can move (slot numbers). */
+  enabled(s: Int32Array, out: number[]): void {
+    out.length = 0;
+    const seg = s[this.ks]!;
+    const b = this.blocks[seg];
+    if (b) {
+      if (b.kind === 'step') out.push(0);
+      else b.threads.forEach((t, i) => s[this.slotBase(1 + i)]! < t.length && out.push(1 + i));
+    }
+    for (let e = 0; e < this.bgSteps.length; e++) {
+      const slot = 1 + this.parThreads + e;
+      if (s[this.slotBase(slot) + 1]! > 0 || (b && s[this.bgRemainingAt(e)]! > 0)) out.push(slot);
+    }
+  }
+
+  /** The step a slot would run next. */
+  stepOf(s: Int32Array, slot: number): Step {
+    if (slot === 0) return this.blocks[s[this.ks]!] as Step;
+    if (slot <= this.parThreads) {
+      const par = this.blocks[s[this.ks]!] as Par;
+      return par.threads[slot - 1]![s[this.slotBase(slot)]!]!;
+    }
+    return this.bgSteps[slot - 1 - this.parThreads]!;
+  }
+
+  /** Advance one thread to its next preemption point. `run.k.s` must view `s`. Returns the segment it ran. */
+  advance(run: Run, s: Int32Array, slot: number): number {
+    const base = this.slotBase(slot);
+    const st = this.stepOf(s, slot);
+    const phase = s[base + 1]! - 1; // 0 = idle
+    const loc = s.subarray(base + 2, base + 2 + this.locals);
+    const from = phase < 0 ? 0 : phase;
+    const next = execStep(run, st, from, loc);
+    if (next >= 0) {
+      s[base + 1] = next + 1;
+      return from;
+    }
+    s[base + 1] = 0;
+    loc.fill(0);
+    if (slot === 0) s[this.ks] = s[this.ks]! + 1;
+    else if (slot <= this.parThreads) s[base] = s[base]! + 1;
+    else {
+      const e = slot - 1 - this.parThreads;
+      s[this.bgRemainingAt(e)] = s[this.bgRemainingAt(e)]! - 1;
+    }
+    this.normalize(s);
+    return from;
+  }
+}
+
+function outcomeOf(pr: Prepared, run: Run): Outcome {
+  const k = run.k;
+  const bits = k.s[H_VIOLATIONS]!;
+  const violations = new Set<ViolationKind>(VIOLATION_KINDS.filter((v) => bits & VIOLATION_BIT[v]));
+  return {
+    result: (n) => run.result(n),
+    violations,
+    disk: (file, idx) => {
+      const fi = pr.fileIndex.get(file) ?? (run.result(file).tag === T_FILE ? run.result(file).val : undefined);
+      if (fi === undefined || idx < 0 || idx >= k.L.d.filePages) return undefined;
+      return disk_content(k, fi, idx);
+    },
+  };
+}
+
+/** Explore every interleaving of a prepared scenario on one profile. */
+export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {}): ExploreResult {
+  const t0 = performance.now();
+  const maxStates = opts.maxStates ?? 1_000_000;
+  const maxDepth = opts.maxDepth ?? 10_000;
+  const run = new Run(pr, profile);
+  const ks = run.k.L.size;
+  const prog = new Program(pr, ks);
+  const total = ks + prog.ctlSize;
+  const root = new Int32Array(total);
+  root.set(run.k.s);
+  prog.initCtl(root);
+  run.k.sink = NULL_SINK;
+
+  const clauses = pr.sc.clauses.filter((c) => {
+    const ms = matchersOf(pr.sc, c);
+    return !ms || profileMatches(ms, profile);
+  });
+  const pos = clauses.map(() => 0);
+  const neg = clauses.map(() => 0);
+  const witness = clauses.map(() => -1);
+
+  let parent = new Int32Array(1024);
+  let move = new Int16Array(1024);
+  const seen = new FpSet(12);
+  const [ra, rb] = fingerprint64(root);
+  seen.getOrAdd(ra, rb, 0);
+  parent[0] = -1;
+  let nstates = 1;
+  let transitions = 0;
+  let finals = 0;
+  let depth = 0;
+  let bound: ExploreResult['bound'];
+  const outcomeKeys = new Map<string, number>();
+  let layer: { s: Int32Array; id: number }[] = [{ s: root, id: 0 }];
+  const en: number[] = [];
+  let lastProgress = performance.now();
+
+  search: while (layer.length) {
+    const next: { s: Int32Array; id: number }[] = [];
+    for (const { s, id } of layer) {
+      prog.enabled(s, en);
+      if (en.length === 0) {
+        finals++;
+        run.k.s = s.subarray(0, ks);
+        const o = outcomeOf(pr, run);
+        clauses.forEach((c, i) => {
+          const v = evalPred(c.pred, o);
+          if (v) pos[i]!++;
+          else neg[i]!++;
+          const bad = c.kind === 'exists' ? v : c.kind === 'never' ? v : !v;
+          if (bad && witness[i] === -1) witness[i] = id;
+        });
+        const key = JSON.stringify([pr.steps().length, [...o.violations], [...pr.resultIndex.keys()].map((n) => o.result(n))]);
+        if (!outcomeKeys.has(key)) outcomeKeys.set(key, id);
+        continue;
+      }
+      if (depth >= maxDepth) {
+        bound = 'max-depth';
+        continue;
+      }
+      const moves = en.slice();
+      for (const slot of moves) {
+        const c = s.slice();
+        run.k.s = c.subarray(0, ks);
+        prog.advance(run, c, slot);
+        transitions++;
+        const [a, b] = fingerprint64(c);
+        if (seen.getOrAdd(a, b, nstates) >= 0) continue;
+        if (nstates >= parent.length) {
+          const p2 = new Int32Array(parent.length * 2);
+          p2.set(parent);
+          parent = p2;
+          const m2 = new Int16Array(move.length * 2);
+          m2.set(move);
+          move = m2;
+        }
+        parent[nstates] = id;
+        move[nstates] = slot;
+        next.push({ s: c, id: nstates });
+        nstates++;
+        if (nstates >= maxStates) {
+          bound = 'max-states';
+          break search;
+        }
+      }
+      if (opts.progress && performance.now() - lastProgress > 200) {
+        lastProgress = performance.now();
+        opts.progress(nstates, transitions, depth);
+      }
+    }
+    layer = next;
+    if (layer.length) depth++;
+  }
+
+  const complete = bound === undefined;
+  const pathTo = (id: number): number[] => {
+    const moves: number[] = [];
+    for (let x = id; x > 0; x = parent[x]!) moves.push(move[x]!);
+    return moves.reverse();
+  };
+
+  const verdicts: ClauseVerdict[] = clauses.map((c, i) => {
+    const p = pos[i]!;
+    const n = neg[i]!;
+    const observation = n === 0 && p > 0 ? 'Always' : p === 0 ? 'Never' : 'Sometimes';
+    let status: 'passed' | 'failed';
+    let reason: string | undefined;
+    if (c.kind === 'exists') {
+      status = p > 0 ? 'passed' : 'failed';
+      if (!p) reason = complete ? 'no interleaving reaches it' : `no witness found before the ${bound} bound`;
+    } else {
+      const broken = c.kind === 'never' ? p > 0 : n > 0;
+      status = broken || !complete ? 'failed' : 'passed';
+      if (broken) reason = c.kind === 'never' ? 'an interleaving reaches it' : 'an interleaving violates it';
+      else if (!complete) reason = `search incomplete: ${bound} bound hit`;
+      if (finals === 0 && complete) {
+        status = 'failed';
+        reason = 'no final state';
+      }
+    }
+    const v: ClauseVerdict = { clause: c, positive: p, negative: n, observation, status };
+    if (reason) v.reason = reason;
+    if (witness[i]! >= 0) v.trace = replay(pr, profile, prog, pathTo(witness[i]!)).steps;
+    return v;
+  });
+
+  const outcomes: FinalOutcome[] = [...outcomeKeys.values()].map((id) => replay(pr, profile, prog, pathTo(id)).outcome);
+  return {
+    states: nstates,
+    transitions,
+    finals,
+    depth,
+    complete,
+    ...(bound ? { bound } : {}),
+    collisionProbability: collisionBound(nstates),
+    outcomes,
+    verdicts,
+    ms: performance.now() - t0,
+  };
+}
+
+function callText(st: Step): string {
+  if (st.stmt.kind !== 'call') return '';
+  const c = st.stmt.call;
+  return `${c.name}(${c.args.map((a) => (a.kind === 'int' ? a.n : a.kind === 'char' ? `'${a.ch}'` : a.kind === 'name' ? a.name : a.names.map((n) => n.name).join('|'))).join(', ')})`;
+}
+
+/** Re-run a path of moves from the initial state with full tracing. */
+export function replay(pr: Prepared, profile: Profile, prog: Program, moves: number[]): { steps: WitnessStep[]; outcome: FinalOutcome } {
+  const run = new Run(pr, profile);
+  const ks = run.k.L.size;
+  const s = new Int32Array(ks + prog.ctlSize);
+  s.set(run.k.s);
+  prog.initCtl(s);
+  run.k.s = s.subarray(0, ks);
+  const steps: WitnessStep[] = [];
+  moves.forEach((slot, i) => {
+    const st = prog.stepOf(s, slot);
+    const before = run.traceLog.length;
+    const seg = prog.advance(run, s, slot);
+    const finished = s[prog.slotBase(slot) + 1] === 0;
+    const calls = run.traceLog.slice(before).map((t: TraceEntry) => ({ fn: t.fn, what: t.what }));
+    steps.push({
+      n: i + 1,
+      actor: st.actor.name,
+      line: st.line,
+      stmt: slot > prog.parThreads && slot > 0 ? `${(pr.sc.lines[st.line - 1] ?? '').includes('background') ? 'background ' : ''}${callText(st)}` : (pr.sc.lines[st.line - 1] ?? '').replace(/#.*$/, '').replace(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*/, '').trim(),
+      segment: seg === 0 && finished ? '' : `${seg === 0 ? 'starts' : finished ? 'finishes' : 'continues'} (segment ${seg + 1})`,
+      calls,
+    });
+  });
+  const values: Record<string, string | number> = {};
+  const contentNames: string[] = [];
+  for (const name of pr.resultIndex.keys()) {
+    const r = run.result(name);
+    values[name] = showResult(pr, run.k, r);
+    if (r.tag === 1) contentNames.push(name);
+  }
+  return { steps, outcome: { values, contentNames, violations: run.violations.map((v) => ({ kind: v.kind, line: v.line, detail: v.detail })) } };
+}

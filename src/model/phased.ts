@@ -1,0 +1,160 @@
+// Operations the explorer may preempt in the middle. Each call runs one
+// segment, from one preemption point to the next, with its locals in `loc`
+// (part of the explorer's hashed state). Everything else runs atomically
+// through apply(). The points (ARCHITECTURE.md "Preemption points"):
+//   P1 __get_user_pages after faultin_page      gup, proc_mem_write, pin_user_pages_fast's slow part
+//   P3 O_DIRECT: pinned / transferred / released odirect_read, odirect_write
+//   P4 writeback: cleaned (page_mkclean) / I/O    writeback, fsync (per page)
+//   P5 reclaim: one folio at a time               reclaim
+
+import { Kernel } from './kernel.js';
+import { apply, type ModelOp, type OpResult } from './api.js';
+import {
+  GC_ERR,
+  GC_FOLIOS,
+  gup_cursor_init,
+  gup_cursor_result,
+  gup_cursor_size,
+  gup_cursor_step,
+  gup_fast_into_cursor,
+  pin_handle_create,
+  pin_handle_folio,
+  unpin_user_pages_dirty_lock,
+} from './gup.js';
+import { FOLL_FORCE, FOLL_GET, FOLL_PIN, FOLL_WRITE, folio_mark_dirty, folio_store, gup_put_folio } from './folio.js';
+import { F_VALUE, H_NEXT_FOLIO, PIN_KIND_GUP } from './state.js';
+import { check_device_read, check_device_write, check_fs_modify, check_private_write, check_writeback_done } from './invariants.js';
+import { dio_get_pages } from './direct_io.js';
+import { filemap_write_and_wait, invalidate_inode_page2, writeback_folio_io, writeback_folio_start } from './filemap.js';
+import { shrink_one } from './vmscan.js';
+import { EIO, EINVAL, EFBIG } from './errno.js';
+import { FS_EXT4 } from './state.js';
+
+export interface PhaseResult {
+  /** the next phase, or -1 when the operation finished */
+  next: number;
+  result: OpResult;
+}
+
+const OK: OpResult = { kind: 'ok' };
+const more = (next: number): PhaseResult => ({ next, result: OK });
+const done = (result: OpResult): PhaseResult => ({ next: -1, result });
+const status = (r: number): OpResult => (r < 0 ? { kind: 'errno', e: -r } : OK);
+
+/** Locals an operation needs when phased (0: it is atomic). */
+export function phaseLocals(op: ModelOp, pinPages: number): number {
+  switch (op.op) {
+    case 'gup':
+    case 'proc_mem_write':
+      return gup_cursor_size(Math.max(1, pinPages));
+    case 'odirect_read':
+    case 'odirect_write':
+    case 'writeback':
+    case 'fsync':
+    case 'reclaim':
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+/** Run phase `phase` of `op`. Phase 0 starts it. */
+export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Array, procName: (p: number) => string): PhaseResult {
+  switch (op.op) {
+    case 'gup': {
+      if ((op.foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return done({ kind: 'errno', e: EINVAL });
+      if (phase === 0) {
+        if (op.fast) gup_fast_into_cursor(k, op.p, op.va, op.n, op.foll, loc);
+        else gup_cursor_init(k, op.p, op.foll, loc);
+      }
+      if (!gup_cursor_step(k, op.p, op.va, op.n, op.foll, loc)) return more(phase + 1);
+      const r = gup_cursor_result(loc, op.n);
+      if (r.err) return done({ kind: 'errno', e: -r.err });
+      return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, op.p, op.va, r) });
+    }
+    case 'proc_mem_write': {
+      const flags = FOLL_GET | FOLL_FORCE | FOLL_WRITE;
+      if (phase === 0) gup_cursor_init(k, op.p, flags, loc);
+      if (!gup_cursor_step(k, op.p, op.va, 1, flags, loc)) return more(phase + 1);
+      if (loc[GC_ERR]) return done({ kind: 'errno', e: EIO });
+      const r = gup_cursor_result(loc, 1);
+      const f = r.folios[0]!;
+      check_private_write(k, f, r.viaPrivate[0]!, '/proc/pid/mem write');
+      check_fs_modify(k, f, 'a /proc/pid/mem write');
+      folio_store(k, f, op.value, op.p);
+      folio_mark_dirty(k, f);
+      gup_put_folio(k, f, r.flags);
+      k.trace('access_remote_vm', `wrote folio #${f}`);
+      return done(OK);
+    }
+    case 'odirect_read':
+    case 'odirect_write': {
+      const read = op.op === 'odirect_read';
+      if (phase === 0) {
+        if (op.idx < 0 || (read ? op.idx >= k.fileSize(op.file) : op.idx >= k.L.d.filePages)) return done({ kind: 'errno', e: read ? EINVAL : EFBIG });
+        filemap_write_and_wait(k, op.file);
+        const h = dio_get_pages(k, op.p, op.va, read);
+        if (h < 0) return done({ kind: 'errno', e: -h });
+        loc[0] = h;
+        k.trace(read ? 'iomap_dio_rw' : 'iomap_dio_rw', `buffer taken (${k.on('dio_foll_pin') ? 'FOLL_PIN' : 'FOLL_GET'}), bio not yet submitted`);
+        return more(1); // -- P3: the buffer is held, the transfer has not happened
+      }
+      const h = loc[0]!;
+      const f = pin_handle_folio(k, h, 0);
+      if (phase === 1) {
+        if (read) {
+          check_device_write(k, h, 0, f, procName);
+          folio_store(k, f, k.disk(op.file, op.idx), op.p);
+          k.trace('submit_bio', `O_DIRECT read: disk page ${op.idx} of file ${op.file} DMA'd into folio #${f}`);
+        } else {
+          check_device_read(k, h, 0, f, procName);
+          if (op.idx >= k.fileSize(op.file)) k.s[k.L.file(op.file) + 1] = op.idx + 1;
+          k.setDisk(op.file, op.idx, k.fget(f, F_VALUE));
+          k.trace('submit_bio', `O_DIRECT write: folio #${f} DMA'd to disk page ${op.idx} of file ${op.file}`);
+        }
+        return more(2); // -- P3: transferred, pages not yet released
+      }
+      unpin_user_pages_dirty_lock(k, h, read);
+      if (!read) invalidate_inode_page2(k, op.file, op.idx);
+      return done(OK);
+    }
+    case 'writeback':
+    case 'fsync': {
+      const fi = op.file;
+      if (k.fileFs(fi) !== FS_EXT4) return done(OK);
+      if (phase === 0) {
+        loc[0] = 0; // next page index
+        loc[1] = -1; // folio started, awaiting I/O
+      }
+      if (loc[1]! >= 0) {
+        writeback_folio_io(k, fi, loc[0]!, loc[1]!);
+        loc[1] = -1;
+        loc[0] = loc[0]! + 1;
+      }
+      while (loc[0]! < k.fileSize(fi)) {
+        const f = writeback_folio_start(k, fi, loc[0]!);
+        if (f >= 0) {
+          loc[1] = f;
+          return more(phase + 1); // -- P4: cleaned and write-protected, I/O not yet done
+        }
+        loc[0] = loc[0]! + 1;
+      }
+      check_writeback_done(k, fi);
+      return done(OK);
+    }
+    case 'reclaim': {
+      if (phase === 0) loc[0] = 1;
+      const n = k.s[H_NEXT_FOLIO]!;
+      if (loc[0]! < n) {
+        shrink_one(k, loc[0]!);
+        loc[0] = loc[0]! + 1;
+        if (loc[0]! < n) return more(phase + 1); // -- P5: between two folios
+      }
+      return done(OK);
+    }
+    default:
+      return done(apply(k, op, procName));
+  }
+}
+
+
