@@ -81,8 +81,12 @@ function positiveInt(v: string, what: string): number {
 }
 
 /** Explorer bounds from the options, and a one-line progress display on a terminal. */
-function exploreOptions(opts: { maxStates: string; maxDepth: string }): ExploreOptions {
-  const o: ExploreOptions = { maxStates: positiveInt(opts.maxStates, '--max-states'), maxDepth: positiveInt(opts.maxDepth, '--max-depth') };
+function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?: boolean }): ExploreOptions {
+  const o: ExploreOptions = {
+    maxStates: positiveInt(opts.maxStates, '--max-states'),
+    maxDepth: positiveInt(opts.maxDepth, '--max-depth'),
+    reduce: opts.reduction !== false,
+  };
   if (process.stderr.isTTY) {
     const t0 = performance.now();
     o.progress = (states, transitions, depth) => {
@@ -127,7 +131,8 @@ program
   .option('--json', 'print the JSON report of the spec')
   .option('--max-states <n>', 'explorer: stop after this many distinct states (reported, and the result is incomplete)', '1000000')
   .option('--max-depth <n>', 'explorer: do not go deeper than this many transitions (reported)', '10000')
-  .action((files: string[], opts: { kernel?: string; json?: boolean; maxStates: string; maxDepth: string }) => {
+  .option('--no-reduction', 'explorer: turn off the symmetry reduction over folio numbering')
+  .action((files: string[], opts: { kernel?: string; json?: boolean; maxStates: string; maxDepth: string; reduction: boolean }) => {
     let status = 0;
     const docs: object[] = [];
     try {
@@ -160,7 +165,8 @@ program
   .option('-v, --verbose', 'print the full report of every scenario that failed')
   .option('--max-states <n>', 'explorer bound per scenario and profile', '1000000')
   .option('--max-depth <n>', 'explorer depth bound', '10000')
-  .action((paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string }) => {
+  .option('--no-reduction', 'explorer: turn off the symmetry reduction over folio numbering')
+  .action((paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string; reduction: boolean }) => {
     const t0 = process.hrtime.bigint();
     let status = 0;
     try {

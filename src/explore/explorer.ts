@@ -15,13 +15,16 @@ import type { ViolationKind } from '../lang/ops.js';
 import { NULL_SINK, VIOLATION_BIT } from '../model/kernel.js';
 import { fingerprint64, H_VIOLATIONS, T_FILE } from '../model/state.js';
 import { disk_content } from '../model/api.js';
-import { gup_cursor_size } from '../model/gup.js';
+import { gup_cursor_size, GC_FOLIOS, GC_I } from '../model/gup.js';
+import { Canonicalizer, type FolioRefs } from './canon.js';
 import { evalPred, execStep, matchersOf, Prepared, Run, showResult, type Outcome, type TraceEntry } from '../interp/interpreter.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
 import { FpSet, collisionBound } from './fpset.js';
 import { VIOLATION_KINDS } from '../lang/ops.js';
 
 export interface ExploreOptions {
+  /** symmetry reduction over folio numbering (default on) */
+  reduce?: boolean;
   maxStates?: number;
   maxDepth?: number;
   /** called now and then with the running totals */
@@ -139,6 +142,22 @@ export class Program {
     }
   }
 
+  /** Thread locals holding folio numbers, or null if the numbering is observable (a reclaim in flight). */
+  folioLocals(s: Int32Array): FolioRefs | null {
+    const refs: FolioRefs = [];
+    for (let slot = 0; slot < this.nslots; slot++) {
+      const base = this.slotBase(slot);
+      if (s[base + 1] === 0) continue;
+      const st = this.stepOf(s, slot);
+      const name = st.stmt.kind === 'call' ? st.stmt.call.name : '';
+      const loc = base + 2;
+      if (name === 'reclaim') return null;
+      if (name === 'writeback' || name === 'fsync') refs.push([loc + 1, 1]);
+      else if (/user_pages|proc_mem_write/.test(name)) refs.push([loc + GC_FOLIOS, s[loc + GC_I]!]);
+    }
+    return refs;
+  }
+
   /** The step a slot would run next. */
   stepOf(s: Int32Array, slot: number): Step {
     if (slot === 0) return this.blocks[s[this.ks]!] as Step;
@@ -202,6 +221,8 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   root.set(run.k.s);
   prog.initCtl(root);
   run.k.sink = NULL_SINK;
+  const reduce = opts.reduce ?? true;
+  const canon = new Canonicalizer(run.k.L);
 
   const clauses = pr.sc.clauses.filter((c) => {
     const ms = matchersOf(pr.sc, c);
@@ -256,6 +277,10 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         run.k.s = c.subarray(0, ks);
         prog.advance(run, c, slot);
         transitions++;
+        if (reduce) {
+          const refs = prog.folioLocals(c);
+          if (refs) canon.canonicalize(c, refs);
+        }
         const [a, b] = fingerprint64(c);
         if (seen.getOrAdd(a, b, nstates) >= 0) continue;
         if (nstates >= parent.length) {

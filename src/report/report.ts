@@ -14,8 +14,9 @@ export interface ScenarioResult {
   runs: ProfileRun[];
 }
 
+/** Passed: no error, no failed clause, and every exploration complete (a bound hit never passes). */
 export function scenarioPassed(r: ScenarioResult): boolean {
-  return r.runs.every((run) => !run.error && run.checks.every((c) => c.status !== 'failed'));
+  return r.runs.every((run) => !run.error && (!run.explored || run.explored.complete) && run.checks.every((c) => c.status !== 'failed'));
 }
 
 /** The spec's JSON document for one scenario. */

@@ -1,0 +1,118 @@
+// Symmetry reduction over folio identity. A folio's slot number is an
+// allocation artefact: two interleavings that allocate the same pages in a
+// different order reach states that differ only by a permutation of slots.
+// canonicalize() renumbers folios in the order a fixed walk first reaches them
+// (page tables, page cache, pin handles, secondary MMUs, swap cache, thread
+// locals) and drops freed folios nothing refers to. Equal canonical states have
+// equal futures: every kernel path reaches folios only through those
+// references, and a dropped freed folio is unreachable (nothing can observe it).
+//
+// Not applied while a thread is inside reclaim: its cursor walks folios by slot
+// number, so there the numbering is observable.
+
+import type { Layout } from '../model/state.js';
+import {
+  E_FOLIO,
+  E_PTE,
+  F_STRIDE,
+  F_SWAP,
+  F_FLAGS,
+  H_NEXT_FOLIO,
+  KP_FOLIO,
+  PG_ALIVE,
+  PG_SWAPCACHE,
+  PTE_PRESENT,
+  S_FOLIO,
+} from '../model/state.js';
+
+/** Where thread locals hold folio numbers: [offset in the state, count]. */
+export type FolioRefs = [number, number][];
+
+export class Canonicalizer {
+  private map: Int32Array;
+  private order: Int32Array;
+  private tmp: Int32Array;
+
+  constructor(private readonly L: Layout) {
+    this.map = new Int32Array(L.d.folios);
+    this.order = new Int32Array(L.d.folios);
+    this.tmp = new Int32Array(L.d.folios * F_STRIDE);
+  }
+
+  /** Renumber folios in place. `localRefs` lists thread locals that hold folio numbers (not +1 encoded). */
+  canonicalize(s: Int32Array, localRefs: FolioRefs): void {
+    const L = this.L;
+    const d = L.d;
+    const n = s[H_NEXT_FOLIO]!;
+    const map = this.map;
+    const order = this.order;
+    map.fill(-1, 0, n);
+    map[0] = 0;
+    let m = 1;
+    const visit = (f: number) => {
+      if (f > 0 && f < n && map[f]! < 0) {
+        map[f] = m;
+        order[m] = f;
+        m++;
+      }
+    };
+    for (let p = 0; p < d.procs; p++)
+      for (let va = 0; va < d.vpages; va++) {
+        const o = L.pte(p, va);
+        if (s[o + E_PTE]! & PTE_PRESENT) visit(s[o + E_FOLIO]! - 1);
+      }
+    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) visit(s[L.cacheSlot(fi, i)]! - 1);
+    for (let h = 0; h < d.pins; h++) for (let i = 0; i < d.pinPages; i++) visit(s[L.pinPage(h, i) + KP_FOLIO]! - 1);
+    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) visit(s[L.spte(x, va) + S_FOLIO]! - 1);
+    for (const [off, cnt] of localRefs) for (let i = 0; i < cnt; i++) visit(s[off + i]!);
+    // swap-cache folios nothing maps: order by their swap slot (canonical)
+    const orphans: number[] = [];
+    for (let f = 1; f < n; f++) {
+      const o = L.folio(f);
+      if (map[f]! < 0 && s[o + F_FLAGS]! & PG_SWAPCACHE && s[o + F_FLAGS]! & PG_ALIVE) orphans.push(f);
+    }
+    orphans.sort((a, b) => s[L.folio(a) + F_SWAP]! - s[L.folio(b) + F_SWAP]!).forEach(visit);
+    // any other live folio (should not exist) keeps relative order, so nothing is lost
+    for (let f = 1; f < n; f++) if (map[f]! < 0 && s[L.folio(f) + F_FLAGS]! & PG_ALIVE) visit(f);
+    // identity already? (the common case)
+    let identity = m === n;
+    for (let f = 1; identity && f < n; f++) if (map[f] !== f) identity = false;
+    if (identity) return;
+
+    // permute the folio table
+    const base = L.folios;
+    this.tmp.set(s.subarray(base + F_STRIDE, base + n * F_STRIDE), 0);
+    s.fill(0, base + F_STRIDE, base + n * F_STRIDE);
+    for (let j = 1; j < m; j++) {
+      const f = order[j]!;
+      s.set(this.tmp.subarray((f - 1) * F_STRIDE, f * F_STRIDE), base + j * F_STRIDE);
+    }
+    s[H_NEXT_FOLIO] = m;
+    const re = (v: number) => (v > 0 ? map[v - 1]! + 1 : 0); // +1-encoded references
+    for (let p = 0; p < d.procs; p++)
+      for (let va = 0; va < d.vpages; va++) {
+        const o = L.pte(p, va);
+        if (s[o + E_PTE]! & PTE_PRESENT) s[o + E_FOLIO] = re(s[o + E_FOLIO]!);
+      }
+    for (let fi = 0; fi < d.files; fi++)
+      for (let i = 0; i < d.filePages; i++) {
+        const o = L.cacheSlot(fi, i);
+        s[o] = re(s[o]!);
+      }
+    for (let h = 0; h < d.pins; h++)
+      for (let i = 0; i < d.pinPages; i++) {
+        const o = L.pinPage(h, i) + KP_FOLIO;
+        s[o] = re(s[o]!);
+      }
+    for (let x = 0; x < d.secondaries; x++)
+      for (let va = 0; va < d.vpages; va++) {
+        const o = L.spte(x, va) + S_FOLIO;
+        s[o] = re(s[o]!);
+      }
+    for (const [off, cnt] of localRefs)
+      for (let i = 0; i < cnt; i++) {
+        const v = s[off + i]!;
+        if (v > 0) s[off + i] = map[v]!;
+      }
+  }
+}
