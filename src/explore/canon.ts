@@ -39,8 +39,11 @@ export class Canonicalizer {
     this.tmp = new Int32Array(L.d.folios * F_STRIDE);
   }
 
-  /** Renumber folios in place. `localRefs` lists thread locals that hold folio numbers (not +1 encoded). */
-  canonicalize(s: Int32Array, localRefs: FolioRefs): void {
+  /**
+   * Renumber folios in place in the model state `s`. `localRefs` lists thread
+   * locals in `ctl` (the explorer's whole buffer) that hold folio numbers (not +1 encoded).
+   */
+  canonicalize(s: Int32Array, ctl: Int32Array, localRefs: FolioRefs): void {
     const L = this.L;
     const d = L.d;
     const n = s[H_NEXT_FOLIO]!;
@@ -64,7 +67,7 @@ export class Canonicalizer {
     for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) visit(s[L.cacheSlot(fi, i)]! - 1);
     for (let h = 0; h < d.pins; h++) for (let i = 0; i < d.pinPages; i++) visit(s[L.pinPage(h, i) + KP_FOLIO]! - 1);
     for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) visit(s[L.spte(x, va) + S_FOLIO]! - 1);
-    for (const [off, cnt] of localRefs) for (let i = 0; i < cnt; i++) visit(s[off + i]!);
+    for (const [off, cnt] of localRefs) for (let i = 0; i < cnt; i++) visit(ctl[off + i]!);
     // swap-cache folios nothing maps: order by their swap slot (canonical)
     const orphans: number[] = [];
     for (let f = 1; f < n; f++) {
@@ -111,8 +114,8 @@ export class Canonicalizer {
       }
     for (const [off, cnt] of localRefs)
       for (let i = 0; i < cnt; i++) {
-        const v = s[off + i]!;
-        if (v > 0) s[off + i] = map[v]!;
+        const v = ctl[off + i]!;
+        if (v > 0) ctl[off + i] = map[v]!;
       }
   }
 }

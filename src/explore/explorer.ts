@@ -81,9 +81,10 @@ export class Program {
   readonly slotSize: number;
   readonly nslots: number;
   readonly ctlSize: number;
+  /** where the model's state starts (after the control block) */
   readonly ks: number;
 
-  constructor(readonly pr: Prepared, ks: number) {
+  constructor(readonly pr: Prepared) {
     this.blocks = pr.sc.body;
     this.parThreads = Math.max(0, ...this.blocks.map((b) => (b.kind === 'par' ? b.threads.length : 0)));
     this.bgSteps = pr.sc.background.map((b) => ({
@@ -97,19 +98,19 @@ export class Program {
     this.slotSize = 2 + this.locals;
     this.nslots = 1 + this.parThreads + this.bgSteps.length;
     this.ctlSize = 1 + this.nslots * this.slotSize + this.bgSteps.length;
-    this.ks = ks;
+    this.ks = this.ctlSize;
   }
 
   slotBase(slot: number): number {
-    return this.ks + 1 + slot * this.slotSize;
+    return 1 + slot * this.slotSize;
   }
   bgRemainingAt(e: number): number {
-    return this.ks + 1 + this.nslots * this.slotSize + e;
+    return 1 + this.nslots * this.slotSize + e;
   }
 
   /** Initial control block: at block 0, no thread inside an operation, every background event available. */
   initCtl(s: Int32Array): void {
-    s[this.ks] = 0;
+    s[0] = 0;
     this.bgCounts.forEach((c, e) => (s[this.bgRemainingAt(e)] = c));
     this.normalize(s);
   }
@@ -117,20 +118,20 @@ export class Program {
   /** Skip par blocks whose threads have all finished (and empty ones). */
   normalize(s: Int32Array): void {
     for (;;) {
-      const seg = s[this.ks]!;
+      const seg = s[0]!;
       const b = this.blocks[seg];
       if (!b || b.kind !== 'par') return;
       const allDone = b.threads.every((t, i) => s[this.slotBase(1 + i)]! >= t.length);
       if (!allDone) return;
       for (let i = 0; i < b.threads.length; i++) s[this.slotBase(1 + i)] = 0;
-      s[this.ks] = seg + 1;
+      s[0] = seg + 1;
     }
   }
 
   /** Threads that can move (slot numbers). */
   enabled(s: Int32Array, out: number[]): void {
     out.length = 0;
-    const seg = s[this.ks]!;
+    const seg = s[0]!;
     const b = this.blocks[seg];
     if (b) {
       if (b.kind === 'step') out.push(0);
@@ -160,9 +161,9 @@ export class Program {
 
   /** The step a slot would run next. */
   stepOf(s: Int32Array, slot: number): Step {
-    if (slot === 0) return this.blocks[s[this.ks]!] as Step;
+    if (slot === 0) return this.blocks[s[0]!] as Step;
     if (slot <= this.parThreads) {
-      const par = this.blocks[s[this.ks]!] as Par;
+      const par = this.blocks[s[0]!] as Par;
       return par.threads[slot - 1]![s[this.slotBase(slot)]!]!;
     }
     return this.bgSteps[slot - 1 - this.parThreads]!;
@@ -182,7 +183,7 @@ export class Program {
     }
     s[base + 1] = 0;
     loc.fill(0);
-    if (slot === 0) s[this.ks] = s[this.ks]! + 1;
+    if (slot === 0) s[0] = s[0]! + 1;
     else if (slot <= this.parThreads) s[base] = s[base]! + 1;
     else {
       const e = slot - 1 - this.parThreads;
@@ -214,15 +215,27 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const maxStates = opts.maxStates ?? 1_000_000;
   const maxDepth = opts.maxDepth ?? 10_000;
   const run = new Run(pr, profile);
-  const ks = run.k.L.size;
-  const prog = new Program(pr, ks);
-  const total = ks + prog.ctlSize;
-  const root = new Int32Array(total);
-  root.set(run.k.s);
-  prog.initCtl(root);
+  const L = run.k.L;
+  const prog = new Program(pr);
+  const off = prog.ks;
+  const total = off + L.size;
+  // states are stored compact: the control block and the model up to its last allocated folio
+  const work = new Int32Array(total);
+  work.set(run.k.s, off);
+  prog.initCtl(work);
+  const kview = work.subarray(off, total);
+  run.k.s = kview;
+  const used = () => off + L.usedLength(kview);
+  const root = work.slice(0, used());
   run.k.sink = NULL_SINK;
   const reduce = opts.reduce ?? true;
-  const canon = new Canonicalizer(run.k.L);
+  const canon = new Canonicalizer(L);
+  let dirtyEnd = total; // how much of `work` may be non-zero beyond the loaded state
+  const load = (st: Int32Array) => {
+    work.set(st);
+    if (dirtyEnd > st.length) work.fill(0, st.length, dirtyEnd);
+    dirtyEnd = st.length;
+  };
 
   const clauses = pr.sc.clauses.filter((c) => {
     const ms = matchersOf(pr.sc, c);
@@ -247,6 +260,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let layer: { s: Int32Array; id: number }[] = [{ s: root, id: 0 }];
   const en: number[] = [];
   let lastProgress = performance.now();
+  const resultNames = [...pr.resultIndex.keys()];
 
   search: while (layer.length) {
     const next: { s: Int32Array; id: number }[] = [];
@@ -254,7 +268,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       prog.enabled(s, en);
       if (en.length === 0) {
         finals++;
-        run.k.s = s.subarray(0, ks);
+        load(s);
         const o = outcomeOf(pr, run);
         clauses.forEach((c, i) => {
           const v = evalPred(c.pred, o);
@@ -263,7 +277,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
           const bad = c.kind === 'exists' ? v : c.kind === 'never' ? v : !v;
           if (bad && witness[i] === -1) witness[i] = id;
         });
-        const key = JSON.stringify([pr.steps().length, [...o.violations], [...pr.resultIndex.keys()].map((n) => o.result(n))]);
+        const key = JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]);
         if (!outcomeKeys.has(key)) outcomeKeys.set(key, id);
         continue;
       }
@@ -273,15 +287,16 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       }
       const moves = en.slice();
       for (const slot of moves) {
-        const c = s.slice();
-        run.k.s = c.subarray(0, ks);
-        prog.advance(run, c, slot);
+        load(s);
+        prog.advance(run, work, slot);
         transitions++;
         if (reduce) {
-          const refs = prog.folioLocals(c);
-          if (refs) canon.canonicalize(c, refs);
+          const refs = prog.folioLocals(work);
+          if (refs) canon.canonicalize(kview, work, refs);
         }
-        const [a, b] = fingerprint64(c);
+        const len = used();
+        if (len > dirtyEnd) dirtyEnd = len;
+        const [a, b] = fingerprint64(work, len);
         if (seen.getOrAdd(a, b, nstates) >= 0) continue;
         if (nstates >= parent.length) {
           const p2 = new Int32Array(parent.length * 2);
@@ -293,7 +308,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         }
         parent[nstates] = id;
         move[nstates] = slot;
-        next.push({ s: c, id: nstates });
+        next.push({ s: work.slice(0, len), id: nstates });
         nstates++;
         if (nstates >= maxStates) {
           bound = 'max-states';
@@ -365,11 +380,10 @@ function callText(st: Step): string {
 /** Re-run a path of moves from the initial state with full tracing. */
 export function replay(pr: Prepared, profile: Profile, prog: Program, moves: number[]): { steps: WitnessStep[]; outcome: FinalOutcome } {
   const run = new Run(pr, profile);
-  const ks = run.k.L.size;
-  const s = new Int32Array(ks + prog.ctlSize);
-  s.set(run.k.s);
+  const s = new Int32Array(prog.ks + run.k.L.size);
+  s.set(run.k.s, prog.ks);
   prog.initCtl(s);
-  run.k.s = s.subarray(0, ks);
+  run.k.s = s.subarray(prog.ks);
   const steps: WitnessStep[] = [];
   moves.forEach((slot, i) => {
     const st = prog.stepOf(s, slot);

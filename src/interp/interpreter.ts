@@ -167,7 +167,11 @@ export class Prepared {
     }
     const procs = Math.max(1, info.processes.length);
     const bg = sc.background.reduce((n, b) => n + b.count, 0);
-    const folios = 64 + 4 * sc.files.reduce((n, f) => n + f.pages, 0) + 6 * (touched + bg * filePages) * procs;
+    const folios = 32 + 3 * sc.files.reduce((n, f) => n + f.pages, 0) + 3 * (touched + bg * filePages) * procs;
+    // swap slots: each reclaim or MADV_PAGEOUT can swap out every anon page once
+    const swapping =
+      steps.filter((st) => st.stmt.kind === 'call' && /^(reclaim|madvise)$/.test(st.stmt.call.name)).length +
+      sc.background.filter((b) => b.call.name === 'reclaim').reduce((n, b) => n + b.count, 0);
     this.dims = {
       procs,
       vpages,
@@ -177,7 +181,7 @@ export class Prepared {
       pins: steps.length + 2,
       pinPages: maxN,
       secondaries: sc.secondaries.length,
-      swapSlots: folios,
+      swapSlots: swapping ? Math.min(folios, 4 + swapping * vpages * procs) : 1,
       results: Math.max(1, this.resultIndex.size),
     };
   }

@@ -199,8 +199,6 @@ export class Layout {
     o += d.procs * P_STRIDE;
     this.ptes = o;
     o += d.procs * d.vpages * E_STRIDE;
-    this.folios = o;
-    o += d.folios * F_STRIDE;
     this.files = o;
     o += d.files * FI_STRIDE;
     this.cache = o;
@@ -217,7 +215,16 @@ export class Layout {
     o += d.swapSlots * W_STRIDE;
     this.results = o;
     o += d.results * R_STRIDE;
+    // the folio table comes last: only its allocated prefix is ever non-zero,
+    // so a state can be stored and hashed up to usedLength()
+    this.folios = o;
+    o += d.folios * F_STRIDE;
     this.size = o;
+  }
+
+  /** Length of the prefix of a state that can be non-zero (up to the last allocated folio). */
+  usedLength(s: Int32Array): number {
+    return this.folios + s[H_NEXT_FOLIO]! * F_STRIDE;
   }
 
   proc(p: number): number {
@@ -255,11 +262,11 @@ export class Layout {
   }
 }
 
-/** 64-bit fingerprint of a state as two 32-bit lanes (FNV-1a style mixing with Math.imul). */
-export function fingerprint64(s: Int32Array): [number, number] {
+/** 64-bit fingerprint of a state (or of its first `len` words) as two 32-bit lanes (FNV-1a style mixing with Math.imul). */
+export function fingerprint64(s: Int32Array, len = s.length): [number, number] {
   let h1 = 0x811c9dc5 | 0;
-  let h2 = 0x01000193 ^ s.length;
-  for (let i = 0; i < s.length; i++) {
+  let h2 = 0x01000193 ^ len;
+  for (let i = 0; i < len; i++) {
     const v = s[i]!;
     h1 = Math.imul(h1 ^ v, 0x01000193);
     h2 = Math.imul(h2 ^ (v + 0x9e3779b9), 0x5bd1e995);
