@@ -8,16 +8,18 @@ import { join, relative } from 'node:path';
 import { parseScenario } from './lang/parser.js';
 import { checkScenario } from './lang/check.js';
 import { PinlabSyntaxError } from './lang/errors.js';
-import { Prepared } from './interp/interpreter.js';
+import { Prepared, type ProfileRun } from './interp/interpreter.js';
+import { availableParallelism } from 'node:os';
 import { runScenarioProfile } from './interp/runner.js';
-import type { ExploreOptions } from './explore/explorer.js';
+import type { RunOptions } from './interp/runner.js';
 import { allProfiles, parseProfileText, ProfileError, type Profile } from './profiles/profiles.js';
 import { checkTable, profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
 
 class InputError extends Error {}
 
 /** Parse, check and run one scenario file on its profiles (or the --kernel list). */
-export function runFile(file: string, kernels: Profile[] | null, xopts: ExploreOptions = {}): ScenarioResult {
+/** Parse and check a scenario file; the profiles it will run on. */
+function prepareFile(file: string, kernels: Profile[] | null): { pr: Prepared; profiles: Profile[] } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -28,13 +30,59 @@ export function runFile(file: string, kernels: Profile[] | null, xopts: ExploreO
   const info = checkScenario(sc);
   const pr = new Prepared(sc, info);
   const profiles = kernels ?? (sc.kernels.length ? sc.kernels.map((r) => parseProfileText(r.text)) : allProfiles());
-  return {
-    scenario: sc.name,
-    file,
-    source: sc.source,
-    concurrent: pr.concurrent,
-    runs: profiles.map((p) => runScenarioProfile(pr, p, xopts)),
-  };
+  return { pr, profiles };
+}
+
+function resultOf(file: string, pr: Prepared, runs: ProfileRun[]): ScenarioResult {
+  return { scenario: pr.sc.name, file, source: pr.sc.source, concurrent: pr.concurrent, runs };
+}
+
+/** Parse, check and run one scenario file on its profiles (or the --kernel list), in this thread. */
+export function runFile(file: string, kernels: Profile[] | null, xopts: RunOptions = {}): ScenarioResult {
+  const { pr, profiles } = prepareFile(file, kernels);
+  return resultOf(file, pr, profiles.map((p) => runScenarioProfile(pr, p, xopts)));
+}
+
+/**
+ * Run many files: every (scenario, profile) pair is independent, so with jobs > 1
+ * they go to a piscina worker pool; results come back in input order.
+ */
+async function runFiles(
+  files: string[],
+  kernels: Profile[] | null,
+  xopts: RunOptions,
+  jobs: number,
+): Promise<({ file: string; result: ScenarioResult } | { file: string; error: unknown })[]> {
+  const prepared = files.map((file) => {
+    try {
+      return { file, ...prepareFile(file, kernels) };
+    } catch (error) {
+      return { file, error };
+    }
+  });
+  const pairs = prepared.flatMap((p) => ('pr' in p ? p.profiles.map(() => 1) : [])).length;
+  const concurrent = prepared.some((p) => 'pr' in p && p.pr.concurrent);
+  // default: one thread -- starting workers (~0.4 s each here) costs more than the corpus takes
+  const workers = Math.min(jobs > 0 ? jobs : 1, pairs, availableParallelism() * 2);
+  void concurrent;
+  if (workers <= 1) {
+    return prepared.map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, p.profiles.map((pf) => runScenarioProfile(p.pr, pf, xopts))) } : p));
+  }
+  const { Piscina } = await import('piscina');
+  const pool = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, maxThreads: workers, minThreads: workers });
+  const { progress, ...plain } = xopts;
+  void progress;
+  try {
+    return await Promise.all(
+      prepared.map(async (p) => {
+        if (!('pr' in p)) return p;
+        const runs = await Promise.all(p.profiles.map((pf) => pool.run({ file: p.file, kernel: pf.name, opts: plain }) as Promise<ProfileRun>));
+        return { file: p.file, result: resultOf(p.file, p.pr, runs) };
+      }),
+    );
+  } finally {
+    await pool.destroy();
+  }
 }
 
 function parseKernelList(list: string | undefined): Profile[] | null {
@@ -81,12 +129,18 @@ function positiveInt(v: string, what: string): number {
 }
 
 /** Explorer bounds from the options, and a one-line progress display on a terminal. */
-function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?: boolean }): ExploreOptions {
-  const o: ExploreOptions = {
+function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?: boolean; random?: string; seed?: string }): RunOptions {
+  const o: RunOptions = {
     maxStates: positiveInt(opts.maxStates, '--max-states'),
     maxDepth: positiveInt(opts.maxDepth, '--max-depth'),
     reduce: opts.reduction !== false,
   };
+  if (opts.random !== undefined) {
+    o.random = positiveInt(opts.random, '--random');
+    const seed = Number(opts.seed ?? '1');
+    if (!Number.isInteger(seed)) throw new InputError(`pinlab: --seed must be an integer, not '${opts.seed}'`);
+    o.seed = seed;
+  }
   if (process.stderr.isTTY) {
     const t0 = performance.now();
     o.progress = (states, transitions, depth) => {
@@ -132,7 +186,9 @@ program
   .option('--max-states <n>', 'explorer: stop after this many distinct states (reported, and the result is incomplete)', '1000000')
   .option('--max-depth <n>', 'explorer: do not go deeper than this many transitions (reported)', '10000')
   .option('--no-reduction', 'explorer: turn off the symmetry reduction over folio numbering')
-  .action((files: string[], opts: { kernel?: string; json?: boolean; maxStates: string; maxDepth: string; reduction: boolean }) => {
+  .option('--random <n>', 'instead of exhausting, run n random walks per clause and shrink what they find')
+  .option('--seed <s>', 'seed for --random', '1')
+  .action((files: string[], opts: { kernel?: string; json?: boolean; maxStates: string; maxDepth: string; reduction: boolean; random?: string; seed: string }) => {
     let status = 0;
     const docs: object[] = [];
     try {
@@ -166,39 +222,45 @@ program
   .option('--max-states <n>', 'explorer bound per scenario and profile', '1000000')
   .option('--max-depth <n>', 'explorer depth bound', '10000')
   .option('--no-reduction', 'explorer: turn off the symmetry reduction over folio numbering')
-  .action((paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string; reduction: boolean }) => {
+  .option('-j, --jobs <n>', 'worker threads (piscina) for independent scenario x profile runs (default 1; worth it when explorations take seconds)')
+  .action(async (paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string; reduction: boolean; jobs?: string }) => {
     const t0 = process.hrtime.bigint();
     let status = 0;
     try {
       const kernels = parseKernelList(opts.kernel);
       const files = expand(paths);
+      const jobs = opts.jobs === undefined ? 0 : positiveInt(opts.jobs, '--jobs');
+      const xopts = exploreOptions(opts);
+      if (jobs !== 1) delete xopts.progress;
+      const results = await runFiles(files, kernels, xopts, jobs);
       const rows: CheckRow[] = [];
-      for (const f of files) {
-        const name = relative(process.cwd(), f) || f;
-        try {
-          const r = runFile(f, kernels, exploreOptions(opts));
-          rows.push({ name: r.scenario, file: name, result: r });
-          if (!scenarioPassed(r)) status = Math.max(status, 1);
-        } catch (e) {
-          if (e instanceof PinlabSyntaxError || e instanceof InputError) {
-            reportInputError(e);
-            rows.push({ name, file: name, parseError: e.message });
-            status = 2;
-          } else throw e;
-        }
+      for (const r of results) {
+        const name = relative(process.cwd(), r.file) || r.file;
+        if ('result' in r) {
+          rows.push({ name: r.result.scenario, file: name, result: r.result });
+          if (!scenarioPassed(r.result)) status = Math.max(status, 1);
+        } else if (r.error instanceof PinlabSyntaxError || r.error instanceof InputError) {
+          reportInputError(r.error);
+          rows.push({ name, file: name, parseError: r.error.message });
+          status = 2;
+        } else throw r.error;
       }
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows.map((r) => (r.result ? toJson(r.result) : { file: r.file, error: r.parseError })), null, 2) + '\n');
       } else {
+        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
         process.stdout.write(checkTable(rows) + '\n\n');
         const runs = rows.flatMap((r) => r.result?.runs ?? []);
         const checks = runs.flatMap((x) => x.checks);
+        const explored = runs.filter((x) => x.explored);
+        const states = explored.reduce((n, x) => n + x.explored!.states, 0);
         const failedRows = rows.filter((r) => r.parseError || (r.result && !scenarioPassed(r.result)));
         process.stdout.write(
-          `${rows.length} scenarios, ${runs.length} profile runs: ${checks.filter((c) => c.status === 'passed').length} clause checks passed, ` +
-            `${checks.filter((c) => c.status === 'failed').length} failed, ${checks.filter((c) => c.status === 'not explored').length} not explored` +
-            ` (ok = every clause passed; n/e = exists/never not explored until the explorer lands) in ${ms.toFixed(0)} ms\n`,
+          `${rows.length} scenarios, ${runs.length} profile runs (${explored.length} explored, ${states} states): ` +
+            `${checks.filter((c) => c.status === 'passed').length} clause checks passed, ${checks.filter((c) => c.status === 'failed').length} failed` +
+            `${checks.some((c) => c.status === 'not explored') ? `, ${checks.filter((c) => c.status === 'not explored').length} not explored` : ''}` +
+            ` in ${ms.toFixed(0)} ms\n(ok = every clause passed, FAIL = a clause failed, BOUND = exploration stopped at a bound, ERR = the profile lacks an interface)\n`,
         );
         for (const r of failedRows) {
           if (!r.result) continue;
@@ -207,8 +269,9 @@ program
           else
             for (const run of r.result.runs) {
               if (run.error) process.stdout.write(`  ${run.kernel}: ${run.error}\n`);
+              if (run.explored && !run.explored.complete && !run.explored.random) process.stdout.write(`  ${run.kernel}: exploration incomplete (${run.explored.bound} bound)\n`);
               for (const c of run.checks.filter((c) => c.status === 'failed'))
-                process.stdout.write(`  ${run.kernel}: line ${c.line}: ${c.clause}\n`);
+                process.stdout.write(`  ${run.kernel}: line ${c.line}: ${c.clause}${c.reason ? ` -- ${c.reason}` : ''}\n`);
             }
         }
       }
@@ -227,7 +290,7 @@ program
   });
 
 try {
-  program.parse();
+  await program.parseAsync();
 } catch (e) {
   if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
   else {

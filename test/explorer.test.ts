@@ -101,3 +101,37 @@ test('the symmetry reduction changes no verdict and no outcome on any concurrent
     }
   assert.ok(checked >= 10, `checked ${checked} concurrent scenario profiles`);
 });
+
+test('mmap_lock: nothing that needs it for write (fork) runs while GUP is suspended after faultin_page', () => {
+  const pr = prep(`scenario gup-vs-fork
+A: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)
+A: x[0] = 'a'
+A: mprotect(x, 1, PROT_READ)
+par {
+  A: proc_mem_write(x, 0, 'X')
+} {
+  A: B = fork()
+}
+B: r = x[0]
+never violation(COW_LEAK)
+`);
+  for (const k of ['4.9', '5.18', '6.18']) {
+    const x = explore(pr, parseProfileText(k));
+    assert.equal(x.complete, true);
+    assert.equal(x.verdicts[0]!.status, 'passed', `${k}: the child never sees the parent's post-fork write`);
+  }
+});
+
+test('random walk: finds and shrinks the Dirty COW witness on 4.8, never passes a never clause', async () => {
+  const { randomExplore } = await import('../src/explore/random.js');
+  const pr = prep(DIRTY_COW);
+  const x = randomExplore(pr, parseProfileText('4.8'), { runs: 300, seed: 42 });
+  const v = x.verdicts[0]!;
+  assert.equal(v.status, 'failed');
+  assert.match(v.reason ?? '', /counterexample found by random walk/);
+  assert.ok(v.trace && v.trace.length <= 6, `shrunk to ${v.trace?.length} steps`);
+  const y = randomExplore(pr, parseProfileText('6.18'), { runs: 50, seed: 42 });
+  assert.equal(y.verdicts[0]!.status, 'failed', 'no counterexample is not a proof');
+  assert.match(y.verdicts[0]!.reason ?? '', /not a proof/);
+  assert.equal(y.complete, false);
+});

@@ -65,6 +65,8 @@ export interface ExploreResult {
   depth: number;
   complete: boolean;
   bound?: 'max-states' | 'max-depth';
+  /** set in random-walk mode: nothing was exhausted */
+  random?: { walks: number; seed: number };
   collisionProbability: number;
   outcomes: FinalOutcome[];
   verdicts: ClauseVerdict[];
@@ -141,6 +143,22 @@ export class Program {
       const slot = 1 + this.parThreads + e;
       if (s[this.slotBase(slot) + 1]! > 0 || (b && s[this.bgRemainingAt(e)]! > 0)) out.push(slot);
     }
+    // mmap_lock: a thread suspended inside GUP (after faultin_page, P1) still holds
+    // the mm's lock for read, so nothing that needs it for write may start on that mm
+    let held: string[] | null = null;
+    for (let slot = 0; slot < this.nslots; slot++) {
+      if (s[this.slotBase(slot) + 1] === 0) continue;
+      const mm = mmapReadLockMm(this.stepOf(s, slot));
+      if (mm) (held ??= []).push(mm);
+    }
+    if (held) {
+      for (let i = out.length - 1; i >= 0; i--) {
+        const slot = out[i]!;
+        if (s[this.slotBase(slot) + 1]! > 0) continue; // already inside its operation
+        const mm = mmapWriteLockMm(this.stepOf(s, slot));
+        if (mm && held.includes(mm)) out.splice(i, 1);
+      }
+    }
   }
 
   /** Thread locals holding folio numbers, or null if the numbering is observable (a reclaim in flight). */
@@ -192,6 +210,33 @@ export class Program {
     this.normalize(s);
     return from;
   }
+}
+
+export function outcomeOfRun(pr: Prepared, run: Run): Outcome {
+  return outcomeOf(pr, run);
+}
+
+/** The mm whose mmap_lock a suspended step holds for read (GUP's slow path), by process name. */
+function mmapReadLockMm(st: Step): string | null {
+  if (st.stmt.kind !== 'call') return null;
+  const c = st.stmt.call;
+  if (/_remote$/.test(c.name)) return c.args[0]?.kind === 'name' ? c.args[0].name : null;
+  if (/user_pages|^proc_mem_write$/.test(c.name)) return st.actor.name;
+  return null;
+}
+
+/** The mm a step takes mmap_lock for write on (mmap, munmap, mprotect, fork, exit, VMA-flag madvise). */
+function mmapWriteLockMm(st: Step): string | null {
+  if (st.stmt.kind !== 'call') return null;
+  const c = st.stmt.call;
+  if (/^(mmap|munmap|mprotect|fork|exit)$/.test(c.name)) return st.actor.name;
+  if (c.name === 'madvise') {
+    const a = c.args[2];
+    const adv = a?.kind === 'name' ? a.name : '';
+    // madvise_need_mmap_write(): advice that changes VMA flags
+    if (/^MADV_(DONTFORK|DOFORK|WIPEONFORK|KEEPONFORK|HUGEPAGE|NOHUGEPAGE)$/.test(adv)) return st.actor.name;
+  }
+  return null;
 }
 
 function outcomeOf(pr: Prepared, run: Run): Outcome {

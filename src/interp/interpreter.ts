@@ -98,6 +98,7 @@ export interface ProfileRun {
     ms: number;
     collisionProbability: number;
     bound?: 'max-states' | 'max-depth';
+    random?: { walks: number; seed: number };
   };
 }
 

@@ -3,14 +3,21 @@
 
 import { runProfile, Prepared, type ProfileRun } from './interpreter.js';
 import { explore, type ExploreOptions } from '../explore/explorer.js';
+import { randomExplore } from '../explore/random.js';
 import type { Profile } from '../profiles/profiles.js';
 
-export function runScenarioProfile(pr: Prepared, profile: Profile, opts: ExploreOptions = {}): ProfileRun {
+export interface RunOptions extends ExploreOptions {
+  /** random-walk mode: this many walks per clause */
+  random?: number;
+  seed?: number;
+}
+
+export function runScenarioProfile(pr: Prepared, profile: Profile, opts: RunOptions = {}): ProfileRun {
   if (!pr.concurrent) return runProfile(pr, profile);
   // a straight run first: interface errors (e.g. io_uring before 5.1) are reported the same way
   const straight = runProfile(pr, profile);
   if (straight.error) return straight;
-  const x = explore(pr, profile, opts);
+  const x = opts.random ? randomExplore(pr, profile, { runs: opts.random, seed: opts.seed ?? 1, ...(opts.maxDepth ? { maxDepth: opts.maxDepth } : {}) }) : explore(pr, profile, opts);
   const first = x.outcomes[0];
   return {
     kernel: profile.name,
@@ -41,6 +48,7 @@ export function runScenarioProfile(pr: Prepared, profile: Profile, opts: Explore
       ms: x.ms,
       collisionProbability: x.collisionProbability,
       ...(x.bound ? { bound: x.bound } : {}),
+      ...(x.random ? { random: x.random } : {}),
     },
   };
 }

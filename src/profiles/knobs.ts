@@ -127,11 +127,11 @@ export const KNOBS: Knob[] = [
   },
   {
     name: 'hugetlb_fork_early_cow_pinned',
-    since: '5.10',
+    since: '5.12',
     commit: '4eae4efa2c29',
     title: 'hugetlb: do early cow when page pinned on src mm',
-    effect: 'copy_hugetlb_page_range() gives the child a copy of a maybe-pinned private hugetlb page at fork.',
-    status: 'RECALLED',
+    effect: 'copy_hugetlb_page_range() gives the child a copy of a maybe-pinned private hugetlb page at fork (v4 posted 2021-02-08; merged between 5.12-rc2 and -rc3).',
+    status: 'INFERRED',
   },
   {
     name: 'no_swapcache_pinned',

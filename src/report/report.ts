@@ -39,6 +39,7 @@ export function toJson(r: ScenarioResult): object {
             transitions: run.explored.transitions,
             complete: run.explored.complete,
             ...(run.explored.bound ? { bound: run.explored.bound } : {}),
+            ...(run.explored.random ? { random: run.explored.random } : {}),
           }
         : { states: 1, transitions: 0, complete: true },
       notes: run.notes.map((n) => ({ line: n.line, note: n.msg })),
@@ -105,9 +106,13 @@ export function toText(r: ScenarioResult): string {
 /** herd7-style block for an explored profile. */
 function textExplored(out: string[], run: ProfileRun): void {
   const x = run.explored!;
-  out.push(`  States ${x.states}`);
-  out.push(`  Transitions ${x.transitions}  (depth ${x.depth}, ${x.finals} final states, ${x.ms.toFixed(0)} ms)`);
-  if (!x.complete) out.push(`  INCOMPLETE: the ${x.bound} bound was hit; unexplored interleavings remain`);
+  if (x.random) {
+    out.push(`  Random walks ${x.random.walks} (seed ${x.random.seed}), ${x.transitions} transitions, ${x.ms.toFixed(0)} ms -- a sample, not a proof`);
+  } else {
+    out.push(`  States ${x.states}`);
+    out.push(`  Transitions ${x.transitions}  (depth ${x.depth}, ${x.finals} final states, ${x.ms.toFixed(0)} ms)`);
+  }
+  if (!x.complete && !x.random) out.push(`  INCOMPLETE: the ${x.bound} bound was hit; unexplored interleavings remain`);
   if (x.collisionProbability > 1e-9) out.push(`  fingerprint collision probability <= ${x.collisionProbability.toExponential(1)}`);
   const outs = run.outcomes ?? [];
   out.push(`  Outcomes ${outs.length}`);
@@ -122,7 +127,7 @@ function textExplored(out: string[], run: ProfileRun): void {
     if (c.observation)
       out.push(`        Witnesses: Positive ${c.positive} Negative ${c.negative}   Observation ${c.observation}${c.reason ? `   (${c.reason})` : ''}`);
     if (c.trace) {
-      out.push(`        shortest ${c.traceKind}:`);
+      out.push(`        ${c.reason?.includes('random walk') ? 'shrunk' : 'shortest'} ${c.traceKind}:`);
       out.push(...traceText(c.trace).map((l) => `          ${l}`));
     }
   }
