@@ -135,3 +135,18 @@ test('random walk: finds and shrinks the Dirty COW witness on 4.8, never passes 
   assert.match(y.verdicts[0]!.reason ?? '', /not a proof/);
   assert.equal(y.complete, false);
 });
+
+test('GUP-fast vs fork: the pin lands between copy_present_pte deciding to share and write-protecting (5.9); write_protect_seq (5.11) closes it', () => {
+  const file = join(root, 'corpus/51-gup-fast-fork-race.pin');
+  const sc = parseScenario(readFileSync(file, 'utf8'), file);
+  const pr = new Prepared(sc, checkScenario(sc));
+  const lost = (k: string) => explore(pr, parseProfileText(k)).outcomes.some((o) => o.violations.some((v) => v.kind === 'DMA_LOST'));
+  assert.equal(lost('5.9'), true);
+  assert.equal(lost('6.18'), false);
+  assert.equal(lost('6.18-gup_fast_write_protect_seq'), true, 'the knob alone decides it');
+  const w = explore(pr, parseProfileText('5.9')).verdicts.find((v) => v.clause.kind === 'exists')!.trace!;
+  const i = w.findIndex((t) => t.calls.some((c) => c.what.includes('will be shared')));
+  const j = w.findIndex((t) => t.calls.some((c) => c.what.includes('both PTEs write-protected')));
+  const pin = w.findIndex((t, n) => n > i && t.line === 17);
+  assert.ok(i >= 0 && i < pin && pin < j, `the pin (step ${pin + 1}) sits between decide (${i + 1}) and write-protect (${j + 1})`);
+});

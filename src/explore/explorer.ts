@@ -15,7 +15,8 @@ import type { ViolationKind } from '../lang/ops.js';
 import { NULL_SINK, VIOLATION_BIT } from '../model/kernel.js';
 import { fingerprint64, H_VIOLATIONS, T_FILE } from '../model/state.js';
 import { disk_content } from '../model/api.js';
-import { gup_cursor_size, GC_FOLIOS, GC_I } from '../model/gup.js';
+import { GC_FOLIOS, GC_I } from '../model/gup.js';
+import { phasedLocals, LOCK_NONE, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
 import { Canonicalizer, type FolioRefs } from './canon.js';
 import { evalPred, execStep, matchersOf, Prepared, Run, showResult, type Outcome, type TraceEntry } from '../interp/interpreter.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
@@ -96,7 +97,7 @@ export class Program {
       line: b.call.pos.line,
     }));
     this.bgCounts = pr.sc.background.map((b) => b.count);
-    this.locals = Math.max(4, gup_cursor_size(pr.dims.pinPages));
+    this.locals = phasedLocals(pr.dims.pinPages);
     this.slotSize = 2 + this.locals;
     this.nslots = 1 + this.parThreads + this.bgSteps.length;
     this.ctlSize = 1 + this.nslots * this.slotSize + this.bgSteps.length;
@@ -143,20 +144,26 @@ export class Program {
       const slot = 1 + this.parThreads + e;
       if (s[this.slotBase(slot) + 1]! > 0 || (b && s[this.bgRemainingAt(e)]! > 0)) out.push(slot);
     }
-    // mmap_lock: a thread suspended inside GUP (after faultin_page, P1) still holds
-    // the mm's lock for read, so nothing that needs it for write may start on that mm
-    let held: string[] | null = null;
+    // mmap_lock, per mm: a suspended operation holds it (GUP's slow path for read at P1,
+    // fork for write throughout); nothing whose next segment needs a conflicting mode may run
+    let holders: { slot: number; mm: string; held: number }[] | null = null;
     for (let slot = 0; slot < this.nslots; slot++) {
-      if (s[this.slotBase(slot) + 1] === 0) continue;
-      const mm = mmapReadLockMm(this.stepOf(s, slot));
-      if (mm) (held ??= []).push(mm);
+      const base = this.slotBase(slot);
+      if (s[base + 1] === 0) continue;
+      const held = s[base + 2 + this.locals - 1]!;
+      const mm = held ? lockMm(this.stepOf(s, slot)) : null;
+      if (mm) (holders ??= []).push({ slot, mm, held });
     }
-    if (held) {
+    if (holders) {
       for (let i = out.length - 1; i >= 0; i--) {
         const slot = out[i]!;
-        if (s[this.slotBase(slot) + 1]! > 0) continue; // already inside its operation
-        const mm = mmapWriteLockMm(this.stepOf(s, slot));
-        if (mm && held.includes(mm)) out.splice(i, 1);
+        const base = this.slotBase(slot);
+        const st = this.stepOf(s, slot);
+        const need = s[base + 1]! > 0 ? s[base + 2 + this.locals - 2]! : startLock(st);
+        if (need === LOCK_NONE) continue;
+        const mm = lockMm(st);
+        const blocked = holders.some((h) => h.slot !== slot && h.mm === mm && (need === LOCK_WRITE || h.held === LOCK_WRITE));
+        if (blocked) out.splice(i, 1);
       }
     }
   }
@@ -172,7 +179,10 @@ export class Program {
       const loc = base + 2;
       if (name === 'reclaim') return null;
       if (name === 'writeback' || name === 'fsync') refs.push([loc + 1, 1]);
-      else if (/user_pages|proc_mem_write/.test(name)) refs.push([loc + GC_FOLIOS, s[loc + GC_I]!]);
+      else if (/user_pages|proc_mem_write/.test(name)) {
+        refs.push([loc + GC_FOLIOS, s[loc + GC_I]!]);
+        refs.push([loc + this.locals - 5, 1]); // GUP-fast's folio snapshot (P2)
+      }
     }
     return refs;
   }
@@ -216,27 +226,34 @@ export function outcomeOfRun(pr: Prepared, run: Run): Outcome {
   return outcomeOf(pr, run);
 }
 
-/** The mm whose mmap_lock a suspended step holds for read (GUP's slow path), by process name. */
-function mmapReadLockMm(st: Step): string | null {
-  if (st.stmt.kind !== 'call') return null;
+/** The mm (process name) whose mmap_lock a step takes, or null. */
+function lockMm(st: Step): string | null {
+  if (st.stmt.kind !== 'call') return st.actor.name; // CPU loads and stores fault under it
   const c = st.stmt.call;
   if (/_remote$/.test(c.name)) return c.args[0]?.kind === 'name' ? c.args[0].name : null;
-  if (/user_pages|^proc_mem_write$/.test(c.name)) return st.actor.name;
-  return null;
+  return st.actor.name;
 }
 
-/** The mm a step takes mmap_lock for write on (mmap, munmap, mprotect, fork, exit, VMA-flag madvise). */
-function mmapWriteLockMm(st: Step): string | null {
-  if (st.stmt.kind !== 'call') return null;
+/**
+ * The mmap_lock mode a step needs to start: write for VMA changes and fork,
+ * read for the GUP slow path, faults and zaps; none for lockless or non-mm work.
+ * (A CPU access that would not fault needs no lock in the kernel; the model
+ * takes it for every access, which only removes interleavings inside fork.)
+ */
+function startLock(st: Step): number {
+  if (st.actor.name === 'sys') return LOCK_NONE;
+  if (st.stmt.kind !== 'call') return LOCK_READ;
   const c = st.stmt.call;
-  if (/^(mmap|munmap|mprotect|fork|exit)$/.test(c.name)) return st.actor.name;
+  if (/^(mmap|munmap|mprotect|fork|exit)$/.test(c.name)) return LOCK_WRITE;
   if (c.name === 'madvise') {
     const a = c.args[2];
     const adv = a?.kind === 'name' ? a.name : '';
     // madvise_need_mmap_write(): advice that changes VMA flags
-    if (/^MADV_(DONTFORK|DOFORK|WIPEONFORK|KEEPONFORK|HUGEPAGE|NOHUGEPAGE)$/.test(adv)) return st.actor.name;
+    return /^MADV_(DONTFORK|DOFORK|WIPEONFORK|KEEPONFORK|HUGEPAGE|NOHUGEPAGE)$/.test(adv) ? LOCK_WRITE : LOCK_READ;
   }
-  return null;
+  if (/^(get_user_pages|pin_user_pages|get_user_pages_remote|pin_user_pages_remote|proc_mem_write|vmsplice|io_uring_register_buffers|odirect_read|odirect_write)$/.test(c.name))
+    return LOCK_READ;
+  return LOCK_NONE;
 }
 
 function outcomeOf(pr: Prepared, run: Run): Outcome {

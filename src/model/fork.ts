@@ -29,6 +29,7 @@ import {
   PTE_SWAP,
   PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
+  P_WPSEQ,
   VM_DONTCOPY,
   VM_HUGETLB,
   VM_WIPEONFORK,
@@ -62,24 +63,44 @@ function copy_present_page(k: Kernel, child: number, va: number, f: number): voi
   k.trace('copy_present_page', `maybe-pinned folio #${f}: child gets its own copy #${n}; parent keeps the original`);
 }
 
-/** copy_present_pte() (mm/memory.c): share the page with the child, write-protecting both in COW mappings. */
-function copy_present_pte(k: Kernel, parent: number, child: number, va: number): void {
+/**
+ * copy_present_pte() (mm/memory.c), first half: decide under the PTE lock
+ * whether the child gets its own copy (a maybe-pinned anon page) -- done at
+ * once -- or shares the page. Returns true if the page is to be shared; the
+ * second half (copy_present_pte_share) then takes the reference and
+ * write-protects. GUP-fast, which takes no lock, can run between the two
+ * (preemption point P7): the race 57efa1fe5957 closed with write_protect_seq.
+ */
+export function copy_present_pte_decide(k: Kernel, parent: number, child: number, va: number): boolean {
   const bits = k.pte(parent, va);
-  const vmf = k.vmFlags(parent, va);
   const f = k.pteFolio(parent, va);
   if (f === ZERO_FOLIO) {
     k.setPte(child, va, f, bits);
-    return;
+    return false;
   }
   if (k.ftest(f, PG_ANON)) {
     if (k.on('page_anon_exclusive')) {
       // folio_try_dup_anon_rmap_pte(): fails for an exclusive page that may be pinned
-      if (k.ftest(f, PG_ANON_EXCLUSIVE) && page_needs_cow_for_dma(k, parent, f)) return copy_present_page(k, child, va, f);
-      k.fclearFlag(f, PG_ANON_EXCLUSIVE);
+      if (k.ftest(f, PG_ANON_EXCLUSIVE) && page_needs_cow_for_dma(k, parent, f)) {
+        copy_present_page(k, child, va, f);
+        return false;
+      }
     } else if (page_needs_cow_for_dma(k, parent, f)) {
-      return copy_present_page(k, child, va, f);
+      copy_present_page(k, child, va, f);
+      return false;
     }
   }
+  k.trace('copy_present_pte', `folio #${f} does not look pinned: it will be shared with the child`);
+  return true;
+}
+
+/** copy_present_pte(), second half: share the page with the child, write-protecting both in COW mappings. */
+export function copy_present_pte_share(k: Kernel, parent: number, child: number, va: number): void {
+  const bits = k.pte(parent, va);
+  const vmf = k.vmFlags(parent, va);
+  const f = k.pteFolio(parent, va);
+  if (f < 0) return; // zapped meanwhile (cannot happen under the PTE lock; defensive)
+  if (k.on('page_anon_exclusive') && k.ftest(f, PG_ANON)) k.fclearFlag(f, PG_ANON_EXCLUSIVE);
   folio_get(k, f);
   folio_add_rmap(k, f);
   let cbits = bits;
@@ -89,18 +110,20 @@ function copy_present_pte(k: Kernel, parent: number, child: number, va: number):
     cbits = bits & ~PTE_WRITE;
   }
   k.setPte(child, va, f, cbits);
+  k.trace('copy_present_pte', `folio #${f} shared with the child${cbits !== bits ? ', both PTEs write-protected' : ''}`);
 }
 
 /**
- * dup_mmap() -> copy_page_range() (kernel/fork.c, mm/memory.c): the child gets
- * every VMA but VM_DONTCOPY ones; VM_WIPEONFORK VMAs come empty; PTEs are copied
- * for COW and hugetlb mappings (vma_needs_copy), shared file mappings fault later.
+ * dup_mmap() (kernel/fork.c), first part: the child's mm and its VMAs (all
+ * but VM_DONTCOPY ones); write_protect_seq goes odd (5.11+) while PTEs are copied.
  */
-export function dup_mmap(k: Kernel, parent: number, child: number): void {
+export function dup_mmap_start(k: Kernel, parent: number, child: number): void {
   const pp = k.L.proc(parent);
   const cp = k.L.proc(child);
+  // the parent's fork count (the epoch COW_LEAK compares write times with)
+  // advances when the copy is complete: data written while fork is still
+  // copying is part of the child's snapshot, not a leak
   const forks = k.s[pp + P_FORKS]! + 1;
-  k.s[pp + P_FORKS] = forks;
   k.s[cp + P_ALIVE] = 1;
   k.s[cp + P_PARENT] = parent + 1;
   k.s[cp + P_PARENT_FORK] = forks;
@@ -114,21 +137,55 @@ export function dup_mmap(k: Kernel, parent: number, child: number): void {
     k.s[co + E_VMFLAGS] = vmf;
     k.s[co + E_FILE] = k.s[po + E_FILE]!;
     k.s[co + E_PGOFF] = k.s[po + E_PGOFF]!;
-    if (vmf & VM_WIPEONFORK) continue;
-    if (!is_cow_mapping(vmf) && !(vmf & VM_HUGETLB)) continue;
-    const bits = k.pte(parent, va);
-    if (bits & PTE_SWAP) {
-      // copy_nonpresent_pte(): both share the swap entry; neither is exclusive any more
-      const slot = k.s[po + E_FOLIO]! - 1;
-      swap_duplicate(k, slot);
-      k.setPteBits(parent, va, bits & ~PTE_SWP_EXCLUSIVE);
-      k.s[co + E_FOLIO] = slot + 1;
-      k.setPteBits(child, va, bits & ~PTE_SWP_EXCLUSIVE);
-      continue;
-    }
-    if (bits & PTE_PRESENT) copy_present_pte(k, parent, child, va);
   }
+  if (k.on('gup_fast_write_protect_seq')) k.s[pp + P_WPSEQ] = k.s[pp + P_WPSEQ]! + 1;
+}
+
+/** The next page at or after va whose PTE copy_page_range() must copy (vma_needs_copy), or -1. */
+export function copy_page_range_next(k: Kernel, parent: number, va: number): number {
+  for (; va < k.L.d.vpages; va++) {
+    const vmf = k.vmFlags(parent, va);
+    if (vmf === 0 || vmf & (VM_DONTCOPY | VM_WIPEONFORK)) continue;
+    if (!is_cow_mapping(vmf) && !(vmf & VM_HUGETLB)) continue;
+    if (k.pte(parent, va) & (PTE_PRESENT | PTE_SWAP)) return va;
+  }
+  return -1;
+}
+
+/** copy_page_range() for one page; returns true if the PTE is to be shared (copy_present_pte_share follows). */
+export function copy_page_range_one(k: Kernel, parent: number, child: number, va: number): boolean {
+  const po = k.L.pte(parent, va);
+  const co = k.L.pte(child, va);
+  const bits = k.pte(parent, va);
+  if (bits & PTE_SWAP) {
+    // copy_nonpresent_pte(): both share the swap entry; neither is exclusive any more
+    const slot = k.s[po + E_FOLIO]! - 1;
+    swap_duplicate(k, slot);
+    k.setPteBits(parent, va, bits & ~PTE_SWP_EXCLUSIVE);
+    k.s[co + E_FOLIO] = slot + 1;
+    k.setPteBits(child, va, bits & ~PTE_SWP_EXCLUSIVE);
+    return false;
+  }
+  return copy_present_pte_decide(k, parent, child, va);
+}
+
+/** dup_mmap() end: write_protect_seq even again. */
+export function dup_mmap_finish(k: Kernel, parent: number): void {
+  const pp = k.L.proc(parent);
+  k.s[pp + P_FORKS] = k.s[pp + P_FORKS]! + 1;
+  if (k.on('gup_fast_write_protect_seq')) k.s[pp + P_WPSEQ] = k.s[pp + P_WPSEQ]! + 1;
   k.trace('dup_mmap', `child mm created`);
 }
 
-
+/**
+ * dup_mmap() -> copy_page_range() (kernel/fork.c, mm/memory.c): the child gets
+ * every VMA but VM_DONTCOPY ones; VM_WIPEONFORK VMAs come empty; PTEs are copied
+ * for COW and hugetlb mappings (vma_needs_copy), shared file mappings fault later.
+ */
+export function dup_mmap(k: Kernel, parent: number, child: number): void {
+  dup_mmap_start(k, parent, child);
+  for (let va = copy_page_range_next(k, parent, 0); va >= 0; va = copy_page_range_next(k, parent, va + 1)) {
+    if (copy_page_range_one(k, parent, child, va)) copy_present_pte_share(k, parent, child, va);
+  }
+  dup_mmap_finish(k, parent);
+}

@@ -51,6 +51,7 @@ import {
   PTE_PRESENT,
   PTE_SPECIAL,
   PTE_WRITE,
+  P_WPSEQ,
   VM_HUGETLB,
   VM_MAYREAD,
   VM_MAYSHARE,
@@ -78,7 +79,7 @@ export interface GupResult {
 }
 
 /** mm_set_has_pinned_flag() (5.9+: mm->has_pinned, later MMF_HAS_PINNED): sticky for the mm's life. */
-function mm_set_has_pinned_flag(k: Kernel, p: number): void {
+export function mm_set_has_pinned_flag(k: Kernel, p: number): void {
   const o = k.L.proc(p) + P_MMFLAGS;
   k.s[o] = k.s[o]! | MMF_HAS_PINNED;
 }
@@ -330,33 +331,72 @@ export function folio_fast_pin_allowed(k: Kernel, f: number, foll: number): bool
 }
 
 /**
- * gup_fast() -> gup_fast_pte_range() (mm/gup.c): the lockless walk. Stops at
- * the first page it cannot take (not present, not writable for FOLL_WRITE,
- * special, must-unshare, or refused by folio_fast_pin_allowed) and returns the
- * pages taken so far; the caller falls back to the slow path for the rest.
+ * gup_fast_pte_range(), first half for one page: read the PTE locklessly and
+ * decide whether GUP-fast can take it. Returns the folio, or -1 to fall back
+ * to the slow path (not present, not writable for a write, special, or must unshare).
+ */
+export function gup_fast_read_pte(k: Kernel, p: number, va: number, foll: number): number {
+  if (va >= k.L.d.vpages) return -1;
+  const bits = k.pte(p, va);
+  if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return -1;
+  // 5.8 (17839856fd58): GUP-fast only succeeds for write lookups
+  const needWrite = (foll & FOLL_WRITE) !== 0 || (k.on('gup_force_cow_break') && (foll & (FOLL_GET | FOLL_PIN)) !== 0);
+  if (needWrite && !(bits & PTE_WRITE)) return -1;
+  const f = k.pteFolio(p, va);
+  if (gup_must_unshare(k, null, foll, f)) return -1;
+  return f;
+}
+
+/**
+ * gup_fast_pte_range(), second half: try_grab_folio_fast(), the 6.5 file check
+ * (folio_fast_pin_allowed), then the re-check that the PTE still maps what was
+ * read (a concurrent zap, COW or fork's write-protect changes it): else undo.
+ */
+export function gup_fast_grab(k: Kernel, p: number, va: number, foll: number, f: number, bits: number): boolean {
+  if (!try_grab_folio(k, f, foll)) return false;
+  if (k.on('gup_fast_longterm_file_check') && !folio_fast_pin_allowed(k, f, foll)) {
+    gup_put_folio(k, f, foll);
+    k.trace('folio_fast_pin_allowed', `folio #${f} needs dirty tracking: fall back to the slow path`);
+    return false;
+  }
+  if (k.pte(p, va) !== bits || k.pteFolio(p, va) !== f) {
+    gup_put_folio(k, f, foll);
+    k.trace('gup_fast_pte_range', `PTE changed under GUP-fast: reference dropped, fall back`);
+    return false;
+  }
+  gup_make_accessible(k, f, foll);
+  return true;
+}
+
+/** mm->write_protect_seq (5.11+): odd while fork write-protects; 0 when the kernel has no such counter. */
+export function mm_write_protect_seq(k: Kernel, p: number): number {
+  return k.on('gup_fast_write_protect_seq') ? k.s[k.L.proc(p) + P_WPSEQ]! : 0;
+}
+
+/**
+ * gup_fast() (mm/gup.c): the lockless walk, run to completion. Stops at the
+ * first page it cannot take and returns the pages taken so far; the caller
+ * falls back to the slow path for the rest. 5.11+: bails out if fork is
+ * write-protecting (write_protect_seq odd) and gives everything back if a fork
+ * ran meanwhile (57efa1fe5957).
  */
 export function gup_fast(k: Kernel, p: number, start: number, n: number, foll: number): number[] {
   const got: number[] = [];
   if (foll & FOLL_PIN) mm_set_has_pinned_flag(k, p);
-  // 5.8 (17839856fd58): GUP-fast only succeeds for write lookups
-  const needWrite = (foll & FOLL_WRITE) !== 0 || (k.on('gup_force_cow_break') && (foll & (FOLL_GET | FOLL_PIN)) !== 0);
+  const seq = mm_write_protect_seq(k, p);
+  if (seq & 1) return got;
   for (let i = 0; i < n; i++) {
     const va = start + i;
-    if (va >= k.L.d.vpages) break;
-    const bits = k.pte(p, va);
-    if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) break;
-    if (needWrite && !(bits & PTE_WRITE)) break;
-    const f = k.pteFolio(p, va);
-    if (gup_must_unshare(k, null, foll, f)) break;
-    // -- preemption point P2: a zap or fork may run here; the PTE is re-checked after the grab
-    if (!try_grab_folio(k, f, foll)) break;
-    if (k.on('gup_fast_longterm_file_check') && !folio_fast_pin_allowed(k, f, foll)) {
-      gup_put_folio(k, f, foll);
-      k.trace('folio_fast_pin_allowed', `folio #${f} needs dirty tracking: fall back to the slow path`);
-      break;
-    }
-    gup_make_accessible(k, f, foll);
+    const f = gup_fast_read_pte(k, p, va, foll);
+    if (f < 0) break;
+    // -- preemption point P2 (phased.ts splits here): a zap or fork may run before the grab
+    if (!gup_fast_grab(k, p, va, foll, f, k.pte(p, va))) break;
     got.push(f);
+  }
+  if (mm_write_protect_seq(k, p) !== seq) {
+    for (const f of got) gup_put_folio(k, f, foll);
+    k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
+    return [];
   }
   if (got.length) k.trace('gup_fast', `${got.length} page(s) taken locklessly`);
   return got;

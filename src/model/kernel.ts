@@ -50,6 +50,7 @@ export type KnobName =
   | 'wp_reuse_page_count'
   | 'fork_early_cow_pinned'
   | 'hugetlb_fork_early_cow_pinned'
+  | 'gup_fast_write_protect_seq'
   | 'no_swapcache_pinned'
   | 'ext4_bufferless_warn'
   | 'page_anon_exclusive'

@@ -12,6 +12,10 @@ import { apply, type ModelOp, type OpResult } from './api.js';
 import {
   GC_ERR,
   GC_FOLIOS,
+  GC_I,
+  gup_fast_grab,
+  gup_fast_read_pte,
+  mm_write_protect_seq,
   gup_cursor_init,
   gup_cursor_result,
   gup_cursor_size,
@@ -28,12 +32,27 @@ import { dio_get_pages } from './direct_io.js';
 import { filemap_write_and_wait, invalidate_inode_page2, writeback_folio_io, writeback_folio_start } from './filemap.js';
 import { shrink_one } from './vmscan.js';
 import { EIO, EINVAL, EFBIG } from './errno.js';
-import { FS_EXT4 } from './state.js';
+import { FS_EXT4, VM_SHARED } from './state.js';
+import { copy_page_range_next, copy_page_range_one, copy_present_pte_share, dup_mmap_finish, dup_mmap_start } from './fork.js';
 
 export interface PhaseResult {
   /** the next phase, or -1 when the operation finished */
   next: number;
   result: OpResult;
+}
+
+/** mmap_lock states kept in the last two locals of a suspended operation (see explorer.ts). */
+export const LOCK_NONE = 0;
+export const LOCK_READ = 1;
+export const LOCK_WRITE = 2;
+/** loc[loc.length - 1]: the mmap_lock it holds while suspended; loc[loc.length - 2]: what its next segment needs. */
+export function setLock(loc: Int32Array, held: number, need: number): void {
+  loc[loc.length - 1] = held;
+  loc[loc.length - 2] = need;
+}
+/** Locals a phased operation may use: the GUP cursor, GUP-fast's snapshot, and the lock words. */
+export function phasedLocals(pinPages: number): number {
+  return gup_cursor_size(pinPages) + 5 + 2;
 }
 
 const OK: OpResult = { kind: 'ok' };
@@ -46,7 +65,8 @@ export function phaseLocals(op: ModelOp, pinPages: number): number {
   switch (op.op) {
     case 'gup':
     case 'proc_mem_write':
-      return gup_cursor_size(Math.max(1, pinPages));
+    case 'fork':
+      return phasedLocals(Math.max(1, pinPages));
     case 'odirect_read':
     case 'odirect_write':
     case 'writeback':
@@ -63,19 +83,108 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
   switch (op.op) {
     case 'gup': {
       if ((op.foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return done({ kind: 'errno', e: EINVAL });
+      // GUP-fast's locals sit after the cursor: next page, PTE snapshot, folio, write_protect_seq, stage
+      const J = loc.length - 7;
+      const BITS = J + 1;
+      const FOLIO = J + 2;
+      const SEQ = J + 3;
+      const STAGE = J + 4; // 0 fresh, 1 a PTE read and not yet grabbed, 2 slow path
+      const finish = (): PhaseResult => {
+        const r = gup_cursor_result(loc, op.n);
+        setLock(loc, LOCK_NONE, LOCK_NONE);
+        if (r.err) return done({ kind: 'errno', e: -r.err });
+        return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, op.p, op.va, r) });
+      };
+      const toSlow = (): PhaseResult => {
+        loc[FOLIO] = 0;
+        // end of the lockless walk: a fork that ran meanwhile makes it give everything back (5.11+)
+        if (loc[STAGE] !== 2 && mm_write_protect_seq(k, op.p) !== loc[SEQ]) {
+          for (let j = 0; j < loc[GC_I]!; j++) gup_put_folio(k, loc[GC_FOLIOS + j]!, op.foll);
+          loc[GC_I] = 0;
+          k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
+        }
+        if (loc[GC_I] === op.n) return finish();
+        loc[STAGE] = 2;
+        setLock(loc, LOCK_NONE, LOCK_READ); // the slow path takes mmap_lock for read
+        return more(phase + 1);
+      };
+      const readNext = (): PhaseResult => {
+        const j = loc[J]!;
+        const f = j < op.n ? gup_fast_read_pte(k, op.p, op.va + j, op.foll) : -1;
+        if (f < 0) return toSlow();
+        loc[BITS] = k.pte(op.p, op.va + j);
+        loc[FOLIO] = f;
+        loc[STAGE] = 1;
+        setLock(loc, LOCK_NONE, LOCK_NONE);
+        return more(phase + 1); // -- P2: the PTE is read, the folio not yet grabbed
+      };
       if (phase === 0) {
-        if (op.fast) gup_fast_into_cursor(k, op.p, op.va, op.n, op.foll, loc);
-        else gup_cursor_init(k, op.p, op.foll, loc);
+        gup_cursor_init(k, op.p, op.foll, loc);
+        loc.fill(0, J, loc.length);
+        if (!op.fast) {
+          loc[STAGE] = 2;
+        } else {
+          loc[SEQ] = mm_write_protect_seq(k, op.p);
+          if (loc[SEQ]! & 1) return toSlow(); // a fork is write-protecting: go slow at once
+          return readNext();
+        }
       }
-      if (!gup_cursor_step(k, op.p, op.va, op.n, op.foll, loc)) return more(phase + 1);
-      const r = gup_cursor_result(loc, op.n);
-      if (r.err) return done({ kind: 'errno', e: -r.err });
-      return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, op.p, op.va, r) });
+      if (loc[STAGE] === 1) {
+        const j = loc[J]!;
+        const f = loc[FOLIO]!;
+        if (!gup_fast_grab(k, op.p, op.va + j, op.foll, f, loc[BITS]!)) return toSlow();
+        loc[GC_FOLIOS + j] = f;
+        loc[GC_FOLIOS + op.n + j] = k.vmFlags(op.p, op.va + j) & VM_SHARED ? 0 : 1;
+        loc[GC_I] = j + 1;
+        loc[J] = j + 1;
+        loc[FOLIO] = 0;
+        if (j + 1 === op.n) return toSlow();
+        return readNext();
+      }
+      // the slow path, from where GUP-fast stopped
+      if (!gup_cursor_step(k, op.p, op.va, op.n, op.foll, loc)) {
+        setLock(loc, LOCK_READ, LOCK_READ);
+        return more(phase + 1); // -- P1, holding mmap_lock for read
+      }
+      return finish();
+    }
+    case 'fork': {
+      // dup_mmap() under mmap_write_lock(parent): P7 between PTEs and inside copy_present_pte
+      const next = (from: number): PhaseResult => {
+        const va = copy_page_range_next(k, op.p, from);
+        if (va < 0) {
+          dup_mmap_finish(k, op.p);
+          setLock(loc, LOCK_NONE, LOCK_NONE);
+          return done({ kind: 'proc', p: op.child });
+        }
+        loc[0] = va;
+        loc[1] = 0;
+        setLock(loc, LOCK_WRITE, LOCK_WRITE);
+        return more(phase + 1);
+      };
+      if (phase === 0) {
+        dup_mmap_start(k, op.p, op.child);
+        return next(0);
+      }
+      const va = loc[0]!;
+      if (loc[1] === 1) {
+        copy_present_pte_share(k, op.p, op.child, va);
+        return next(va + 1);
+      }
+      if (copy_page_range_one(k, op.p, op.child, va)) {
+        loc[1] = 1;
+        return more(phase + 1); // -- P7: decided to share, not yet write-protected
+      }
+      return next(va + 1);
     }
     case 'proc_mem_write': {
       const flags = FOLL_GET | FOLL_FORCE | FOLL_WRITE;
       if (phase === 0) gup_cursor_init(k, op.p, flags, loc);
-      if (!gup_cursor_step(k, op.p, op.va, 1, flags, loc)) return more(phase + 1);
+      if (!gup_cursor_step(k, op.p, op.va, 1, flags, loc)) {
+        setLock(loc, LOCK_READ, LOCK_READ);
+        return more(phase + 1);
+      }
+      setLock(loc, LOCK_NONE, LOCK_NONE);
       if (loc[GC_ERR]) return done({ kind: 'errno', e: EIO });
       const r = gup_cursor_result(loc, 1);
       const f = r.folios[0]!;

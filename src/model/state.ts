@@ -47,7 +47,8 @@ export const P_PARENT = 1; // parent index + 1, 0 for the first process
 export const P_PARENT_FORK = 2; // which fork of the parent created it (1-based)
 export const P_FORKS = 3; // how many times it has forked
 export const P_MMFLAGS = 4;
-export const P_STRIDE = 5;
+export const P_WPSEQ = 5; // mm->write_protect_seq (5.11+): odd while fork write-protects
+export const P_STRIDE = 6;
 export const MMF_HAS_PINNED = 1;
 
 // ptes (one record per mm per virtual page)

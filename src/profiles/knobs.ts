@@ -126,6 +126,14 @@ export const KNOBS: Knob[] = [
     status: 'VERIFIED',
   },
   {
+    name: 'gup_fast_write_protect_seq',
+    since: '5.11',
+    commit: '57efa1fe5957',
+    title: 'mm/gup: prevent gup_fast from racing with COW during fork',
+    effect: 'copy_page_range() makes mm->write_protect_seq odd while it write-protects; GUP-fast falls back to the slow path if it is odd, and unpins and falls back if it changed during the walk.',
+    status: 'RECALLED',
+  },
+  {
     name: 'hugetlb_fork_early_cow_pinned',
     since: '5.12',
     commit: '4eae4efa2c29',
