@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseScenario } from '../src/lang/parser.js';
 import { checkScenario } from '../src/lang/check.js';
 import { Prepared } from '../src/interp/interpreter.js';
-import { explore } from '../src/explore/explorer.js';
+import { explore, Program, replay } from '../src/explore/explorer.js';
 import { parseProfileText } from '../src/profiles/profiles.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -149,4 +149,33 @@ test('GUP-fast vs fork: the pin lands between copy_present_pte deciding to share
   const j = w.findIndex((t) => t.calls.some((c) => c.what.includes('both PTEs write-protected')));
   const pin = w.findIndex((t, n) => n > i && t.line === 17);
   assert.ok(i >= 0 && i < pin && pin < j, `the pin (step ${pin + 1}) sits between decide (${i + 1}) and write-protect (${j + 1})`);
+});
+
+test('secondary MMU fault vs zap (P8): an invalidation between lookup and SPTE install makes the fault retry, never map a stale page', () => {
+  const pr = prep(`scenario kvm-fault-vs-zap
+secondary kvm of A
+A: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)
+A: x[0] = 'a'
+par {
+  kvm: write(x, 0, 'k')
+} {
+  A: madvise(x, 1, MADV_DONTNEED)
+}
+A: r = x[0]
+never violation(USE_AFTER_FREE)
+exists r == 'k'
+exists r == 0
+`);
+  const x = explore(pr, parseProfileText('6.18'));
+  assert.equal(x.complete, true);
+  assert.deepEqual(x.verdicts.map((v) => v.status), ['passed', 'passed', 'passed']);
+  // the schedule lookup -> zap -> install: the install must see the invalidation and retry
+  const prog = new Program(pr);
+  const kvm = 1;
+  const zap = 2;
+  const r = replay(pr, parseProfileText('6.18'), prog, [0, 0, kvm, zap, kvm, kvm, kvm, 0]);
+  const calls = r.steps.flatMap((t) => t.calls.map((c) => c.fn));
+  assert.ok(calls.includes('mmu_invalidate_retry'), calls.join(' '));
+  assert.equal(r.outcome.values.r, 'k');
+  assert.deepEqual(r.outcome.violations, []);
 });

@@ -179,6 +179,7 @@ export class Program {
       const loc = base + 2;
       if (name === 'reclaim') return null;
       if (name === 'writeback' || name === 'fsync') refs.push([loc + 1, 1]);
+      else if (st.actor.name !== 'sys' && this.pr.secondaryIndex.has(st.actor.name)) refs.push([loc, 1]); // P8: the looked-up folio
       else if (/user_pages|proc_mem_write/.test(name)) {
         refs.push([loc + GC_FOLIOS, s[loc + GC_I]!]);
         refs.push([loc + this.locals - 5, 1]); // GUP-fast's folio snapshot (P2)

@@ -4,13 +4,14 @@
 // (kvm_set_pfn_dirty, "set_page_dirty from the mmu notifier callback", seed 003)
 // and drops the SPTE. It maps writable only what the primary maps writable.
 //
-// Preemption points: mmu_notifier_invalidate_range_start/_end bracket the
-// primary's PTE change; a secondary fault between them must retry
-// (mmu_invalidate_retry) -- modelled atomically in v1.
+// Preemption point P8: the secondary's fault gets the page (GUP) in one
+// segment and installs the SPTE in the next; an invalidation in between bumps
+// mmu_invalidate_seq (invalidate_range_start), and the fault must then drop the
+// page and retry (mmu_invalidate_retry) instead of mapping a stale page.
 
 import { Kernel } from './kernel.js';
 import { F_VALUE, FI_VA, FS_GUEST, PTE_WRITE, S_FLAGS, S_FOLIO, SPTE_DIRTY, SPTE_WRITE } from './state.js';
-import { FOLL_GET, FOLL_WRITE, folio_mark_dirty, folio_store, gup_put_folio } from './folio.js';
+import { FOLL_GET, FOLL_WRITE, folio_get, folio_mark_dirty, folio_store, gup_put_folio } from './folio.js';
 import { __get_user_pages, gup_fast } from './gup.js';
 import { filemap_fault } from './filemap.js';
 import { check_fs_modify, check_use_after_free } from './invariants.js';
@@ -20,6 +21,8 @@ import { EFAULT } from './errno.js';
 export function mmu_notifier_invalidate(k: Kernel, p: number, va: number, reason: string): void {
   for (let s = 0; s < k.secondaryOwner.length; s++) {
     if (k.secondaryOwner[s] !== p) continue;
+    const q = k.L.smmuSeq(s);
+    k.s[q] = k.s[q]! + 1; // kvm_mmu_invalidate_begin(): mmu_invalidate_seq++
     kvm_unmap_spte(k, s, va, reason);
   }
 }
@@ -46,39 +49,63 @@ export function guest_file_at(k: Kernel, va: number): number {
 }
 
 /**
- * The secondary MMU's fault: hva_to_pfn() through GUP for process memory
+ * The secondary MMU's fault, first half (kvm_faultin_pfn): read
+ * mmu_invalidate_seq, then hva_to_pfn() through GUP for process memory
  * (writable if the primary PTE is), restrictedmem_get_page()/kvm_gmem_get_pfn()
- * for guest-private memory; then kvm_release_pfn_clean(): no reference kept.
+ * for guest-private memory. Holds a reference until kvm_install_spte().
+ * Returns the folio and whether it may be mapped writable, or an errno.
  */
-export function kvm_faultin_pfn(k: Kernel, s: number, va: number, write: boolean): number {
+export function kvm_get_pfn(k: Kernel, s: number, va: number, write: boolean): { f: number; writable: boolean; seq: number } | { err: number } {
+  const seq = k.s[k.L.smmuSeq(s)]!;
   const gf = guest_file_at(k, va);
-  let f: number;
-  let writable: boolean;
   if (gf >= 0) {
     const idx = va - k.s[k.L.file(gf) + FI_VA]!;
-    f = filemap_fault(k, gf, idx);
-    writable = true;
+    const f = filemap_fault(k, gf, idx);
+    folio_get(k, f);
     k.trace(k.on('guest_memfd') ? 'kvm_gmem_get_pfn' : 'restrictedmem_get_page', `guest page ${idx} is folio #${f}`);
-  } else {
-    const p = k.secondaryOwner[s]!;
-    // hva_to_pfn_fast(): try a writable lookup first, like KVM does for any fault
-    const fast = gup_fast(k, p, va, 1, FOLL_GET | FOLL_WRITE);
-    if (fast.length === 1) {
-      f = fast[0]!;
-      writable = true;
-    } else {
-      const r = __get_user_pages(k, p, va, 1, FOLL_GET | (write ? FOLL_WRITE : 0));
-      if (r.err) return -EFAULT;
-      f = r.folios[0]!;
-      writable = write || (k.pte(p, va) & PTE_WRITE) !== 0;
-    }
-    gup_put_folio(k, f, FOLL_GET); // kvm_release_pfn_clean(): the SPTE holds no reference
+    return { f, writable: true, seq };
+  }
+  const p = k.secondaryOwner[s]!;
+  // hva_to_pfn_fast(): try a writable lookup first, like KVM does for any fault
+  const fast = gup_fast(k, p, va, 1, FOLL_GET | FOLL_WRITE);
+  if (fast.length === 1) return { f: fast[0]!, writable: true, seq };
+  const r = __get_user_pages(k, p, va, 1, FOLL_GET | (write ? FOLL_WRITE : 0));
+  if (r.err) return { err: -EFAULT };
+  return { f: r.folios[0]!, writable: write || (k.pte(p, va) & PTE_WRITE) !== 0, seq };
+}
+
+/**
+ * Second half, under kvm->mmu_lock: if an invalidation ran since the page was
+ * looked up (mmu_invalidate_retry), drop it and report a retry; otherwise
+ * install the SPTE. Either way the reference goes (kvm_release_pfn_clean).
+ */
+export function kvm_install_spte(k: Kernel, s: number, va: number, f: number, writable: boolean, seq: number): boolean {
+  if (k.s[k.L.smmuSeq(s)] !== seq) {
+    gup_put_folio(k, f, FOLL_GET);
+    k.trace('mmu_invalidate_retry', `secondary ${s}: an invalidation ran since the lookup of folio #${f}: retry`);
+    return false;
   }
   const o = k.L.spte(s, va);
   k.s[o + S_FOLIO] = f + 1;
   k.s[o + S_FLAGS] = writable ? SPTE_WRITE : 0;
+  gup_put_folio(k, f, FOLL_GET); // kvm_release_pfn_clean(): the SPTE holds no reference
   k.trace('kvm_mmu_map', `secondary ${s}: SPTE -> folio #${f}${writable ? ' writable' : ''}`);
-  return f;
+  return true;
+}
+
+/** The whole fault, run to completion (the atomic path). */
+export function kvm_faultin_pfn(k: Kernel, s: number, va: number, write: boolean): number {
+  for (;;) {
+    const r = kvm_get_pfn(k, s, va, write);
+    if ('err' in r) return r.err;
+    if (kvm_install_spte(k, s, va, r.f, r.writable, r.seq)) return r.f;
+  }
+}
+
+/** Does a guest access need a secondary fault first? */
+export function kvm_needs_fault(k: Kernel, s: number, va: number, write: boolean): boolean {
+  const o = k.L.spte(s, va);
+  return k.s[o + S_FOLIO]! === 0 || (write && !(k.s[o + S_FLAGS]! & SPTE_WRITE));
 }
 
 /** A guest access through the secondary MMU: read. */

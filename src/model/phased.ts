@@ -31,6 +31,7 @@ import { check_device_read, check_device_write, check_fs_modify, check_private_w
 import { dio_get_pages } from './direct_io.js';
 import { filemap_write_and_wait, invalidate_inode_page2, writeback_folio_io, writeback_folio_start } from './filemap.js';
 import { shrink_one } from './vmscan.js';
+import { kvm_get_pfn, kvm_install_spte, kvm_needs_fault, kvm_unmap_spte } from './mmu_notifier.js';
 import { EIO, EINVAL, EFBIG } from './errno.js';
 import { FS_EXT4, VM_SHARED } from './state.js';
 import { copy_page_range_next, copy_page_range_one, copy_present_pte_share, dup_mmap_finish, dup_mmap_start } from './fork.js';
@@ -66,6 +67,9 @@ export function phaseLocals(op: ModelOp, pinPages: number): number {
     case 'gup':
     case 'proc_mem_write':
     case 'fork':
+    case 'smmu_map':
+    case 'smmu_read':
+    case 'smmu_write':
       return phasedLocals(Math.max(1, pinPages));
     case 'odirect_read':
     case 'odirect_write':
@@ -147,6 +151,28 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         return more(phase + 1); // -- P1, holding mmap_lock for read
       }
       return finish();
+    }
+    case 'smmu_map':
+    case 'smmu_read':
+    case 'smmu_write': {
+      // a secondary-MMU access: fault in two segments (P8), then the access itself
+      const write = op.op === 'smmu_write';
+      if (phase === 0 || loc[3] === 0) {
+        if (!kvm_needs_fault(k, op.s, op.va, write)) return done(apply(k, op, procName));
+        if (write) kvm_unmap_spte(k, op.s, op.va, 'write fault on a read-only SPTE');
+        const r = kvm_get_pfn(k, op.s, op.va, write);
+        if ('err' in r) return done({ kind: 'errno', e: -r.err });
+        loc[0] = r.f;
+        loc[1] = r.writable ? 1 : 0;
+        loc[2] = r.seq;
+        loc[3] = 1;
+        return more(phase + 1); // -- P8: page looked up, SPTE not yet installed
+      }
+      const ok = kvm_install_spte(k, op.s, op.va, loc[0]!, loc[1] === 1, loc[2]!);
+      loc[0] = 0;
+      loc[3] = 0;
+      if (!ok) return more(phase + 1); // retry the fault
+      return done(apply(k, op, procName)); // the SPTE is there: the access runs atomically
     }
     case 'fork': {
       // dup_mmap() under mmap_write_lock(parent): P7 between PTEs and inside copy_present_pte

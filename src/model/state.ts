@@ -211,7 +211,7 @@ export class Layout {
     this.pinpg = o;
     o += d.pins * d.pinPages * KP_STRIDE;
     this.smmu = o;
-    o += d.secondaries * d.vpages * S_STRIDE;
+    o += d.secondaries * (d.vpages + 1) * S_STRIDE; // one extra entry per secondary: its invalidation sequence
     this.swap = o;
     o += d.swapSlots * W_STRIDE;
     this.results = o;
@@ -253,7 +253,11 @@ export class Layout {
     return this.pinpg + (h * this.d.pinPages + i) * KP_STRIDE;
   }
   spte(s: number, va: number): number {
-    return this.smmu + (s * this.d.vpages + va) * S_STRIDE;
+    return this.smmu + (s * (this.d.vpages + 1) + va) * S_STRIDE;
+  }
+  /** kvm->mmu_invalidate_seq of secondary s */
+  smmuSeq(s: number): number {
+    return this.smmu + (s * (this.d.vpages + 1) + this.d.vpages) * S_STRIDE;
   }
   swapSlot(w: number): number {
     return this.swap + w * W_STRIDE;
