@@ -179,3 +179,35 @@ exists r == 0
   assert.equal(r.outcome.values.r, 'k');
   assert.deepEqual(r.outcome.violations, []);
 });
+
+test('migration (P6): a CPU store or a pin racing it waits on the migration entry; nothing is lost', () => {
+  const pr = prep(`scenario migrate-race
+device dev
+A: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)
+A: x[0] = 'a'
+par {
+  sys: m = migrate(x, 0)
+} {
+  A: x[0] = 'b'
+} {
+  A: p = pin_user_pages_fast(x, 1, FOLL_WRITE|FOLL_LONGTERM)
+}
+dev: dma_write(p, 0, 'c')
+A: r = x[0]
+never violation(DMA_LOST) or violation(USE_AFTER_FREE)
+never r == 'a' or r == 'b'
+exists ok(m)
+exists m == EAGAIN
+`);
+  for (const k of ['5.9', '6.18']) {
+    const x = explore(pr, parseProfileText(k));
+    assert.equal(x.complete, true);
+    assert.deepEqual(x.verdicts.map((v) => [v.clause.line, v.status]), [[14, 'passed'], [15, 'passed'], [16, 'passed'], [17, 'passed']], k);
+  }
+  // the store really waits: lookup the schedule unmap -> store -> move
+  const prog = new Program(pr);
+  const r = replay(pr, parseProfileText('6.18'), prog, [0, 0, 1, 2, 2, 1, 2, 3, 3, 0, 0]);
+  const calls = r.steps.flatMap((t) => t.calls.map((c) => c.fn));
+  assert.ok(calls.includes('try_to_migrate') && calls.includes('migrate_pages'), calls.join(' '));
+  assert.equal(r.outcome.values.r, 'c');
+});

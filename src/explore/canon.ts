@@ -21,6 +21,7 @@ import {
   KP_FOLIO,
   PG_ALIVE,
   PG_SWAPCACHE,
+  PTE_MIGRATION,
   PTE_PRESENT,
   S_FOLIO,
 } from '../model/state.js';
@@ -62,7 +63,7 @@ export class Canonicalizer {
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
         const o = L.pte(p, va);
-        if (s[o + E_PTE]! & PTE_PRESENT) visit(s[o + E_FOLIO]! - 1);
+        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) visit(s[o + E_FOLIO]! - 1);
       }
     for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) visit(s[L.cacheSlot(fi, i)]! - 1);
     for (let h = 0; h < d.pins; h++) for (let i = 0; i < d.pinPages; i++) visit(s[L.pinPage(h, i) + KP_FOLIO]! - 1);
@@ -95,7 +96,7 @@ export class Canonicalizer {
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
         const o = L.pte(p, va);
-        if (s[o + E_PTE]! & PTE_PRESENT) s[o + E_FOLIO] = re(s[o + E_FOLIO]!);
+        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) s[o + E_FOLIO] = re(s[o + E_FOLIO]!);
       }
     for (let fi = 0; fi < d.files; fi++)
       for (let i = 0; i < d.filePages; i++) {

@@ -179,6 +179,7 @@ export class Program {
       const loc = base + 2;
       if (name === 'reclaim') return null;
       if (name === 'writeback' || name === 'fsync') refs.push([loc + 1, 1]);
+      else if (name === 'migrate') refs.push([loc, 1]); // P6: the folio being migrated
       else if (st.actor.name !== 'sys' && this.pr.secondaryIndex.has(st.actor.name)) refs.push([loc, 1]); // P8: the looked-up folio
       else if (/user_pages|proc_mem_write/.test(name)) {
         refs.push([loc + GC_FOLIOS, s[loc + GC_I]!]);
@@ -459,7 +460,7 @@ export function replay(pr: Prepared, profile: Profile, prog: Program, moves: num
       actor: st.actor.name,
       line: st.line,
       stmt: slot > prog.parThreads && slot > 0 ? `${(pr.sc.lines[st.line - 1] ?? '').includes('background') ? 'background ' : ''}${callText(st)}` : (pr.sc.lines[st.line - 1] ?? '').replace(/#.*$/, '').replace(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*/, '').trim(),
-      segment: seg === 0 && finished ? '' : `${seg === 0 ? 'starts' : finished ? 'finishes' : 'continues'} (segment ${seg + 1})`,
+      segment: seg === 0 && finished ? '' : seg === 0 ? 'starts' : finished ? 'finishes' : 'continues',
       calls,
     });
   });

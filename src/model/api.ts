@@ -22,7 +22,7 @@ import { reclaim_page_at, shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
 import { F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, K_STATE, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_ACTIVE, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
 import { EINVAL, EFAULT } from './errno.js';
-import { ZERO_FOLIO } from './kernel.js';
+import { ZERO_FOLIO, ModelInvariantError } from './kernel.js';
 
 export type ModelOp =
   | { op: 'mmap'; p: number; file: number; pages: number; prot: number; flags: number }
@@ -101,10 +101,12 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       return OK;
     case 'store': {
       const r = cpu_store(k, o.p, o.va, o.value);
+      if ('wait' in r) throw new ModelInvariantError('a CPU store waited for a migration outside the explorer');
       return 'signal' in r ? { kind: 'signal', sig: r.signal } : OK;
     }
     case 'load': {
       const r = cpu_load(k, o.p, o.va);
+      if ('wait' in r) throw new ModelInvariantError('a CPU load waited for a migration outside the explorer');
       if ('signal' in r) return { kind: 'signal', sig: r.signal };
       check_observe(k, o.p, r.folio, procName);
       return { kind: 'value', v: r.value };

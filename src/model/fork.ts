@@ -29,6 +29,7 @@ import {
   PTE_SWAP,
   PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
+  PTE_MIGRATION,
   P_WPSEQ,
   VM_DONTCOPY,
   VM_HUGETLB,
@@ -147,7 +148,7 @@ export function copy_page_range_next(k: Kernel, parent: number, va: number): num
     const vmf = k.vmFlags(parent, va);
     if (vmf === 0 || vmf & (VM_DONTCOPY | VM_WIPEONFORK)) continue;
     if (!is_cow_mapping(vmf) && !(vmf & VM_HUGETLB)) continue;
-    if (k.pte(parent, va) & (PTE_PRESENT | PTE_SWAP)) return va;
+    if (k.pte(parent, va) & (PTE_PRESENT | PTE_SWAP | PTE_MIGRATION)) return va;
   }
   return -1;
 }
@@ -157,6 +158,14 @@ export function copy_page_range_one(k: Kernel, parent: number, child: number, va
   const po = k.L.pte(parent, va);
   const co = k.L.pte(child, va);
   const bits = k.pte(parent, va);
+  if (bits & PTE_MIGRATION) {
+    // copy_nonpresent_pte(): the child gets the migration entry too, read-only in a COW mapping
+    const ro = is_cow_mapping(k.vmFlags(parent, va)) ? bits & ~PTE_WRITE : bits;
+    k.setPteBits(parent, va, ro);
+    k.s[co + E_FOLIO] = k.s[po + E_FOLIO]!;
+    k.setPteBits(child, va, ro);
+    return false;
+  }
   if (bits & PTE_SWAP) {
     // copy_nonpresent_pte(): both share the swap entry; neither is exclusive any more
     const slot = k.s[po + E_FOLIO]! - 1;

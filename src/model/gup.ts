@@ -60,7 +60,7 @@ import {
   VM_SHARED,
   VM_WRITE,
 } from './state.js';
-import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_WRITE, handle_mm_fault, is_cow_mapping } from './memory.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_WRITE, handle_mm_fault, is_cow_mapping } from './memory.js';
 import { EFAULT, EINVAL, EMLINK, ENOMEM } from './errno.js';
 import { ModelCapacityError } from './kernel.js';
 
@@ -264,8 +264,9 @@ export function gup_cursor_step(k: Kernel, p: number, start: number, n: number, 
       continue;
     }
     if (loc[GC_TRIES]! >= 5) return fail(-EFAULT);
-    loc[GC_TRIES] = loc[GC_TRIES]! + 1;
     const ret = faultin_page(k, p, va, foll, r === -EMLINK);
+    if (ret & VM_FAULT_RETRY) return false; // waiting for a migration: retry from P1, not counted
+    loc[GC_TRIES] = loc[GC_TRIES]! + 1;
     if (ret & VM_FAULT_ERROR) return fail(-EFAULT);
     if (ret & VM_FAULT_WRITE && !(vmf & VM_WRITE)) {
       if (k.on('gup_foll_cow')) foll |= FOLL_COW;

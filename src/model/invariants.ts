@@ -27,6 +27,7 @@ import {
   PG_FS_WRITABLE,
   PG_SECURE,
   PG_WRITEBACK,
+  PTE_MIGRATION,
   PTE_PRESENT,
   PTE_SWAP,
   VM_HUGETLB,
@@ -50,6 +51,10 @@ export function would_see(k: Kernel, p: number, va: number): Seen | null {
   const bits = k.s[o + E_PTE]!;
   if (bits & PTE_PRESENT) {
     const f = k.s[o + E_FOLIO]! - 1;
+    return { folio: f, value: k.fget(f, F_VALUE) };
+  }
+  if (bits & PTE_MIGRATION) {
+    const f = k.s[o + E_FOLIO]! - 1; // the folio being migrated: the fault waits, then maps its successor
     return { folio: f, value: k.fget(f, F_VALUE) };
   }
   if (bits & PTE_SWAP) {

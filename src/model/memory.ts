@@ -29,6 +29,7 @@ import {
   PG_SWAPCACHE,
   PG_UPTODATE,
   PTE_DIRTY,
+  PTE_MIGRATION,
   PTE_PRESENT,
   PTE_SPECIAL,
   PTE_SWAP,
@@ -53,6 +54,8 @@ export const VM_FAULT_OK = 0;
 export const VM_FAULT_WRITE = 1; // COW broken or page reused for writing (faultin_page sets FOLL_COW on it)
 export const VM_FAULT_SIGSEGV = 2;
 export const VM_FAULT_SIGBUS = 4;
+/** the fault hit a migration entry and must wait for the migration (migration_entry_wait) */
+export const VM_FAULT_RETRY = 8;
 export const VM_FAULT_ERROR = VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS;
 
 /** is_cow_mapping() (include/linux/mm.h): private and may become writable. */
@@ -242,6 +245,7 @@ export function handle_mm_fault(k: Kernel, p: number, va: number, fflags: number
   const fi = k.vmFile(p, va);
   if (fi >= 0 && k.fileFs(fi) === FS_GUEST) return VM_FAULT_SIGBUS;
   const bits = k.pte(p, va);
+  if (bits & PTE_MIGRATION) return VM_FAULT_RETRY; // migration_entry_wait()
   if (bits & PTE_SWAP) {
     const r = do_swap_page(k, p, va);
     if (r & VM_FAULT_ERROR) return r;
@@ -262,6 +266,10 @@ export function handle_mm_fault(k: Kernel, p: number, va: number, fflags: number
 export function zap_pte(k: Kernel, p: number, va: number, reason: string): void {
   const o = k.L.pte(p, va);
   const bits = k.pte(p, va);
+  if (bits & PTE_MIGRATION) {
+    k.clearPte(p, va); // a migration entry holds no reference; remove_migration_ptes() will not find it
+    return;
+  }
   if (bits & PTE_SWAP) {
     swap_free(k, k.s[o + E_FOLIO]! - 1);
     k.clearPte(p, va);
@@ -278,11 +286,12 @@ export function zap_pte(k: Kernel, p: number, va: number, reason: string): void 
 }
 
 /** A CPU load `r = x[i]` by process p (the fault path if the PTE is not there). Returns value or -signal. */
-export function cpu_load(k: Kernel, p: number, va: number): { value: number; folio: number } | { signal: number } {
+export function cpu_load(k: Kernel, p: number, va: number): { value: number; folio: number } | { signal: number } | { wait: true } {
   const vmf = k.vmFlags(p, va);
   if (vmf === 0 || !(vmf & VM_READ)) return { signal: SIGSEGV };
   if (!(k.pte(p, va) & PTE_PRESENT)) {
     const r = handle_mm_fault(k, p, va, 0);
+    if (r & VM_FAULT_RETRY) return { wait: true };
     if (r & VM_FAULT_SIGSEGV) return { signal: SIGSEGV };
     if (r & VM_FAULT_SIGBUS) return { signal: SIGBUS };
   }
@@ -292,7 +301,7 @@ export function cpu_load(k: Kernel, p: number, va: number): { value: number; fol
 }
 
 /** A CPU store `x[i] = v` by process p. Returns the folio written, or -signal. */
-export function cpu_store(k: Kernel, p: number, va: number, value: number): { folio: number } | { signal: number } {
+export function cpu_store(k: Kernel, p: number, va: number, value: number): { folio: number } | { signal: number } | { wait: true } {
   const vmf = k.vmFlags(p, va);
   if (vmf === 0 || !(vmf & VM_WRITE)) return { signal: SIGSEGV };
   for (let tries = 0; tries < 3; tries++) {
@@ -305,6 +314,7 @@ export function cpu_store(k: Kernel, p: number, va: number, value: number): { fo
       return { folio: f };
     }
     const r = handle_mm_fault(k, p, va, FAULT_FLAG_WRITE);
+    if (r & VM_FAULT_RETRY) return { wait: true };
     if (r & VM_FAULT_SIGSEGV) return { signal: SIGSEGV };
     if (r & VM_FAULT_SIGBUS) return { signal: SIGBUS };
   }

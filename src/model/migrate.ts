@@ -21,12 +21,22 @@ import {
   PG_FREED,
   PG_HUGETLB,
   PG_SWAPCACHE,
+  PTE_DIRTY,
+  PTE_MIGRATION,
+  PTE_PRESENT,
+  PTE_WRITE,
+  E_FOLIO,
 } from './state.js';
 import { rmap_walk } from './rmap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { EAGAIN, EBUSY, EINVAL, EFAULT } from './errno.js';
 
-export function migrate_folio(k: Kernel, f: number): number {
+/**
+ * migrate_pages() first half for one folio (migrate_folio_unmap): refusals,
+ * the expected-references check, isolation, and try_to_migrate(): every PTE
+ * becomes a migration entry (faults on it wait). Returns 0 or -errno.
+ */
+export function migrate_folio_unmap(k: Kernel, f: number): number {
   if (f === ZERO_FOLIO || !k.ftest(f, PG_ALIVE)) return -EFAULT;
   if (k.ftest(f, PG_HUGETLB)) return -EBUSY; // hugetlb migration not modelled
   const m = k.fget(f, F_MAPPING) - 1;
@@ -46,21 +56,51 @@ export function migrate_folio(k: Kernel, f: number): number {
     return -EAGAIN;
   }
   folio_get(k, f); // folio_isolate_lru()
-  const flags = k.fget(f, F_FLAGS) & ~(PG_ALIVE | PG_FREED);
-  const n = k.allocFolio(flags, 0);
-  folio_copy(k, n, f);
-  k.fset(n, F_MAPPING, k.fget(f, F_MAPPING));
-  k.fset(n, F_INDEX, k.fget(f, F_INDEX));
-  // try_to_migrate() then remove_migration_ptes(): every PTE moves to the new folio
   rmap_walk(k, f, (p, va) => {
     mmu_notifier_invalidate(k, p, va, 'migration');
     const bits = k.pte(p, va);
     folio_remove_rmap(k, f);
     folio_put(k, f);
-    folio_get(k, n);
-    folio_add_rmap(k, n);
-    k.setPte(p, va, n, bits);
+    k.setPte(p, va, f, (bits & (PTE_WRITE | PTE_DIRTY)) | PTE_MIGRATION);
   });
+  k.trace('try_to_migrate', `folio #${f}: PTEs replaced by migration entries`);
+  return 0;
+}
+
+/** remove_migration_ptes(): every migration entry for `from` becomes a PTE of `to`. */
+function remove_migration_ptes(k: Kernel, from: number, to: number): void {
+  const { procs, vpages } = k.L.d;
+  for (let p = 0; p < procs; p++)
+    for (let va = 0; va < vpages; va++) {
+      const bits = k.pte(p, va);
+      if (!(bits & PTE_MIGRATION) || k.s[k.L.pte(p, va) + E_FOLIO] !== from + 1) continue;
+      folio_get(k, to);
+      folio_add_rmap(k, to);
+      k.setPte(p, va, to, (bits & ~PTE_MIGRATION) | PTE_PRESENT);
+    }
+}
+
+/**
+ * Second half (migrate_folio_move): folio_ref_freeze() must find only the
+ * expected references -- someone who took one since (a page-cache lookup, a
+ * GUP through another mapping) makes it fail with -EAGAIN and the old folio is
+ * mapped back; otherwise copy, switch the page cache, remap, free the old folio.
+ */
+export function migrate_folio_move(k: Kernel, f: number): number {
+  const m = k.fget(f, F_MAPPING) - 1;
+  const expected = 1 + (m >= 0 ? 1 : 0) + (k.ftest(f, PG_SWAPCACHE) ? 1 : 0);
+  if (k.fget(f, F_REF) !== expected) {
+    remove_migration_ptes(k, f, f);
+    folio_put(k, f); // putback_movable_folio()
+    k.trace('folio_migrate_mapping', `folio #${f}: a reference appeared during migration: aborted, remapped`);
+    return -EAGAIN;
+  }
+  const flags = k.fget(f, F_FLAGS) & ~(PG_ALIVE | PG_FREED);
+  const n = k.allocFolio(flags, 0);
+  folio_copy(k, n, f);
+  k.fset(n, F_MAPPING, k.fget(f, F_MAPPING));
+  k.fset(n, F_INDEX, k.fget(f, F_INDEX));
+  remove_migration_ptes(k, f, n);
   if (m >= 0) {
     // folio_migrate_mapping(): the cache slot and its reference move to the new folio
     k.setCachedFolio(m, k.fget(f, F_INDEX), n);
@@ -72,4 +112,12 @@ export function migrate_folio(k: Kernel, f: number): number {
   folio_put(k, f); // drop the isolation reference: the old folio is freed
   k.trace('migrate_pages', `folio #${f} migrated to #${n}`);
   return 0;
+}
+
+/** migrate_pages() for one folio, run to completion. */
+export function migrate_folio(k: Kernel, f: number): number {
+  const r = migrate_folio_unmap(k, f);
+  if (r) return r;
+  // -- preemption point P6: migration entries in place, the copy not yet done
+  return migrate_folio_move(k, f);
 }

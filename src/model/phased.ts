@@ -32,8 +32,11 @@ import { dio_get_pages } from './direct_io.js';
 import { filemap_write_and_wait, invalidate_inode_page2, writeback_folio_io, writeback_folio_start } from './filemap.js';
 import { shrink_one } from './vmscan.js';
 import { kvm_get_pfn, kvm_install_spte, kvm_needs_fault, kvm_unmap_spte } from './mmu_notifier.js';
-import { EIO, EINVAL, EFBIG } from './errno.js';
-import { FS_EXT4, VM_SHARED } from './state.js';
+import { EIO, EINVAL, EFBIG, EFAULT } from './errno.js';
+import { cpu_load, cpu_store } from './memory.js';
+import { migrate_folio_move, migrate_folio_unmap } from './migrate.js';
+import { check_observe } from './invariants.js';
+import { FS_EXT4, PTE_PRESENT, VM_SHARED } from './state.js';
 import { copy_page_range_next, copy_page_range_one, copy_present_pte_share, dup_mmap_finish, dup_mmap_start } from './fork.js';
 
 export interface PhaseResult {
@@ -110,7 +113,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         if (loc[GC_I] === op.n) return finish();
         loc[STAGE] = 2;
         setLock(loc, LOCK_NONE, LOCK_READ); // the slow path takes mmap_lock for read
-        return more(phase + 1);
+        return more(1);
       };
       const readNext = (): PhaseResult => {
         const j = loc[J]!;
@@ -120,7 +123,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         loc[FOLIO] = f;
         loc[STAGE] = 1;
         setLock(loc, LOCK_NONE, LOCK_NONE);
-        return more(phase + 1); // -- P2: the PTE is read, the folio not yet grabbed
+        return more(1); // -- P2: the PTE is read, the folio not yet grabbed
       };
       if (phase === 0) {
         gup_cursor_init(k, op.p, op.foll, loc);
@@ -148,7 +151,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       // the slow path, from where GUP-fast stopped
       if (!gup_cursor_step(k, op.p, op.va, op.n, op.foll, loc)) {
         setLock(loc, LOCK_READ, LOCK_READ);
-        return more(phase + 1); // -- P1, holding mmap_lock for read
+        return more(1); // -- P1, holding mmap_lock for read
       }
       return finish();
     }
@@ -166,13 +169,49 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         loc[1] = r.writable ? 1 : 0;
         loc[2] = r.seq;
         loc[3] = 1;
-        return more(phase + 1); // -- P8: page looked up, SPTE not yet installed
+        return more(1); // -- P8: page looked up, SPTE not yet installed
       }
       const ok = kvm_install_spte(k, op.s, op.va, loc[0]!, loc[1] === 1, loc[2]!);
       loc[0] = 0;
       loc[3] = 0;
-      if (!ok) return more(phase + 1); // retry the fault
+      if (!ok) return more(1); // retry the fault
       return done(apply(k, op, procName)); // the SPTE is there: the access runs atomically
+    }
+    case 'store':
+    case 'load': {
+      // a CPU access; a fault on a migration entry waits (migration_entry_wait):
+      // the thread makes no progress until the migration finishes
+      if (op.op === 'store') {
+        const r = cpu_store(k, op.p, op.va, op.value);
+        if ('wait' in r) return more(phase);
+        return done('signal' in r ? { kind: 'signal', sig: r.signal } : OK);
+      }
+      const r = cpu_load(k, op.p, op.va);
+      if ('wait' in r) return more(phase);
+      if ('signal' in r) return done({ kind: 'signal', sig: r.signal });
+      check_observe(k, op.p, r.folio, procName);
+      return done({ kind: 'value', v: r.value });
+    }
+    case 'migrate_va':
+    case 'migrate_file': {
+      if (phase === 0) {
+        const f =
+          op.op === 'migrate_va'
+            ? k.pte(op.p, op.va) & PTE_PRESENT
+              ? k.pteFolio(op.p, op.va)
+              : -1
+            : op.idx < k.fileSize(op.file)
+              ? k.cachedFolio(op.file, op.idx)
+              : -1;
+        if (f < 0) return done({ kind: 'errno', e: EFAULT });
+        const r = migrate_folio_unmap(k, f);
+        if (r) return done({ kind: 'errno', e: -r });
+        loc[0] = f;
+        return more(1); // -- P6: migration entries in place, not yet copied and remapped
+      }
+      const r = migrate_folio_move(k, loc[0]!);
+      loc[0] = 0;
+      return done(status(r));
     }
     case 'fork': {
       // dup_mmap() under mmap_write_lock(parent): P7 between PTEs and inside copy_present_pte
@@ -186,7 +225,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         loc[0] = va;
         loc[1] = 0;
         setLock(loc, LOCK_WRITE, LOCK_WRITE);
-        return more(phase + 1);
+        return more(1);
       };
       if (phase === 0) {
         dup_mmap_start(k, op.p, op.child);
@@ -199,7 +238,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       }
       if (copy_page_range_one(k, op.p, op.child, va)) {
         loc[1] = 1;
-        return more(phase + 1); // -- P7: decided to share, not yet write-protected
+        return more(1); // -- P7: decided to share, not yet write-protected
       }
       return next(va + 1);
     }
@@ -208,7 +247,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       if (phase === 0) gup_cursor_init(k, op.p, flags, loc);
       if (!gup_cursor_step(k, op.p, op.va, 1, flags, loc)) {
         setLock(loc, LOCK_READ, LOCK_READ);
-        return more(phase + 1);
+        return more(1);
       }
       setLock(loc, LOCK_NONE, LOCK_NONE);
       if (loc[GC_ERR]) return done({ kind: 'errno', e: EIO });
@@ -270,7 +309,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         const f = writeback_folio_start(k, fi, loc[0]!);
         if (f >= 0) {
           loc[1] = f;
-          return more(phase + 1); // -- P4: cleaned and write-protected, I/O not yet done
+          return more(1); // -- P4: cleaned and write-protected, I/O not yet done
         }
         loc[0] = loc[0]! + 1;
       }
@@ -283,7 +322,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       if (loc[0]! < n) {
         shrink_one(k, loc[0]!);
         loc[0] = loc[0]! + 1;
-        if (loc[0]! < n) return more(phase + 1); // -- P5: between two folios
+        if (loc[0]! < n) return more(1); // -- P5: between two folios
       }
       return done(OK);
     }
