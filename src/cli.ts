@@ -2,7 +2,7 @@
 // pinlab's command line: run, check, profiles. Errors in input print
 // file:line:column with a caret and exit 2; clause failures exit 1.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseScenario } from './lang/parser.js';
@@ -169,6 +169,14 @@ function reportInputError(e: unknown): number {
   throw e;
 }
 
+/** The explorer options `run` and `check` share. */
+function withExploreOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-states <n>', 'explorer: stop after this many distinct states (reported; the result is incomplete)', '1000000')
+    .option('--max-depth <n>', 'explorer: do not go deeper than this many transitions (reported)', '10000')
+    .option('--no-reduction', 'explorer: turn off the symmetry reduction over folio numbering');
+}
+
 const program = new Command();
 program
   .name('pinlab')
@@ -177,17 +185,13 @@ program
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-program
-  .command('run')
+withExploreOptions(program.command('run'))
   .description('run scenarios and print what every actor observed, the violations and each clause')
   .argument('<file...>', 'scenario files (.pin)')
   .option('-k, --kernel <list>', "profiles to run, e.g. '5.8,5.9,6.18' or '5.9-fork_early_cow_pinned' or 'all' (default: the scenario's kernels line)")
   .option('--json', 'print the JSON report of the spec')
-  .option('--max-states <n>', 'explorer: stop after this many distinct states (reported, and the result is incomplete)', '1000000')
-  .option('--max-depth <n>', 'explorer: do not go deeper than this many transitions (reported)', '10000')
-  .option('--no-reduction', 'explorer: turn off the symmetry reduction over folio numbering')
-  .option('--random <n>', 'instead of exhausting, run n random walks per clause and shrink what they find')
-  .option('--seed <s>', 'seed for --random', '1')
+  .addOption(new Option('--random <n>', 'instead of exhausting, run n random walks per clause and shrink what they find'))
+  .addOption(new Option('--seed <s>', 'seed for --random').default('1'))
   .action((files: string[], opts: { kernel?: string; json?: boolean; maxStates: string; maxDepth: string; reduction: boolean; random?: string; seed: string }) => {
     let status = 0;
     const docs: object[] = [];
@@ -212,16 +216,12 @@ program
     process.exitCode = status;
   });
 
-program
-  .command('check')
+withExploreOptions(program.command('check'))
   .description("run every scenario's clauses on its profiles and print a scenario x profile table")
   .argument('<path...>', 'scenario files or directories of .pin files')
   .option('-k, --kernel <list>', 'override every scenario\'s profiles')
   .option('--json', 'print one JSON document per scenario, in an array')
   .option('-v, --verbose', 'print the full report of every scenario that failed')
-  .option('--max-states <n>', 'explorer bound per scenario and profile', '1000000')
-  .option('--max-depth <n>', 'explorer depth bound', '10000')
-  .option('--no-reduction', 'explorer: turn off the symmetry reduction over folio numbering')
   .option('-j, --jobs <n>', 'worker threads (piscina) for independent scenario x profile runs (default 1; worth it when explorations take seconds)')
   .action(async (paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string; reduction: boolean; jobs?: string }) => {
     const t0 = process.hrtime.bigint();

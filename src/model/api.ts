@@ -7,12 +7,12 @@ import { do_madvise, do_mmap, do_mprotect, do_munmap, exit_mmap } from './mmap.j
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
 import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
-import { __get_user_pages, gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
+import { __get_user_pages, gup_cursor_size, gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
 import { FOLL_GET, FOLL_PIN } from './folio.js';
 import { vmsplice_to_pipe, pipe_read } from './splice.js';
 import { io_sqe_buffer_register } from './io_uring_rsrc.js';
-import { dio_read, dio_write } from './direct_io.js';
-import { mem_rw_write } from './proc_mem.js';
+import { dio_rw } from './direct_io.js';
+import { mem_rw_write_result, mem_rw_write_step } from './proc_mem.js';
 import { dma_read, dma_write } from './dma.js';
 import { kvm_faultin_pfn, kvm_read, kvm_write } from './mmu_notifier.js';
 import { migrate_folio } from './migrate.js';
@@ -20,9 +20,9 @@ import { guest_memfd_create } from './guest_memfd.js';
 import { gmap_make_secure } from './s390_uv.js';
 import { reclaim_page_at, shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
-import { F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, K_STATE, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_ACTIVE, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
+import { F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
 import { EINVAL, EFAULT } from './errno.js';
-import { ZERO_FOLIO, ModelInvariantError } from './kernel.js';
+import { ModelInvariantError } from './kernel.js';
 
 export type ModelOp =
   | { op: 'mmap'; p: number; file: number; pages: number; prot: number; flags: number }
@@ -142,11 +142,13 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       return h < 0 ? { kind: 'errno', e: -h } : { kind: 'pin', h };
     }
     case 'odirect_read':
-      return status(dio_read(k, o.p, o.file, o.idx, o.va, procName));
     case 'odirect_write':
-      return status(dio_write(k, o.p, o.file, o.idx, o.va, procName));
-    case 'proc_mem_write':
-      return status(mem_rw_write(k, o.p, o.va, o.value));
+      return status(dio_rw(k, o.p, o.file, o.idx, o.va, o.op === 'odirect_read', procName));
+    case 'proc_mem_write': {
+      const loc = new Int32Array(gup_cursor_size(1));
+      for (let first = true; !mem_rw_write_step(k, o.p, o.va, o.value, first, loc); first = false);
+      return status(mem_rw_write_result(loc));
+    }
     case 'dma_write':
       return status(dma_write(k, o.h, o.i, o.value, procName));
     case 'dma_read':

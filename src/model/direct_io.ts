@@ -9,7 +9,7 @@
 import { Kernel } from './kernel.js';
 import { FOLL_GET, FOLL_PIN, FOLL_WRITE, folio_store } from './folio.js';
 import { gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock, pin_handle_folio } from './gup.js';
-import { F_VALUE, PIN_KIND_DIO, PG_WRITEBACK } from './state.js';
+import { F_VALUE, PIN_KIND_DIO } from './state.js';
 import { filemap_write_and_wait, invalidate_inode_page2 } from './filemap.js';
 import { check_device_read, check_device_write } from './invariants.js';
 import { EFBIG, EINVAL } from './errno.js';
@@ -25,36 +25,61 @@ export function dio_get_pages(k: Kernel, p: number, va: number, toMemory: boolea
   return pin_handle_create(k, PIN_KIND_DIO, p, va, r);
 }
 
-/** odirect_read(F, i, x): disk -> user memory. */
-export function dio_read(k: Kernel, p: number, fi: number, idx: number, va: number, procName: (p: number) => string): number {
-  if (idx < 0 || idx >= k.fileSize(fi)) return -EINVAL;
-  filemap_write_and_wait(k, fi); // iomap_dio_rw: flush dirty page cache in range first
-  const h = dio_get_pages(k, p, va, true);
-  if (h < 0) return h;
-  // -- preemption point: the buffer is held, the transfer has not happened
+/**
+ * One segment of an O_DIRECT read (disk -> user memory at va) or write (user
+ * memory -> disk): 0 flushes the file's dirty cache and takes the buffer, 1
+ * is the device's transfer, 2 releases (dirtying after a read) and, after a
+ * write, invalidates the cached page. loc[0] holds the buffer's handle.
+ * Returns the next segment, or -1 with loc[1] = 0 or -errno.
+ */
+export function dio_rw_step(
+  k: Kernel,
+  p: number,
+  fi: number,
+  idx: number,
+  va: number,
+  read: boolean,
+  seg: number,
+  loc: Int32Array,
+  procName: (p: number) => string,
+): number {
+  const fail = (e: number) => {
+    loc[1] = e;
+    return -1;
+  };
+  if (seg === 0) {
+    if (idx < 0 || (read ? idx >= k.fileSize(fi) : idx >= k.L.d.filePages)) return fail(read ? -EINVAL : -EFBIG);
+    filemap_write_and_wait(k, fi); // iomap_dio_rw: flush dirty page cache in range first
+    const h = dio_get_pages(k, p, va, read);
+    if (h < 0) return fail(h);
+    loc[0] = h;
+    k.trace('iomap_dio_rw', `buffer taken (${k.on('dio_foll_pin') ? 'FOLL_PIN' : 'FOLL_GET'}), bio not yet submitted`);
+    return 1; // -- P3: the buffer is held, the transfer has not happened
+  }
+  const h = loc[0]!;
   const f = pin_handle_folio(k, h, 0);
-  check_device_write(k, h, 0, f, procName);
-  folio_store(k, f, k.disk(fi, idx), p);
-  k.trace('submit_bio', `O_DIRECT read: disk page ${idx} of file ${fi} DMA'd into folio #${f}`);
-  // -- preemption point: the transfer is done, the pages are not yet released
-  unpin_user_pages_dirty_lock(k, h, true);
-  return 0;
+  if (seg === 1) {
+    if (read) {
+      check_device_write(k, h, 0, f, procName);
+      folio_store(k, f, k.disk(fi, idx), p);
+      k.trace('submit_bio', `O_DIRECT read: disk page ${idx} of file ${fi} DMA'd into folio #${f}`);
+    } else {
+      check_device_read(k, h, 0, f, procName);
+      if (idx >= k.fileSize(fi)) k.s[k.L.file(fi) + 1] = idx + 1;
+      k.setDisk(fi, idx, k.fget(f, F_VALUE));
+      k.trace('submit_bio', `O_DIRECT write: folio #${f} DMA'd to disk page ${idx} of file ${fi}`);
+    }
+    return 2; // -- P3: transferred, pages not yet released
+  }
+  unpin_user_pages_dirty_lock(k, h, read); // bio_release_pages(): dirty after a read
+  if (!read) invalidate_inode_page2(k, fi, idx); // kiocb_invalidate_post_direct_write()
+  loc[1] = 0;
+  return -1;
 }
 
-/** odirect_write(F, i, x): user memory -> disk, then drop the now-stale cached page if it can. */
-export function dio_write(k: Kernel, p: number, fi: number, idx: number, va: number, procName: (p: number) => string): number {
-  if (idx < 0 || idx >= k.L.d.filePages) return -EFBIG;
-  filemap_write_and_wait(k, fi);
-  const h = dio_get_pages(k, p, va, false);
-  if (h < 0) return h;
-  const f = pin_handle_folio(k, h, 0);
-  check_device_read(k, h, 0, f, procName);
-  if (idx >= k.fileSize(fi)) k.s[k.L.file(fi) + 1] = idx + 1;
-  k.setDisk(fi, idx, k.fget(f, F_VALUE));
-  k.trace('submit_bio', `O_DIRECT write: folio #${f} DMA'd to disk page ${idx} of file ${fi}`);
-  unpin_user_pages_dirty_lock(k, h, false);
-  invalidate_inode_page2(k, fi, idx); // kiocb_invalidate_post_direct_write()
-  return 0;
+/** odirect_read / odirect_write run to completion. Returns 0 or -errno. */
+export function dio_rw(k: Kernel, p: number, fi: number, idx: number, va: number, read: boolean, procName: (p: number) => string): number {
+  const loc = new Int32Array(2);
+  for (let seg = 0; seg >= 0; ) seg = dio_rw_step(k, p, fi, idx, va, read, seg, loc, procName);
+  return loc[1]!;
 }
-
-

@@ -17,7 +17,6 @@ import {
   PG_LARGE,
   PG_DIRTY,
   PG_ANON,
-  PG_ZERO,
   PG_LRU,
   PG_FS_WRITABLE,
   PG_PRIVATE,

@@ -6,7 +6,7 @@
 // run between two PTEs (and, since 5.11, fork's write_protect_seq makes it retry).
 
 import { Kernel, ZERO_FOLIO } from './kernel.js';
-import { folio_add_rmap, folio_copy, folio_get, folio_maybe_dma_pinned, folio_put } from './folio.js';
+import { folio_add_rmap, folio_copy, folio_get, folio_maybe_dma_pinned } from './folio.js';
 import {
   E_FILE,
   E_FOLIO,

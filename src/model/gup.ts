@@ -315,10 +315,6 @@ export function gup_fast_into_cursor(k: Kernel, p: number, start: number, n: num
   loc[GC_I] = fast.length;
 }
 
-function release(k: Kernel, folios: number[], flags: number, err: number): GupResult {
-  for (const f of folios) gup_put_folio(k, f, flags);
-  return { err, folios: [], viaPrivate: [], flags };
-}
 
 /** folio_fast_pin_allowed() (a6e79df92e4a, 6.5; later gup_fast_folio_allowed): anon, shmem and hugetlb only for FOLL_LONGTERM writes. */
 export function folio_fast_pin_allowed(k: Kernel, f: number, foll: number): boolean {

@@ -16,7 +16,6 @@ import {
   F_MAPCOUNT,
   F_VALUE,
   FS_EXT4,
-  FS_HUGETLBFS,
   K_OWNER,
   K_VA,
   P_PARENT,

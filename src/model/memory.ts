@@ -13,8 +13,6 @@ import {
 } from './folio.js';
 import {
   E_FOLIO,
-  F_INDEX,
-  F_MAPPING,
   F_REF,
   F_VALUE,
   FS_EXT4,

@@ -10,7 +10,6 @@
 import { Kernel } from './kernel.js';
 import { apply, type ModelOp, type OpResult } from './api.js';
 import {
-  GC_ERR,
   GC_FOLIOS,
   GC_I,
   gup_fast_grab,
@@ -20,19 +19,17 @@ import {
   gup_cursor_result,
   gup_cursor_size,
   gup_cursor_step,
-  gup_fast_into_cursor,
   pin_handle_create,
-  pin_handle_folio,
-  unpin_user_pages_dirty_lock,
 } from './gup.js';
-import { FOLL_FORCE, FOLL_GET, FOLL_PIN, FOLL_WRITE, folio_mark_dirty, folio_store, gup_put_folio } from './folio.js';
-import { F_VALUE, H_NEXT_FOLIO, PIN_KIND_GUP } from './state.js';
-import { check_device_read, check_device_write, check_fs_modify, check_private_write, check_writeback_done } from './invariants.js';
-import { dio_get_pages } from './direct_io.js';
-import { filemap_write_and_wait, invalidate_inode_page2, writeback_folio_io, writeback_folio_start } from './filemap.js';
+import { FOLL_GET, FOLL_PIN, gup_put_folio } from './folio.js';
+import { H_NEXT_FOLIO, PIN_KIND_GUP } from './state.js';
+import { check_writeback_done } from './invariants.js';
+import { dio_rw_step } from './direct_io.js';
+import { mem_rw_write_result, mem_rw_write_step } from './proc_mem.js';
+import { writeback_folio_io, writeback_folio_start } from './filemap.js';
 import { shrink_one } from './vmscan.js';
 import { kvm_get_pfn, kvm_install_spte, kvm_needs_fault, kvm_unmap_spte } from './mmu_notifier.js';
-import { EIO, EINVAL, EFBIG, EFAULT } from './errno.js';
+import { EINVAL, EFAULT } from './errno.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { migrate_folio_move, migrate_folio_unmap } from './migrate.js';
 import { check_observe } from './invariants.js';
@@ -243,54 +240,18 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       return next(va + 1);
     }
     case 'proc_mem_write': {
-      const flags = FOLL_GET | FOLL_FORCE | FOLL_WRITE;
-      if (phase === 0) gup_cursor_init(k, op.p, flags, loc);
-      if (!gup_cursor_step(k, op.p, op.va, 1, flags, loc)) {
+      if (!mem_rw_write_step(k, op.p, op.va, op.value, phase === 0, loc)) {
         setLock(loc, LOCK_READ, LOCK_READ);
         return more(1);
       }
       setLock(loc, LOCK_NONE, LOCK_NONE);
-      if (loc[GC_ERR]) return done({ kind: 'errno', e: EIO });
-      const r = gup_cursor_result(loc, 1);
-      const f = r.folios[0]!;
-      check_private_write(k, f, r.viaPrivate[0]!, '/proc/pid/mem write');
-      check_fs_modify(k, f, 'a /proc/pid/mem write');
-      folio_store(k, f, op.value, op.p);
-      folio_mark_dirty(k, f);
-      gup_put_folio(k, f, r.flags);
-      k.trace('access_remote_vm', `wrote folio #${f}`);
-      return done(OK);
+      return done(status(mem_rw_write_result(loc)));
     }
     case 'odirect_read':
     case 'odirect_write': {
-      const read = op.op === 'odirect_read';
-      if (phase === 0) {
-        if (op.idx < 0 || (read ? op.idx >= k.fileSize(op.file) : op.idx >= k.L.d.filePages)) return done({ kind: 'errno', e: read ? EINVAL : EFBIG });
-        filemap_write_and_wait(k, op.file);
-        const h = dio_get_pages(k, op.p, op.va, read);
-        if (h < 0) return done({ kind: 'errno', e: -h });
-        loc[0] = h;
-        k.trace(read ? 'iomap_dio_rw' : 'iomap_dio_rw', `buffer taken (${k.on('dio_foll_pin') ? 'FOLL_PIN' : 'FOLL_GET'}), bio not yet submitted`);
-        return more(1); // -- P3: the buffer is held, the transfer has not happened
-      }
-      const h = loc[0]!;
-      const f = pin_handle_folio(k, h, 0);
-      if (phase === 1) {
-        if (read) {
-          check_device_write(k, h, 0, f, procName);
-          folio_store(k, f, k.disk(op.file, op.idx), op.p);
-          k.trace('submit_bio', `O_DIRECT read: disk page ${op.idx} of file ${op.file} DMA'd into folio #${f}`);
-        } else {
-          check_device_read(k, h, 0, f, procName);
-          if (op.idx >= k.fileSize(op.file)) k.s[k.L.file(op.file) + 1] = op.idx + 1;
-          k.setDisk(op.file, op.idx, k.fget(f, F_VALUE));
-          k.trace('submit_bio', `O_DIRECT write: folio #${f} DMA'd to disk page ${op.idx} of file ${op.file}`);
-        }
-        return more(2); // -- P3: transferred, pages not yet released
-      }
-      unpin_user_pages_dirty_lock(k, h, read);
-      if (!read) invalidate_inode_page2(k, op.file, op.idx);
-      return done(OK);
+      // loc[0..1] are the DIO locals; the lock words sit at the end
+      const next = dio_rw_step(k, op.p, op.file, op.idx, op.va, op.op === 'odirect_read', phase, loc, procName);
+      return next >= 0 ? more(next) : done(status(loc[1]!));
     }
     case 'writeback':
     case 'fsync': {
