@@ -218,3 +218,36 @@ test('state: clone is independent and the fingerprint follows content', () => {
   assert.notDeepEqual(fingerprint64(k.s), fingerprint64(k2.s));
   assert.equal(must(load(k, 0, x), 'value').v, c('a'));
 });
+
+test('FOLL_LONGTERM in ZONE_MOVABLE (5.13+): GUP-fast falls back, the slow path migrates first; a page someone else holds fails with ENOMEM, nothing pinned', async () => {
+  const { PG_ZONE_MOVABLE, PG_CMA } = await import('../src/model/state.js');
+  for (const [profile, migrates] of [['5.9', false], ['5.18', true]] as const) {
+    const k = mk(profile);
+    k.allocZone = PG_ZONE_MOVABLE;
+    const x = anon(k, 2);
+    store(k, 0, x, 'a');
+    store(k, 0, x + 1, 'b');
+    const f = k.pteFolio(0, x);
+    const h = must(gup(k, x, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM, true), 'pin').h;
+    const pinned = k.s[k.L.pinPage(h, 0)]! - 1;
+    assert.equal(pinned !== f, migrates, `${profile}: migrated before pinning`);
+    assert.equal(k.ftest(pinned, PG_ZONE_MOVABLE), !migrates);
+    assert.equal(k.pteFolio(0, x), pinned, 'the process maps the pinned page');
+    assert.equal((k.s[H_VIOLATIONS]! & 128) !== 0, !migrates, 'UNMOVABLE_PIN exactly when pinned in place');
+    // page 1 is also held by a plain reference: it cannot migrate, so the long-term pin fails
+    must(gup(k, x + 1, FOLL_GET), 'pin');
+    const ref = k.fget(k.pteFolio(0, x + 1), F_REF);
+    const r = gup(k, x + 1, FOLL_PIN | FOLL_LONGTERM);
+    if (migrates) {
+      assert.deepEqual(r, { kind: 'errno', e: 12 });
+      assert.equal(k.fget(k.pteFolio(0, x + 1), F_REF), ref, 'nothing left pinned');
+    } else must(r, 'pin');
+  }
+  const k = mk('5.7');
+  k.allocZone = PG_CMA;
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  must(gup(k, x, FOLL_PIN | FOLL_LONGTERM), 'pin');
+  assert.notEqual(k.pteFolio(0, x), f, '5.7 already migrates out of CMA (5.1)');
+});

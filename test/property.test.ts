@@ -14,7 +14,7 @@ import type { ModelOp } from '../src/model/api.js';
 import {
   E_FOLIO, E_PTE, F_MAPCOUNT, F_MAPPING, F_INDEX, F_PINS, F_REF, F_PINCOUNT, H_NEXT_FOLIO, H_NEXT_PIN, H_NEXT_VA,
   K_NPAGES, K_STATE, PG_ALIVE, PG_ANON, PG_ANON_EXCLUSIVE, PG_FREED, PG_LARGE, PG_SWAPCACHE, PIN_ACTIVE, PTE_PRESENT, PTE_WRITE,
-  VM_WRITE, P_ALIVE,
+  VM_WRITE, P_ALIVE, PG_ZONE_MOVABLE, PG_CMA, K_FOLL,
 } from '../src/model/state.js';
 
 /** Every invariant the kernel maintains that the model must too. Returns a list of broken ones. */
@@ -62,6 +62,11 @@ export function kernelInvariants(k: Kernel): string[] {
   }
   for (let h = 0; h < k.s[H_NEXT_PIN]!; h++) {
     if (k.s[k.L.pin(h) + K_STATE] !== PIN_ACTIVE) continue;
+    const longterm = (k.s[k.L.pin(h) + K_FOLL]! & FOLL_LONGTERM) !== 0;
+    for (let i = 0; longterm && k.on('longterm_migrate_movable') && k.on('longterm_migrate_cma') && i < k.s[k.L.pin(h) + K_NPAGES]!; i++) {
+      const f = k.s[k.L.pinPage(h, i)]! - 1;
+      if (f > 0 && (k.ftest(f, PG_ZONE_MOVABLE) || k.ftest(f, PG_CMA))) bad.push(`long-term pin ${h} holds folio #${f} in a movable zone`);
+    }
     for (let i = 0; i < k.s[k.L.pin(h) + K_NPAGES]!; i++) {
       const f = k.s[k.L.pinPage(h, i)]! - 1;
       if (f > 0 && !k.ftest(f, PG_ALIVE)) bad.push(`handle ${h} holds freed folio #${f}`);
@@ -147,8 +152,9 @@ function toOp(k: Kernel, s: StepT, used: Set<number>): ModelOp | null {
 
 test('random operation sequences never reach a state the kernel forbids, on any profile', () => {
   fc.assert(
-    fc.property(fc.constantFrom(...VERSIONS), fc.array(stepArb, { minLength: 1, maxLength: 40 }), (profile, steps) => {
+    fc.property(fc.constantFrom(...VERSIONS), fc.constantFrom(0, PG_ZONE_MOVABLE, PG_CMA), fc.array(stepArb, { minLength: 1, maxLength: 40 }), (profile, zone, steps) => {
       const k = mk(profile);
+      k.allocZone = zone;
       const used = new Set<number>();
       steps.forEach((s, i) => {
         const op = toOp(k, s, used);

@@ -39,8 +39,10 @@ import {
   T_SKIPPED,
   T_UNSET,
   showValue,
+  PG_ZONE_MOVABLE,
+  PG_CMA,
 } from '../model/state.js';
-import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
+import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_LONGTERM_INTENT, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../model/mmap.js';
 import { ERRNO_BY_NAME, ERRNO_NAME, SIGNAL_BY_NAME, SIGNAL_NAME } from '../model/errno.js';
 
@@ -242,6 +244,7 @@ export class Run implements EventSink {
   ) {
     this.k = new Kernel(pr.dims, profile.knobs, this);
     this.k.secondaryOwner = pr.sc.secondaries.map((s) => pr.procIndex.get(s.of.name) ?? 0);
+    this.k.allocZone = pr.sc.memory === 'movable' ? PG_ZONE_MOVABLE : pr.sc.memory === 'cma' ? PG_CMA : 0;
     // the first process exists from the start
     this.k.s[this.k.L.proc(0)] = 1;
     // declared files
@@ -329,7 +332,7 @@ function translateForProfile(run: Run, c: Call): { name: string; foll: number } 
     throw new RunError(`FOLL_PCI_P2PDMA needs 6.2 (4293a0a2c4b5); ${run.profile.name} does not have it`);
   if (foll & FOLL_LONGTERM && !k.on('foll_longterm')) {
     run.note(`FOLL_LONGTERM dropped on ${run.profile.name} (it arrived in 4.15)`);
-    foll &= ~FOLL_LONGTERM;
+    foll = (foll & ~FOLL_LONGTERM) | FOLL_LONGTERM_INTENT;
   }
   return { name, foll };
 }

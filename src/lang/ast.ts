@@ -116,6 +116,10 @@ export interface BackgroundEvent {
   count: number;
 }
 
+/** Where user pages are allocated (`memory ZONE` header, docs/language-additions.md). */
+export const ZONES = ['normal', 'movable', 'cma'] as const;
+export type Zone = (typeof ZONES)[number];
+
 export interface Scenario {
   file: string;
   name: string;
@@ -124,6 +128,8 @@ export interface Scenario {
   files: FileDecl[];
   devices: Name[];
   secondaries: { name: Name; of: Name }[];
+  /** zone user pages come from (default normal) */
+  memory?: Zone;
   background: BackgroundEvent[];
   body: Block[];
   clauses: Clause[];

@@ -27,6 +27,7 @@ export const On = kw('on');
 export const Pages = kw('pages');
 export const Device = kw('device');
 export const Secondary = kw('secondary');
+export const Memory = kw('memory');
 export const Of = kw('of');
 export const Background = kw('background');
 export const Par = kw('par');
@@ -44,12 +45,12 @@ export const Violation = kw('violation');
 export const Disk = kw('disk');
 
 export const KEYWORDS: TokenType[] = [
-  Scenario, Source, Kernels, File, On, Pages, Device, Secondary, Of, Background, Par,
+  Scenario, Source, Kernels, File, On, Pages, Device, Secondary, Memory, Of, Background, Par,
   Expect, Exists, Never, And, Or, Not, All, Clean, Ok, Skipped, Violation, Disk,
 ];
 
 /** Words that may start a line (for did-you-mean on a misspelt header or clause). */
-export const LINE_KEYWORDS = ['scenario', 'source', 'kernels', 'file', 'device', 'secondary', 'background', 'par', 'expect', 'exists', 'never'];
+export const LINE_KEYWORDS = ['scenario', 'source', 'kernels', 'file', 'device', 'secondary', 'memory', 'background', 'par', 'expect', 'exists', 'never'];
 
 export const Newline = createToken({ name: 'Newline', pattern: /\r\n|\r|\n/, line_breaks: true });
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });

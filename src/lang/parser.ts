@@ -32,7 +32,9 @@ import type {
   ValueLit,
   VersionItem,
   VersionSet,
+  Zone,
 } from './ast.js';
+import { ZONES } from './ast.js';
 import { FS_TYPES } from './ops.js';
 import { PinlabSyntaxError, didYouMean, suggestion } from './errors.js';
 import * as T from './lexer.js';
@@ -110,6 +112,7 @@ type Item =
   | { k: 'kernels'; refs: ProfileRef[]; tok: IToken }
   | { k: 'file'; decl: FileDecl; fsName: string; tok: IToken }
   | { k: 'device'; name: Name; tok: IToken }
+  | { k: 'memory'; zone: Name; tok: IToken }
   | { k: 'secondary'; name: Name; of: Name; tok: IToken }
   | { k: 'background'; events: BackgroundEvent[]; tok: IToken }
   | { k: 'block'; block: Block; tok: IToken }
@@ -216,6 +219,13 @@ class PinParser extends EmbeddedActionsParser {
           const kw = this.CONSUME(T.Device);
           const name = this.CONSUME3(T.Identifier);
           return this.ACTION(() => ({ k: 'device', name: nameOf(name), tok: kw }) as Item);
+        },
+      },
+      {
+        ALT: () => {
+          const kw = this.CONSUME(T.Memory);
+          const zone = this.CONSUME6(T.Identifier);
+          return this.ACTION(() => ({ k: 'memory', zone: nameOf(zone), tok: kw }) as Item);
         },
       },
       {
@@ -801,6 +811,13 @@ export function parseScenario(text: string, file: string): Scenario {
         break;
       case 'device':
         sc.devices.push(it.name);
+        break;
+      case 'memory':
+        if (!(ZONES as readonly string[]).includes(it.zone.name)) {
+          const dym = didYouMean(it.zone.name, ZONES);
+          throw new PinlabSyntaxError(file, it.zone.pos.line, it.zone.pos.col, `unknown zone '${it.zone.name}'${dym ? `; did you mean '${dym}'?` : ''} (memory normal|movable|cma)`, [...ZONES]);
+        }
+        sc.memory = it.zone.name as Zone;
         break;
       case 'secondary':
         sc.secondaries.push({ name: it.name, of: it.of });

@@ -7,7 +7,7 @@ import { do_madvise, do_mmap, do_mprotect, do_munmap, exit_mmap } from './mmap.j
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
 import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
-import { __get_user_pages, gup_cursor_size, gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
+import { __get_user_pages, check_and_migrate_movable_pages, gup_cursor_size, gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
 import { FOLL_GET, FOLL_PIN } from './folio.js';
 import { vmsplice_to_pipe, pipe_read } from './splice.js';
 import { io_sqe_buffer_register } from './io_uring_rsrc.js';
@@ -123,7 +123,8 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       return OK;
     case 'gup': {
       if ((o.foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return { kind: 'errno', e: EINVAL };
-      const r = o.fast ? gup_fast_fallback(k, o.p, o.va, o.n, o.foll) : __get_user_pages(k, o.p, o.va, o.n, o.foll);
+      const get = () => (o.fast ? gup_fast_fallback(k, o.p, o.va, o.n, o.foll) : __get_user_pages(k, o.p, o.va, o.n, o.foll));
+      const r = check_and_migrate_movable_pages(k, get(), get);
       if (r.err) return { kind: 'errno', e: -r.err };
       return { kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, o.p, o.va, r) };
     }

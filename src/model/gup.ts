@@ -10,6 +10,7 @@
 
 import { Kernel, ZERO_FOLIO } from './kernel.js';
 import {
+  FOLL_LONGTERM_INTENT,
   FOLL_COW,
   FOLL_FORCE,
   FOLL_GET,
@@ -44,6 +45,8 @@ import {
   PG_DIRTY,
   PG_HUGETLB,
   PG_SECURE,
+  PG_CMA,
+  PG_ZONE_MOVABLE,
   PIN_ACTIVE,
   PIN_RELEASED,
   H_NEXT_PIN,
@@ -63,6 +66,8 @@ import {
 import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_WRITE, handle_mm_fault, is_cow_mapping } from './memory.js';
 import { EFAULT, EINVAL, EMLINK, ENOMEM } from './errno.js';
 import { ModelCapacityError } from './kernel.js';
+import { migrate_folio } from './migrate.js';
+import { check_longterm_pin } from './invariants.js';
 
 /** follow_page_pte() found no usable page: fault it in. */
 const NOPAGE = -1;
@@ -345,11 +350,48 @@ export function gup_fast_read_pte(k: Kernel, p: number, va: number, foll: number
 }
 
 /**
+ * folio_is_longterm_pinnable() (include/linux/mm.h): not in CMA (5.1) nor in
+ * ZONE_MOVABLE (5.13); the zero page always is. Before those kernels nothing
+ * was refused and long-term pins landed wherever the page was.
+ */
+export function folio_is_longterm_pinnable(k: Kernel, f: number): boolean {
+  if (f === ZERO_FOLIO) return true;
+  if (k.ftest(f, PG_CMA) && k.on('longterm_migrate_cma')) return false;
+  if (k.ftest(f, PG_ZONE_MOVABLE) && k.on('longterm_migrate_movable')) return false;
+  return true;
+}
+
+/**
+ * check_and_migrate_movable_pages() / migrate_longterm_unpinnable_folios()
+ * (mm/gup.c, __gup_longterm_locked): after a FOLL_LONGTERM GUP, if any folio
+ * may not be pinned long-term, release everything, migrate those folios to
+ * ZONE_NORMAL and take the pages again. A folio that cannot migrate (someone
+ * else holds it) fails the whole GUP with -ENOMEM, nothing left pinned.
+ */
+export function check_and_migrate_movable_pages(k: Kernel, r: GupResult, redo: () => GupResult): GupResult {
+  if (r.err || !(r.flags & FOLL_LONGTERM)) return r;
+  for (let round = 0; round < 4; round++) {
+    const bad = [...new Set(r.folios.filter((f) => !folio_is_longterm_pinnable(k, f)))];
+    if (!bad.length) return r;
+    for (const f of r.folios) gup_put_folio(k, f, r.flags);
+    for (const f of bad) {
+      k.trace('migrate_longterm_unpinnable_folios', `folio #${f} is in ${k.ftest(f, PG_CMA) ? 'CMA' : 'ZONE_MOVABLE'}: migrate it before pinning`);
+      if (migrate_folio(k, f, true)) return { err: -ENOMEM, folios: [], viaPrivate: [], flags: r.flags };
+    }
+    r = redo();
+    if (r.err) return r;
+  }
+  return r;
+}
+
+/**
  * gup_fast_pte_range(), second half: try_grab_folio_fast(), the 6.5 file check
  * (folio_fast_pin_allowed), then the re-check that the PTE still maps what was
  * read (a concurrent zap, COW or fork's write-protect changes it): else undo.
  */
 export function gup_fast_grab(k: Kernel, p: number, va: number, foll: number, f: number, bits: number): boolean {
+  // long-term pins of unpinnable (movable/CMA) folios go the slow way, which migrates them
+  if (foll & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, f)) return false;
   if (!try_grab_folio(k, f, foll)) return false;
   if (k.on('gup_fast_longterm_file_check') && !folio_fast_pin_allowed(k, f, foll)) {
     gup_put_folio(k, f, foll);
@@ -420,6 +462,7 @@ export function pin_handle_create(k: Kernel, kind: number, owner: number, start:
   k.s[o + K_NPAGES] = r.folios.length;
   k.s[o + K_FOLL] = r.flags;
   k.s[o + K_STATE] = PIN_ACTIVE;
+  if (r.flags & (FOLL_LONGTERM | FOLL_LONGTERM_INTENT)) for (const f of r.folios) check_longterm_pin(k, f);
   r.folios.forEach((f, i) => {
     const q = k.L.pinPage(h, i);
     k.s[q + KP_FOLIO] = f + 1;

@@ -25,6 +25,8 @@ import {
   PG_FREED,
   PG_FS_WRITABLE,
   PG_SECURE,
+  PG_CMA,
+  PG_ZONE_MOVABLE,
   PG_WRITEBACK,
   PTE_MIGRATION,
   PTE_PRESENT,
@@ -202,4 +204,12 @@ export function check_evict(k: Kernel, fi: number, idx: number, f: number): void
 
 export function check_secure_io(k: Kernel, f: number, what: string): void {
   if (k.ftest(f, PG_SECURE)) k.violate('SECURE_ACCESS', `${what} accessed folio #${f}, which belongs to a protected guest`);
+}
+
+/** A long-term pin was taken on folio f: it must not sit in ZONE_MOVABLE or CMA (memory hot-unplug and CMA allocations need those pages to move). */
+export function check_longterm_pin(k: Kernel, f: number): void {
+  if (f === ZERO_FOLIO) return;
+  if (k.ftest(f, PG_ZONE_MOVABLE) || k.ftest(f, PG_CMA)) {
+    k.violate('UNMOVABLE_PIN', `a long-term pin holds folio #${f} in ${k.ftest(f, PG_CMA) ? 'CMA' : 'ZONE_MOVABLE'}`);
+  }
 }

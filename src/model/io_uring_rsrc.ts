@@ -5,7 +5,7 @@
 
 import { Kernel } from './kernel.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE } from './folio.js';
-import { gup_fast_fallback, pin_handle_create } from './gup.js';
+import { check_and_migrate_movable_pages, gup_fast_fallback, pin_handle_create } from './gup.js';
 import { FIF_SHMEM_ANON, FS_HUGETLBFS, FS_TMPFS, PIN_KIND_GUP } from './state.js';
 import { EFAULT, EOPNOTSUPP } from './errno.js';
 
@@ -24,7 +24,9 @@ export function io_sqe_buffer_register(k: Kernel, p: number, va: number, n: numb
     }
   }
   const kind = k.on('foll_pin') ? FOLL_PIN : FOLL_GET;
-  const r = gup_fast_fallback(k, p, va, n, kind | FOLL_WRITE | FOLL_LONGTERM);
+  const foll = kind | FOLL_WRITE | FOLL_LONGTERM;
+  const get = () => gup_fast_fallback(k, p, va, n, foll);
+  const r = check_and_migrate_movable_pages(k, get(), get);
   if (r.err) return r.err;
   return pin_handle_create(k, PIN_KIND_GUP, p, va, r);
 }

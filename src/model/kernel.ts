@@ -51,6 +51,8 @@ export type KnobName =
   | 'fork_early_cow_pinned'
   | 'hugetlb_fork_early_cow_pinned'
   | 'gup_fast_write_protect_seq'
+  | 'longterm_migrate_cma'
+  | 'longterm_migrate_movable'
   | 'no_swapcache_pinned'
   | 'ext4_bufferless_warn'
   | 'page_anon_exclusive'
@@ -92,6 +94,9 @@ export const VIOLATION_BIT: Record<ViolationKind, number> = {
   SECURE_ACCESS: 256,
 };
 
+/** allocFolio(flags | ZONE_EXPLICIT): the caller chose the zone (a migration target in ZONE_NORMAL). */
+export const ZONE_EXPLICIT = 1 << 30;
+
 /** The zero page lives in folio slot 0. */
 export const ZERO_FOLIO = 0;
 
@@ -101,6 +106,8 @@ export class Kernel {
   sink: EventSink;
   /** secondary MMU index -> the process whose page tables it follows (static per scenario) */
   secondaryOwner: number[] = [];
+  /** zone flag (PG_ZONE_MOVABLE, PG_CMA or 0) every user page is allocated with (`memory ZONE`) */
+  allocZone = 0;
   private readonly knobs: ReadonlySet<string>;
 
   constructor(dims: Dims, knobs: ReadonlySet<string>, sink: EventSink = NULL_SINK, state?: Int32Array) {
@@ -161,7 +168,7 @@ export class Kernel {
     if (f >= this.L.d.folios) throw new ModelCapacityError('folios', this.L.d.folios);
     this.s[H_NEXT_FOLIO] = f + 1;
     const o = this.L.folio(f);
-    this.s[o + F_FLAGS] = flags | PG_ALIVE;
+    this.s[o + F_FLAGS] = (flags & ~ZONE_EXPLICIT) | PG_ALIVE | (flags & ZONE_EXPLICIT ? 0 : this.allocZone);
     this.s[o + F_REF] = 1;
     this.s[o + F_MAPCOUNT] = 0;
     this.s[o + F_PINCOUNT] = 0;
@@ -244,6 +251,7 @@ export class Kernel {
   clone(sink: EventSink = this.sink): Kernel {
     const c = new Kernel(this.L.d, this.knobs, sink, this.s.slice());
     c.secondaryOwner = this.secondaryOwner;
+    c.allocZone = this.allocZone;
     return c;
   }
 }

@@ -6,7 +6,7 @@
 //
 // Preemption point: between unmapping (migration entries) and remapping.
 
-import { Kernel, ZERO_FOLIO } from './kernel.js';
+import { Kernel, ZERO_FOLIO, ZONE_EXPLICIT } from './kernel.js';
 import { folio_add_rmap, folio_copy, folio_get, folio_put, folio_remove_rmap } from './folio.js';
 import {
   F_FLAGS,
@@ -21,6 +21,8 @@ import {
   PG_FREED,
   PG_HUGETLB,
   PG_SWAPCACHE,
+  PG_ZONE_MOVABLE,
+  PG_CMA,
   PTE_DIRTY,
   PTE_MIGRATION,
   PTE_PRESENT,
@@ -86,7 +88,7 @@ function remove_migration_ptes(k: Kernel, from: number, to: number): void {
  * GUP through another mapping) makes it fail with -EAGAIN and the old folio is
  * mapped back; otherwise copy, switch the page cache, remap, free the old folio.
  */
-export function migrate_folio_move(k: Kernel, f: number): number {
+export function migrate_folio_move(k: Kernel, f: number, toNormal = false): number {
   const m = k.fget(f, F_MAPPING) - 1;
   const expected = 1 + (m >= 0 ? 1 : 0) + (k.ftest(f, PG_SWAPCACHE) ? 1 : 0);
   if (k.fget(f, F_REF) !== expected) {
@@ -96,7 +98,8 @@ export function migrate_folio_move(k: Kernel, f: number): number {
     return -EAGAIN;
   }
   const flags = k.fget(f, F_FLAGS) & ~(PG_ALIVE | PG_FREED);
-  const n = k.allocFolio(flags, 0);
+  // the target: the same zone (compaction), or ZONE_NORMAL for a long-term pin
+  const n = k.allocFolio(toNormal ? (flags & ~(PG_ZONE_MOVABLE | PG_CMA)) | ZONE_EXPLICIT : flags | ZONE_EXPLICIT, 0);
   folio_copy(k, n, f);
   k.fset(n, F_MAPPING, k.fget(f, F_MAPPING));
   k.fset(n, F_INDEX, k.fget(f, F_INDEX));
@@ -115,9 +118,9 @@ export function migrate_folio_move(k: Kernel, f: number): number {
 }
 
 /** migrate_pages() for one folio, run to completion. */
-export function migrate_folio(k: Kernel, f: number): number {
+export function migrate_folio(k: Kernel, f: number, toNormal = false): number {
   const r = migrate_folio_unmap(k, f);
   if (r) return r;
   // -- preemption point P6: migration entries in place, the copy not yet done
-  return migrate_folio_move(k, f);
+  return migrate_folio_move(k, f, toNormal);
 }

@@ -10,6 +10,9 @@
 import { Kernel } from './kernel.js';
 import { apply, type ModelOp, type OpResult } from './api.js';
 import {
+  __get_user_pages,
+  check_and_migrate_movable_pages,
+  gup_fast_fallback,
   GC_FOLIOS,
   GC_I,
   gup_fast_grab,
@@ -94,7 +97,8 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       const SEQ = J + 3;
       const STAGE = J + 4; // 0 fresh, 1 a PTE read and not yet grabbed, 2 slow path
       const finish = (): PhaseResult => {
-        const r = gup_cursor_result(loc, op.n);
+        const again = () => (op.fast ? gup_fast_fallback(k, op.p, op.va, op.n, op.foll) : __get_user_pages(k, op.p, op.va, op.n, op.foll));
+        const r = check_and_migrate_movable_pages(k, gup_cursor_result(loc, op.n), again);
         setLock(loc, LOCK_NONE, LOCK_NONE);
         if (r.err) return done({ kind: 'errno', e: -r.err });
         return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, op.p, op.va, r) });

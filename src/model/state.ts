@@ -114,6 +114,8 @@ export const PG_KSM = 1 << 13;
 export const PG_LARGE = 1 << 14;
 export const PG_FREED = 1 << 15;
 export const PG_HWPOISON = 1 << 16;
+export const PG_ZONE_MOVABLE = 1 << 17; // allocated from ZONE_MOVABLE
+export const PG_CMA = 1 << 18; // allocated from a MIGRATE_CMA pageblock
 
 // files
 export const FI_FS = 0;

@@ -61,6 +61,22 @@ export const KNOBS: Knob[] = [
     status: 'RECALLED',
   },
   {
+    name: 'longterm_migrate_cma',
+    since: '5.1',
+    commit: '9a4e9f3b2d73',
+    title: 'mm: update get_user_pages_longterm to migrate pages allocated from CMA region',
+    effect: 'a FOLL_LONGTERM GUP migrates pages out of CMA before pinning them (check_and_migrate_cma_pages); before, they were pinned in place.',
+    status: 'RECALLED',
+  },
+  {
+    name: 'longterm_migrate_movable',
+    since: '5.13',
+    commit: 'd1e153fea2a8',
+    title: 'mm/gup: migrate pinned pages out of movable zone (Pavel Tatashin)',
+    effect: 'folio_is_longterm_pinnable() is false in ZONE_MOVABLE too: FOLL_LONGTERM migrates such pages first, and GUP-fast falls back to the slow path for them.',
+    status: 'RECALLED',
+  },
+  {
     name: 'foll_pin',
     since: '5.6',
     commit: 'eddb1c228f79',
