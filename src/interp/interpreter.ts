@@ -153,6 +153,11 @@ export class Prepared {
           filePages = Math.max(filePages, intArg(c, 1) + 1);
           if (argName(c, 0) === 'anon' && flagNames(c.args[3]).includes('MAP_SHARED')) files++;
           break;
+        case 'memfd_create':
+        case 'memfd_secret':
+          files++;
+          filePages = Math.max(filePages, intArg(c, 0) + 1);
+          break;
         case 'memfd_restricted':
         case 'guest_memfd':
           files++;
@@ -552,6 +557,16 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
               );
             if (name === 'memfd_restricted' && !k.on('upm_v10')) run.note(`memfd_restricted creates a guest_memfd on ${run.profile.name}`);
             op = { op: 'guest_memfd', p, pages: int(a[0]) };
+            break;
+          case 'memfd_create':
+            op = { op: 'memfd_create', p, pages: int(a[0]), secret: false };
+            break;
+          case 'memfd_secret':
+            if (!k.on('secretmem')) throw new RunError(`memfd_secret needs 5.14 (1507f51255c9); ${run.profile.name} does not have it`);
+            op = { op: 'memfd_create', p, pages: int(a[0]), secret: true };
+            break;
+          case 'process_vm_writev':
+            op = { op: 'process_vm_writev', p, target: procArg(run, a[0]), va: mapping(a[1]) + int(a[2]), value: val(a[3]) };
             break;
           default:
             throw new RunError(`operation ${name} is not modelled`);

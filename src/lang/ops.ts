@@ -63,6 +63,10 @@ export const OPS: Record<string, OpSig> = {
   proc_mem_write: { actor: 'process', params: ['mapping', 'int', 'value'], returns: 'status', doc: 'proc_mem_write(x, i, v)' },
   // process: guest memory
   memfd_restricted: { actor: 'process', params: ['int'], returns: 'file', doc: 'memfd_restricted(pages)' },
+  // process: more memory (issue 4, docs/language-additions.md)
+  memfd_create: { actor: 'process', params: ['int'], returns: 'file', doc: 'memfd_create(pages): a shmem file' },
+  memfd_secret: { actor: 'process', params: ['int'], returns: 'file', doc: 'memfd_secret(pages): memory removed from the direct map (5.14)' },
+  process_vm_writev: { actor: 'process', params: ['proc', 'mapping', 'int', 'value'], returns: 'status', doc: 'process_vm_writev(PROC, x, i, v)' },
   guest_memfd: { actor: 'process', params: ['int'], returns: 'file', doc: 'guest_memfd(pages)' },
   // device
   dma_write: { actor: 'device', params: ['pin', 'int', 'value'], returns: 'status', doc: 'dma_write(p, i, v)' },

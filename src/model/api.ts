@@ -3,7 +3,8 @@
 // here knows about names, lines or the language.
 
 import { Kernel } from './kernel.js';
-import { do_madvise, do_mmap, do_mprotect, do_munmap, exit_mmap } from './mmap.js';
+import { alloc_file, do_madvise, do_mmap, do_mprotect, do_munmap, exit_mmap } from './mmap.js';
+import { process_vm_writev } from './process_vm_access.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
 import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
@@ -20,7 +21,7 @@ import { guest_memfd_create } from './guest_memfd.js';
 import { gmap_make_secure } from './s390_uv.js';
 import { reclaim_page_at, shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
-import { F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
+import { FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
 import { EINVAL, EFAULT } from './errno.js';
 import { ModelInvariantError } from './kernel.js';
 
@@ -59,7 +60,9 @@ export type ModelOp =
   | { op: 'compact' }
   | { op: 'memory_failure'; p: number; va: number }
   | { op: 'make_secure'; p: number; va: number }
-  | { op: 'guest_memfd'; p: number; pages: number };
+  | { op: 'guest_memfd'; p: number; pages: number }
+  | { op: 'memfd_create'; p: number; pages: number; secret: boolean }
+  | { op: 'process_vm_writev'; p: number; target: number; va: number; value: number };
 
 export type OpResult =
   | { kind: 'ok' }
@@ -195,6 +198,11 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       return status(gmap_make_secure(k, o.p, o.va));
     case 'guest_memfd':
       return { kind: 'file', fi: guest_memfd_create(k, o.pages) };
+    case 'memfd_create':
+      // memfd_create(): a shmem file; memfd_secret(): secretmem, out of the direct map
+      return { kind: 'file', fi: alloc_file(k, o.secret ? FS_SECRETMEM : FS_TMPFS, o.pages, 0) };
+    case 'process_vm_writev':
+      return status(process_vm_writev(k, o.p, o.target, o.va, o.value));
   }
 }
 

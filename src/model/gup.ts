@@ -27,6 +27,7 @@ import {
   FIF_SHMEM_ANON,
   FS_EXT4,
   FS_GUEST,
+  FS_SECRETMEM,
   FS_HUGETLBFS,
   FS_TMPFS,
   K_FOLL,
@@ -113,6 +114,7 @@ export function check_vma_flags(k: Kernel, p: number, va: number, foll: number):
   const vmf = k.vmFlags(p, va);
   const fi = k.vmFile(p, va);
   if (fi >= 0 && k.fileFs(fi) === FS_GUEST) return -EFAULT;
+  if (fi >= 0 && k.fileFs(fi) === FS_SECRETMEM) return -EFAULT; // vma_is_secretmem() (5.14)
   const write = (foll & FOLL_WRITE) !== 0;
   if (write) {
     if (fi >= 0 && k.on('writable_file_mapping_check') && !writable_file_mapping_allowed(k, p, va, foll)) return -EFAULT;
@@ -390,6 +392,9 @@ export function check_and_migrate_movable_pages(k: Kernel, r: GupResult, redo: (
  * read (a concurrent zap, COW or fork's write-protect changes it): else undo.
  */
 export function gup_fast_grab(k: Kernel, p: number, va: number, foll: number, f: number, bits: number): boolean {
+  // secretmem folios are never taken (page_is_secretmem / secretmem_mapping, 5.14)
+  const m = k.fget(f, F_MAPPING);
+  if (m > 0 && k.fileFs(m - 1) === FS_SECRETMEM) return false;
   // long-term pins of unpinnable (movable/CMA) folios go the slow way, which migrates them
   if (foll & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, f)) return false;
   if (!try_grab_folio(k, f, foll)) return false;

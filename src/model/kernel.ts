@@ -52,6 +52,7 @@ export type KnobName =
   | 'hugetlb_fork_early_cow_pinned'
   | 'gup_fast_write_protect_seq'
   | 'longterm_migrate_cma'
+  | 'secretmem'
   | 'longterm_migrate_movable'
   | 'no_swapcache_pinned'
   | 'ext4_bufferless_warn'

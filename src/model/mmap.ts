@@ -12,6 +12,7 @@ import {
   FI_SIZE,
   FIF_SHMEM_ANON,
   FS_GUEST,
+  FS_SECRETMEM,
   FS_HUGETLBFS,
   FS_TMPFS,
   H_NEXT_FILE,
@@ -81,6 +82,7 @@ export function do_mmap(k: Kernel, p: number, file: number, pages: number, prot:
   if (fi >= 0) {
     const fs = k.fileFs(fi);
     if (fs === FS_GUEST) return -ENODEV; // guest-private memory has no user mapping
+    if (fs === FS_SECRETMEM && !shared) return -EINVAL; // secretmem_mmap(): MAP_SHARED only
     if (fs === FS_HUGETLBFS) vmf |= VM_HUGETLB;
     if (flags & MAP_HUGETLB && fs !== FS_HUGETLBFS) return -EINVAL;
   } else if (shared) {

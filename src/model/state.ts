@@ -127,6 +127,7 @@ export const FS_EXT4 = 1;
 export const FS_TMPFS = 2;
 export const FS_HUGETLBFS = 3;
 export const FS_GUEST = 4; // restrictedmem / guest_memfd (shmem-like, no user mapping)
+export const FS_SECRETMEM = 5; // memfd_secret: mappable, but out of the kernel's direct map
 export const FIF_SHMEM_ANON = 1; // backs a MAP_SHARED|anon mapping
 export const FIF_UNMOVABLE = 2; // AS_UNMOVABLE
 export const FIF_RESTRICTED_AOPS = 4;

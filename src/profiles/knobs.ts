@@ -166,6 +166,14 @@ export const KNOBS: Knob[] = [
     status: 'VERIFIED',
   },
   {
+    name: 'secretmem',
+    since: '5.14',
+    commit: '1507f51255c9',
+    title: 'mm: introduce memfd_secret system call to create "secret" memory areas',
+    effect: 'memfd_secret() exists; check_vma_flags() refuses its VMAs (-EFAULT) and GUP-fast refuses its folios, so no GUP user (O_DIRECT, vmsplice, io_uring, /proc/pid/mem) can reach it.',
+    status: 'VERIFIED',
+  },
+  {
     name: 'ext4_bufferless_warn',
     since: '5.18',
     commit: 'cc5095747edf',
