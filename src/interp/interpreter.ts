@@ -436,6 +436,9 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
           case 'compact':
             op = { op: 'compact' };
             break;
+          case 'ksm_scan':
+            op = { op: 'ksm_scan' };
+            break;
           case 'migrate': {
             const w = mappingOrFile(a[0], int(a[1]), false);
             op = 'va' in w ? { op: 'migrate_va', p: 0, va: w.va } : { op: 'migrate_file', file: w.file, idx: w.idx };

@@ -81,6 +81,7 @@ export const OPS: Record<string, OpSig> = {
   compact: { actor: 'sys', params: [], returns: 'status', doc: 'compact()' },
   memory_failure: { actor: 'sys', params: ['mapping_or_file', 'int'], returns: 'status', doc: 'memory_failure(x, i)' },
   make_secure: { actor: 'sys', params: ['mapping', 'int'], returns: 'status', doc: 'make_secure(x, i)' },
+  ksm_scan: { actor: 'sys', params: [], returns: 'status', doc: 'ksm_scan(): one ksmd pass over MADV_MERGEABLE memory' },
 };
 
 /** Secondary-MMU operations whose names a process also uses with other arguments. */
@@ -139,6 +140,8 @@ export const MADV_ADVICE = [
   'MADV_FREE',
   'MADV_COLLAPSE',
   'MADV_HUGEPAGE',
+  'MADV_MERGEABLE',
+  'MADV_UNMERGEABLE',
   'MADV_NOHUGEPAGE',
 ] as const;
 

@@ -5,6 +5,7 @@
 import { Kernel } from './kernel.js';
 import { alloc_file, do_madvise, do_mmap, do_mprotect, do_munmap, exit_mmap } from './mmap.js';
 import { process_vm_writev } from './process_vm_access.js';
+import { ksm_scan } from './ksm.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
 import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
@@ -58,6 +59,7 @@ export type ModelOp =
   | { op: 'migrate_va'; p: number; va: number }
   | { op: 'migrate_file'; file: number; idx: number }
   | { op: 'compact' }
+  | { op: 'ksm_scan' }
   | { op: 'memory_failure'; p: number; va: number }
   | { op: 'make_secure'; p: number; va: number }
   | { op: 'guest_memfd'; p: number; pages: number }
@@ -191,6 +193,9 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       }
       return OK;
     }
+    case 'ksm_scan':
+      ksm_scan(k);
+      return OK;
     case 'memory_failure':
       k.sink.note('memory_failure() is not modelled in v1 (issue 4); the step had no effect');
       return OK;

@@ -27,6 +27,7 @@ import {
   VM_MAYREAD,
   VM_MAYSHARE,
   VM_MAYWRITE,
+  VM_MERGEABLE,
   VM_PRESENT,
   VM_READ,
   VM_SHARED,
@@ -179,6 +180,12 @@ export function do_madvise(k: Kernel, p: number, va: number, pages: number, advi
         if (!k.on('madv_wipeonfork')) return -EINVAL;
         if (vmf & VM_SHARED || k.vmFile(p, a) >= 0) return -EINVAL;
         k.setVmFlags(p, a, advice === 'MADV_WIPEONFORK' ? vmf | VM_WIPEONFORK : vmf & ~VM_WIPEONFORK);
+        break;
+      case 'MADV_MERGEABLE':
+      case 'MADV_UNMERGEABLE':
+        // ksm_madvise(): private anonymous memory only
+        if (vmf & VM_SHARED || k.vmFile(p, a) >= 0) return -EINVAL;
+        k.setVmFlags(p, a, advice === 'MADV_MERGEABLE' ? vmf | VM_MERGEABLE : vmf & ~VM_MERGEABLE);
         break;
       case 'MADV_PAGEOUT':
       case 'MADV_COLD':

@@ -71,6 +71,7 @@ export const VM_MAYSHARE = 0x80;
 export const VM_HUGETLB = 0x400000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_WIPEONFORK = 0x2000000;
+export const VM_MERGEABLE = 0x10000000; // MADV_MERGEABLE (KSM)
 /** pinlab: this page is covered by a VMA at all */
 export const VM_PRESENT = 0x40000000;
 

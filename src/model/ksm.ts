@@ -1,0 +1,68 @@
+// mm/ksm.c: ksmd merges identical anonymous pages of MADV_MERGEABLE areas into
+// one write-protected KSM page. write_protect_page() refuses a page whose
+// refcount shows a reference beyond its mappings (GUP, pins): "mapcount + 1 +
+// swapcache != refcount" (all versions), so pinned pages are never merged.
+// KSM pages are never PageAnonExclusive: a write copies them, and a R/O
+// FOLL_PIN unshares them first (5.19).
+
+import { Kernel, ZERO_FOLIO } from './kernel.js';
+import { folio_add_rmap, folio_get, folio_put, folio_remove_rmap } from './folio.js';
+import { F_REF, F_VALUE, PG_ANON, PG_ANON_EXCLUSIVE, PG_HUGETLB, PG_KSM, PG_SWAPCACHE, PTE_PRESENT, PTE_WRITE, VM_MERGEABLE } from './state.js';
+import { mmu_notifier_invalidate } from './mmu_notifier.js';
+
+/** write_protect_page() + replace_page() for one candidate: can it be merged into `into`? */
+function try_to_merge_one_page(k: Kernel, p: number, va: number, f: number, into: number): boolean {
+  const expected = k.folioMapcount(f) + 1 + (k.ftest(f, PG_SWAPCACHE) ? 1 : 0);
+  // the "+1" is ksmd's own reference (taken by the page walk)
+  if (k.fget(f, F_REF) + 1 !== expected) {
+    k.trace('write_protect_page', `folio #${f}: refcount ${k.fget(f, F_REF)} shows extra references (GUP/pin): not merged`);
+    return false;
+  }
+  mmu_notifier_invalidate(k, p, va, 'ksm write_protect_page');
+  if (f === into) {
+    k.setPteBits(p, va, k.pte(p, va) & ~PTE_WRITE);
+    return true;
+  }
+  // replace_page(): map the KSM page here, drop the old one
+  const bits = k.pte(p, va) & ~PTE_WRITE;
+  folio_remove_rmap(k, f);
+  k.clearPte(p, va);
+  folio_put(k, f);
+  folio_get(k, into);
+  folio_add_rmap(k, into);
+  k.setPte(p, va, into, bits | PTE_PRESENT);
+  return true;
+}
+
+/** ksm_do_scan(): one pass; pages with equal content are merged into the first mergeable one. */
+export function ksm_scan(k: Kernel): void {
+  const groups = new Map<number, { p: number; va: number; f: number }[]>();
+  for (let p = 0; p < k.L.d.procs; p++) {
+    if (!k.procAlive(p)) continue;
+    for (let va = 0; va < k.L.d.vpages; va++) {
+      if (!(k.vmFlags(p, va) & VM_MERGEABLE) || !(k.pte(p, va) & PTE_PRESENT)) continue;
+      const f = k.pteFolio(p, va);
+      if (f === ZERO_FOLIO || !k.ftest(f, PG_ANON) || k.ftest(f, PG_HUGETLB)) continue;
+      const v = k.fget(f, F_VALUE);
+      const g = groups.get(v) ?? [];
+      g.push({ p, va, f });
+      groups.set(v, g);
+    }
+  }
+  for (const g of groups.values()) {
+    g.sort((a, b) => Number(k.ftest(b.f, PG_KSM)) - Number(k.ftest(a.f, PG_KSM))); // an existing KSM page is the target
+    const distinct = new Set(g.map((x) => x.f));
+    if (distinct.size < 2 && !g.some((x) => k.ftest(x.f, PG_KSM))) continue;
+    let into = -1;
+    for (const x of g) {
+      const target = into < 0 ? x.f : into;
+      if (!try_to_merge_one_page(k, x.p, x.va, x.f, target)) continue;
+      if (into < 0) {
+        into = x.f;
+        k.fsetFlag(into, PG_KSM);
+        k.fclearFlag(into, PG_ANON_EXCLUSIVE);
+      }
+    }
+    if (into >= 0) k.trace('ksm_do_scan', `pages holding the same data now share KSM folio #${into}`);
+  }
+}
