@@ -76,7 +76,7 @@ export function kernelInvariants(k: Kernel): string[] {
 }
 
 const FOLLS = [0, FOLL_WRITE, FOLL_WRITE | FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE | FOLL_LONGTERM, FOLL_FORCE];
-const ADVICE = ['MADV_DONTNEED', 'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_PAGEOUT'];
+const ADVICE = ['MADV_DONTNEED', 'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_PAGEOUT', 'MADV_MERGEABLE'];
 
 /** A random step, in terms of small indices resolved against the state when it runs. */
 const stepArb = fc.oneof(
@@ -90,6 +90,8 @@ const stepArb = fc.oneof(
   fc.record({ t: fc.constant('dma' as const), h: fc.nat(10), v: fc.constantFrom('x', 'y') }),
   fc.record({ t: fc.constant('madvise' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), adv: fc.constantFrom(...ADVICE) }),
   fc.record({ t: fc.constant('munmap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('mremap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('ksm' as const) }),
   fc.record({ t: fc.constant('mprotect' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), w: fc.boolean() }),
   fc.record({ t: fc.constant('sys' as const), what: fc.constantFrom('writeback', 'reclaim', 'drop_caches', 'compact') }),
   fc.record({ t: fc.constant('migrate' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
@@ -133,6 +135,10 @@ function toOp(k: Kernel, s: StepT, used: Set<number>): ModelOp | null {
       return alive(s.p) ? { op: 'madvise', p: s.p, va: s.va, pages: 1, advice: s.adv } : null;
     case 'munmap':
       return alive(s.p) ? { op: 'munmap', p: s.p, va: s.va, pages: 1 } : null;
+    case 'mremap':
+      return alive(s.p) && k.s[H_NEXT_VA]! + 1 <= DIMS.vpages ? { op: 'mremap', p: s.p, va: s.va, pages: 1 } : null;
+    case 'ksm':
+      return { op: 'ksm_scan' };
     case 'mprotect':
       return alive(s.p) ? { op: 'mprotect', p: s.p, va: s.va, pages: 1, prot: PROT_READ | (s.w ? PROT_WRITE : 0) } : null;
     case 'sys':

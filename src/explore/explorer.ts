@@ -246,7 +246,7 @@ function startLock(st: Step): number {
   if (st.actor.name === 'sys') return LOCK_NONE;
   if (st.stmt.kind !== 'call') return LOCK_READ;
   const c = st.stmt.call;
-  if (/^(mmap|munmap|mprotect|fork|exit)$/.test(c.name)) return LOCK_WRITE;
+  if (/^(mmap|munmap|mremap|mprotect|fork|exit)$/.test(c.name)) return LOCK_WRITE;
   if (c.name === 'madvise') {
     const a = c.args[2];
     const adv = a?.kind === 'name' ? a.name : '';

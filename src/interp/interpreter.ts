@@ -148,6 +148,9 @@ export class Prepared {
       const big = Math.max(1, ...ints.map((n) => Math.min(n, 4096)));
       touched += big;
       switch (c.name) {
+        case 'mremap':
+          vpages += intArg(c, 1);
+          break;
         case 'mmap':
           vpages += intArg(c, 1);
           filePages = Math.max(filePages, intArg(c, 1) + 1);
@@ -471,6 +474,9 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
           }
           case 'munmap':
             op = { op: 'munmap', p, va: mapping(a[0]), pages: int(a[1]) };
+            break;
+          case 'mremap':
+            op = { op: 'mremap', p, va: mapping(a[0]), pages: int(a[1]) };
             break;
           case 'mprotect':
             op = { op: 'mprotect', p, va: mapping(a[0]), pages: int(a[1]), prot: flagBits(a[2], PROT) };

@@ -35,6 +35,7 @@ export const OPS: Record<string, OpSig> = {
   // process: address space
   mmap: { actor: 'process', params: ['backing', 'int', 'prot', 'mapflags'], returns: 'mapping', doc: 'mmap(anon|FILE, pages, PROT, MAP_*)' },
   munmap: { actor: 'process', params: ['mapping', 'int'], returns: 'status', doc: 'munmap(x, pages)' },
+  mremap: { actor: 'process', params: ['mapping', 'int'], returns: 'mapping', doc: 'mremap(x, pages): MREMAP_MAYMOVE to a new address' },
   mprotect: { actor: 'process', params: ['mapping', 'int', 'prot'], returns: 'status', doc: 'mprotect(x, pages, PROT)' },
   madvise: { actor: 'process', params: ['mapping', 'int', 'advice'], returns: 'status', doc: 'madvise(x, pages, MADV_*)' },
   fork: { actor: 'process', params: [], returns: 'proc', doc: 'fork() returns the child' },

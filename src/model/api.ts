@@ -3,7 +3,7 @@
 // here knows about names, lines or the language.
 
 import { Kernel } from './kernel.js';
-import { alloc_file, do_madvise, do_mmap, do_mprotect, do_munmap, exit_mmap } from './mmap.js';
+import { alloc_file, do_madvise, do_mmap, do_mprotect, do_mremap, do_munmap, exit_mmap } from './mmap.js';
 import { process_vm_writev } from './process_vm_access.js';
 import { ksm_scan } from './ksm.js';
 import { cpu_load, cpu_store } from './memory.js';
@@ -29,6 +29,7 @@ import { ModelInvariantError } from './kernel.js';
 export type ModelOp =
   | { op: 'mmap'; p: number; file: number; pages: number; prot: number; flags: number }
   | { op: 'munmap'; p: number; va: number; pages: number }
+  | { op: 'mremap'; p: number; va: number; pages: number }
   | { op: 'mprotect'; p: number; va: number; pages: number; prot: number }
   | { op: 'madvise'; p: number; va: number; pages: number; advice: string }
   | { op: 'fork'; p: number; child: number }
@@ -94,6 +95,10 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
     }
     case 'munmap':
       return status(do_munmap(k, o.p, o.va, o.pages));
+    case 'mremap': {
+      const r = do_mremap(k, o.p, o.va, o.pages);
+      return r < 0 ? { kind: 'errno', e: -r } : { kind: 'mapping', va: r };
+    }
     case 'mprotect':
       return status(do_mprotect(k, o.p, o.va, o.pages, o.prot));
     case 'madvise':

@@ -37,7 +37,7 @@ import {
 import { zap_pte } from './memory.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { ModelCapacityError } from './kernel.js';
-import { EACCES, EINVAL, ENODEV, ENOMEM } from './errno.js';
+import { EACCES, EFAULT, EINVAL, ENODEV, ENOMEM } from './errno.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -212,4 +212,26 @@ export function exit_mmap(k: Kernel, p: number): void {
   }
   k.s[k.L.proc(p) + P_ALIVE] = 0;
   k.trace('exit_mmap', 'address space torn down');
+}
+
+/**
+ * mremap(x, pages, pages, MREMAP_MAYMOVE) to a fresh address (mm/mremap.c
+ * move_vma -> move_page_tables): the VMA and its PTEs move; pages and their
+ * pins stay the same, secondary MMUs are told the old addresses are gone.
+ * Returns the new start page or -errno.
+ */
+export function do_mremap(k: Kernel, p: number, va: number, pages: number): number {
+  if (!range_mapped(k, p, va, pages)) return -EFAULT;
+  const to = get_unmapped_area(k, pages);
+  for (let i = 0; i < pages; i++) {
+    const from = k.L.pte(p, va + i);
+    const dst = k.L.pte(p, to + i);
+    if (k.s[from + 4]! & 1) mmu_notifier_invalidate(k, p, va + i, 'mremap');
+    for (let w = 0; w < 5; w++) {
+      k.s[dst + w] = k.s[from + w]!;
+      k.s[from + w] = 0;
+    }
+  }
+  k.trace('move_page_tables', `${pages} page(s) moved from ${va} to ${to}`);
+  return to;
 }
