@@ -92,6 +92,7 @@ const stepArb = fc.oneof(
   fc.record({ t: fc.constant('munmap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
   fc.record({ t: fc.constant('mremap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
   fc.record({ t: fc.constant('ksm' as const) }),
+  fc.record({ t: fc.constant('hwpoison' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
   fc.record({ t: fc.constant('mprotect' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), w: fc.boolean() }),
   fc.record({ t: fc.constant('sys' as const), what: fc.constantFrom('writeback', 'reclaim', 'drop_caches', 'compact') }),
   fc.record({ t: fc.constant('migrate' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
@@ -139,6 +140,8 @@ function toOp(k: Kernel, s: StepT, used: Set<number>): ModelOp | null {
       return alive(s.p) && k.s[H_NEXT_VA]! + 1 <= DIMS.vpages ? { op: 'mremap', p: s.p, va: s.va, pages: 1 } : null;
     case 'ksm':
       return { op: 'ksm_scan' };
+    case 'hwpoison':
+      return alive(s.p) ? { op: 'memory_failure', p: s.p, va: s.va, file: -1, idx: 0 } : null;
     case 'mprotect':
       return alive(s.p) ? { op: 'mprotect', p: s.p, va: s.va, pages: 1, prot: PROT_READ | (s.w ? PROT_WRITE : 0) } : null;
     case 'sys':

@@ -450,7 +450,7 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
           }
           case 'memory_failure': {
             const w = mappingOrFile(a[0], int(a[1]), false);
-            op = { op: 'memory_failure', p: 0, va: 'va' in w ? w.va : 0 };
+            op = 'va' in w ? { op: 'memory_failure', p: ownerOfVa(run, w.va), va: w.va, file: -1, idx: 0 } : { op: 'memory_failure', p: 0, va: 0, file: w.file, idx: w.idx };
             break;
           }
           case 'make_secure': {

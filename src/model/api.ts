@@ -6,6 +6,7 @@ import { Kernel } from './kernel.js';
 import { alloc_file, do_madvise, do_mmap, do_mprotect, do_mremap, do_munmap, exit_mmap } from './mmap.js';
 import { process_vm_writev } from './process_vm_access.js';
 import { ksm_scan } from './ksm.js';
+import { memory_failure } from './memory_failure.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
 import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
@@ -61,7 +62,7 @@ export type ModelOp =
   | { op: 'migrate_file'; file: number; idx: number }
   | { op: 'compact' }
   | { op: 'ksm_scan' }
-  | { op: 'memory_failure'; p: number; va: number }
+  | { op: 'memory_failure'; p: number; va: number; file: number; idx: number }
   | { op: 'make_secure'; p: number; va: number }
   | { op: 'guest_memfd'; p: number; pages: number }
   | { op: 'memfd_create'; p: number; pages: number; secret: boolean }
@@ -201,9 +202,11 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
     case 'ksm_scan':
       ksm_scan(k);
       return OK;
-    case 'memory_failure':
-      k.sink.note('memory_failure() is not modelled in v1 (issue 4); the step had no effect');
-      return OK;
+    case 'memory_failure': {
+      const f = o.file >= 0 ? (o.idx < k.fileSize(o.file) ? k.cachedFolio(o.file, o.idx) : -1) : k.pte(o.p, o.va) & PTE_PRESENT ? k.pteFolio(o.p, o.va) : -1;
+      if (f < 0) return { kind: 'errno', e: EFAULT };
+      return status(memory_failure(k, f));
+    }
     case 'make_secure':
       return status(gmap_make_secure(k, o.p, o.va));
     case 'guest_memfd':

@@ -28,6 +28,7 @@ import {
   PG_CMA,
   PG_ZONE_MOVABLE,
   PG_WRITEBACK,
+  PTE_HWPOISON,
   PTE_MIGRATION,
   PTE_PRESENT,
   PTE_SWAP,
@@ -54,6 +55,7 @@ export function would_see(k: Kernel, p: number, va: number): Seen | null {
     const f = k.s[o + E_FOLIO]! - 1;
     return { folio: f, value: k.fget(f, F_VALUE) };
   }
+  if (bits & PTE_HWPOISON) return null; // the access gets SIGBUS
   if (bits & PTE_MIGRATION) {
     const f = k.s[o + E_FOLIO]! - 1; // the folio being migrated: the fault waits, then maps its successor
     return { folio: f, value: k.fget(f, F_VALUE) };

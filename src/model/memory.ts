@@ -27,6 +27,7 @@ import {
   PG_SWAPCACHE,
   PG_UPTODATE,
   PTE_DIRTY,
+  PTE_HWPOISON,
   PTE_MIGRATION,
   PTE_PRESENT,
   PTE_SPECIAL,
@@ -244,6 +245,7 @@ export function handle_mm_fault(k: Kernel, p: number, va: number, fflags: number
   if (fi >= 0 && k.fileFs(fi) === FS_GUEST) return VM_FAULT_SIGBUS;
   const bits = k.pte(p, va);
   if (bits & PTE_MIGRATION) return VM_FAULT_RETRY; // migration_entry_wait()
+  if (bits & PTE_HWPOISON) return VM_FAULT_SIGBUS; // VM_FAULT_HWPOISON
   if (bits & PTE_SWAP) {
     const r = do_swap_page(k, p, va);
     if (r & VM_FAULT_ERROR) return r;
@@ -264,8 +266,8 @@ export function handle_mm_fault(k: Kernel, p: number, va: number, fflags: number
 export function zap_pte(k: Kernel, p: number, va: number, reason: string): void {
   const o = k.L.pte(p, va);
   const bits = k.pte(p, va);
-  if (bits & PTE_MIGRATION) {
-    k.clearPte(p, va); // a migration entry holds no reference; remove_migration_ptes() will not find it
+  if (bits & (PTE_MIGRATION | PTE_HWPOISON)) {
+    k.clearPte(p, va); // migration and hwpoison entries hold no reference
     return;
   }
   if (bits & PTE_SWAP) {

@@ -10,12 +10,12 @@
 // page and retry (mmu_invalidate_retry) instead of mapping a stale page.
 
 import { Kernel } from './kernel.js';
-import { F_VALUE, FI_VA, FS_GUEST, PTE_WRITE, S_FLAGS, S_FOLIO, SPTE_DIRTY, SPTE_WRITE } from './state.js';
+import { F_VALUE, FI_VA, FS_GUEST, PG_HWPOISON, PTE_WRITE, S_FLAGS, S_FOLIO, SPTE_DIRTY, SPTE_WRITE } from './state.js';
 import { FOLL_GET, FOLL_WRITE, folio_get, folio_mark_dirty, folio_store, gup_put_folio } from './folio.js';
 import { __get_user_pages, gup_fast } from './gup.js';
 import { filemap_fault } from './filemap.js';
 import { check_fs_modify, check_use_after_free } from './invariants.js';
-import { EFAULT } from './errno.js';
+import { EFAULT, EHWPOISON } from './errno.js';
 
 /** mmu_notifier_invalidate_range_start() for one page of process p's address space. */
 export function mmu_notifier_invalidate(k: Kernel, p: number, va: number, reason: string): void {
@@ -61,6 +61,7 @@ export function kvm_get_pfn(k: Kernel, s: number, va: number, write: boolean): {
   if (gf >= 0) {
     const idx = va - k.s[k.L.file(gf) + FI_VA]!;
     const f = filemap_fault(k, gf, idx);
+    if (k.ftest(f, PG_HWPOISON)) return { err: -EHWPOISON }; // kvm_gmem_get_pfn(): the folio is poisoned
     folio_get(k, f);
     k.trace(k.on('guest_memfd') ? 'kvm_gmem_get_pfn' : 'restrictedmem_get_page', `guest page ${idx} is folio #${f}`);
     return { f, writable: true, seq };

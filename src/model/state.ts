@@ -82,6 +82,7 @@ export const PTE_DIRTY = 4;
 export const PTE_SPECIAL = 8; // the shared zero page
 export const PTE_SWAP = 16; // a swap entry: E_FOLIO holds the swap slot + 1
 export const PTE_SWP_EXCLUSIVE = 32;
+export const PTE_HWPOISON = 128; // a hwpoison entry: access gets SIGBUS
 export const PTE_MIGRATION = 64; // a migration entry: E_FOLIO holds the folio being migrated + 1
 
 // folios
