@@ -454,7 +454,7 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
             break;
           }
           case 'make_secure': {
-            if (!k.on('s390_pv')) throw new RunError(`make_secure needs an s390 protected-virtualization profile (+s390_pv)`);
+            if (!k.on('s390_pv') && !k.on('x86_sev')) throw new RunError(`make_secure needs a protected-guest profile (+s390_pv or +x86_sev)`);
             const va = mapping(a[0]) + int(a[1]);
             op = { op: 'make_secure', p: ownerOfVa(run, va), va };
             break;

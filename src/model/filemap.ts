@@ -125,7 +125,7 @@ export function writeback_folio_start(k: Kernel, fi: number, idx: number): numbe
     return -1;
   }
   // __folio_start_writeback() -> arch_make_folio_accessible()
-  if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback')) {
+  if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback') && k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);
     k.trace('arch_make_page_accessible', `folio #${f} exported before writeback`);
   }

@@ -176,7 +176,7 @@ export function gup_must_unshare(k: Kernel, vmf: number | null, foll: number, f:
  * guests): export a secure page before anyone does I/O on it. FOLL_GET does not.
  */
 function gup_make_accessible(k: Kernel, f: number, foll: number): void {
-  if (!(foll & FOLL_PIN) || !k.on('arch_make_page_accessible_gup')) return;
+  if (!(foll & FOLL_PIN) || !k.on('arch_make_page_accessible_gup') || !k.on('s390_pv')) return;
   if (f !== ZERO_FOLIO && k.ftest(f, PG_SECURE)) {
     k.fclearFlag(f, PG_SECURE);
     k.trace('arch_make_page_accessible', `folio #${f} exported for FOLL_PIN`);

@@ -46,6 +46,7 @@ export type KnobName =
   | 'arch_make_page_accessible_gup'
   | 'arch_make_page_accessible_writeback'
   | 's390_pv'
+  | 'x86_sev'
   | 'gup_force_cow_break'
   | 'wp_reuse_page_count'
   | 'fork_early_cow_pinned'

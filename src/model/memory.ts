@@ -327,8 +327,12 @@ export function cpu_store(k: Kernel, p: number, va: number, value: number): { fo
  * the CPU path is always safe, so this only clears the bit.
  */
 function arch_make_cpu_access(k: Kernel, f: number): void {
-  if (f !== ZERO_FOLIO && k.ftest(f, PG_SECURE)) {
+  if (f === ZERO_FOLIO || !k.ftest(f, PG_SECURE)) return;
+  if (k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);
     k.trace('do_secure_storage_access', `folio #${f} exported for a host CPU access`);
+  } else {
+    // x86 SEV: the page stays encrypted; the host read gibberish (or, with SNP, faults)
+    k.violate('SECURE_ACCESS', `the host CPU accessed encrypted guest folio #${f}; SEV has no way to make it accessible`);
   }
 }

@@ -69,7 +69,7 @@ export function shrink_anon_folio(k: Kernel, f: number): void {
   });
   k.fclearFlag(f, PG_ANON_EXCLUSIVE);
   // pageout() -> swap_writepage(): writeback start makes a secure page accessible (5.7, s390)
-  if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback')) {
+  if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback') && k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);
     k.trace('arch_make_page_accessible', `folio #${f} exported before swap writeback`);
   }

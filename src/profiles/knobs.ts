@@ -117,6 +117,14 @@ export const KNOBS: Knob[] = [
     status: 'RECALLED',
   },
   {
+    name: 'x86_sev',
+    since: 'arch',
+    commit: 'seed 001 (Dave Hansen, 2020-04-15)',
+    title: 'x86 SEV: encrypted guest pages the host cannot make accessible',
+    effect: 'make_secure() encrypts a page for the guest; nothing can make it accessible again (no arch_make_page_accessible), so any host CPU access, device DMA or writeback I/O of it is SECURE_ACCESS: the host must not map it at all.',
+    status: 'RECALLED',
+  },
+  {
     name: 'gup_force_cow_break',
     since: '5.8',
     until: '5.9',
