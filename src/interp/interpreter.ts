@@ -336,7 +336,7 @@ function translateForProfile(run: Run, c: Call): { name: string; foll: number } 
     name = old;
   }
   if (foll & FOLL_PIN && !k.on('foll_pin')) throw new RunError(`FOLL_PIN needs 5.6 (eddb1c228f79); ${run.profile.name} does not have it`);
-  if (foll & FOLL_PCI_P2PDMA && run.profile.version < '6.2' && !/^6\.([2-9]|1\d)/.test(run.profile.version))
+  if (foll & FOLL_PCI_P2PDMA && !k.on('foll_pci_p2pdma'))
     throw new RunError(`FOLL_PCI_P2PDMA needs 6.2 (4293a0a2c4b5); ${run.profile.name} does not have it`);
   if (foll & FOLL_LONGTERM && !k.on('foll_longterm')) {
     run.note(`FOLL_LONGTERM dropped on ${run.profile.name} (it arrived in 4.15)`);

@@ -141,15 +141,35 @@ export function writeback_folio_io(k: Kernel, fi: number, idx: number, f: number
   k.trace('folio_end_writeback', `file ${fi} page ${idx} written to disk`);
 }
 
-/** sys writeback(F) / fsync(F): write every dirty page of a file (filemap_write_and_wait_range). */
-export function filemap_write_and_wait(k: Kernel, fi: number): void {
-  const fs = k.fileFs(fi);
-  if (fs !== FS_EXT4) return; // shmem/hugetlbfs/guest memory have no backing store to write
-  for (let idx = 0; idx < k.fileSize(fi); idx++) {
-    const f = writeback_folio_start(k, fi, idx);
-    if (f >= 0) writeback_folio_io(k, fi, idx, f);
+/**
+ * One segment of write_cache_pages() over file fi: finish the I/O of the page
+ * started last time (loc[1] >= 0), then clean the next dirty page and stop
+ * before its I/O (P4). loc[0] = next page index, loc[1] = folio awaiting I/O
+ * (start with loc[0] = 0, loc[1] = -1). Returns true when the file is done.
+ */
+export function writeback_step(k: Kernel, fi: number, loc: Int32Array): boolean {
+  if (k.fileFs(fi) !== FS_EXT4) return true; // shmem/hugetlbfs/guest memory have no backing store to write
+  if (loc[1]! >= 0) {
+    writeback_folio_io(k, fi, loc[0]!, loc[1]!);
+    loc[1] = -1;
+    loc[0] = loc[0]! + 1;
+  }
+  while (loc[0]! < k.fileSize(fi)) {
+    const f = writeback_folio_start(k, fi, loc[0]!);
+    if (f >= 0) {
+      loc[1] = f;
+      return false; // -- P4: cleaned and write-protected, I/O not yet done
+    }
+    loc[0] = loc[0]! + 1;
   }
   check_writeback_done(k, fi);
+  return true;
+}
+
+/** sys writeback(F) / fsync(F) run to completion (filemap_write_and_wait_range). */
+export function filemap_write_and_wait(k: Kernel, fi: number): void {
+  const loc = Int32Array.of(0, -1);
+  while (!writeback_step(k, fi, loc));
 }
 
 /** filemap_release_folio() -> ext4's try_to_free_buffers(): clean, idle buffers can go. */

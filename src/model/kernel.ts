@@ -61,6 +61,7 @@ export type KnobName =
   | 'gup_unshare_anon'
   | 'foll_force_anon_exclusive'
   | 'gup_unshare_cow_mapping'
+  | 'foll_pci_p2pdma'
   | 'dio_foll_pin'
   | 'writable_file_mapping_check'
   | 'gup_fast_longterm_file_check'

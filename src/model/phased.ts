@@ -26,17 +26,16 @@ import {
 } from './gup.js';
 import { FOLL_GET, FOLL_PIN, gup_put_folio } from './folio.js';
 import { H_NEXT_FOLIO, PIN_KIND_GUP } from './state.js';
-import { check_writeback_done } from './invariants.js';
 import { dio_rw_step } from './direct_io.js';
 import { mem_rw_write_result, mem_rw_write_step } from './proc_mem.js';
-import { writeback_folio_io, writeback_folio_start } from './filemap.js';
+import { writeback_step } from './filemap.js';
 import { shrink_one } from './vmscan.js';
 import { kvm_get_pfn, kvm_install_spte, kvm_needs_fault, kvm_unmap_spte } from './mmu_notifier.js';
 import { EINVAL, EFAULT } from './errno.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { migrate_folio_move, migrate_folio_unmap } from './migrate.js';
 import { check_observe } from './invariants.js';
-import { FS_EXT4, PTE_PRESENT, VM_SHARED } from './state.js';
+import { PTE_PRESENT, VM_SHARED } from './state.js';
 import { copy_page_range_next, copy_page_range_one, copy_present_pte_share, dup_mmap_finish, dup_mmap_start } from './fork.js';
 
 export interface PhaseResult {
@@ -259,27 +258,11 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
     }
     case 'writeback':
     case 'fsync': {
-      const fi = op.file;
-      if (k.fileFs(fi) !== FS_EXT4) return done(OK);
       if (phase === 0) {
-        loc[0] = 0; // next page index
-        loc[1] = -1; // folio started, awaiting I/O
-      }
-      if (loc[1]! >= 0) {
-        writeback_folio_io(k, fi, loc[0]!, loc[1]!);
+        loc[0] = 0;
         loc[1] = -1;
-        loc[0] = loc[0]! + 1;
       }
-      while (loc[0]! < k.fileSize(fi)) {
-        const f = writeback_folio_start(k, fi, loc[0]!);
-        if (f >= 0) {
-          loc[1] = f;
-          return more(1); // -- P4: cleaned and write-protected, I/O not yet done
-        }
-        loc[0] = loc[0]! + 1;
-      }
-      check_writeback_done(k, fi);
-      return done(OK);
+      return writeback_step(k, op.file, loc) ? done(OK) : more(1);
     }
     case 'reclaim': {
       if (phase === 0) loc[0] = 1;

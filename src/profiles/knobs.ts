@@ -214,6 +214,14 @@ export const KNOBS: Knob[] = [
     status: 'RECALLED',
   },
   {
+    name: 'foll_pci_p2pdma',
+    since: '6.2',
+    commit: '4293a0a2c4b5',
+    title: 'mm: introduce FOLL_PCI_P2PDMA to gate getting PCI P2PDMA pages',
+    effect: 'the FOLL_PCI_P2PDMA flag exists (P2PDMA pages themselves are not modelled); before 6.2 using it is an error naming 6.2.',
+    status: 'RECALLED',
+  },
+  {
     name: 'gup_unshare_cow_mapping',
     since: '6.2',
     commit: '8d6a0ac09a16',
