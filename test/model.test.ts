@@ -7,7 +7,7 @@ import { mk, run, must, c } from './helpers.js';
 import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folio_maybe_dma_pinned } from '../src/model/folio.js';
 import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../src/model/mmap.js';
 import {
-  F_REF, F_MAPCOUNT, F_PINCOUNT, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
+  F_REF, F_MAPCOUNT, F_PINCOUNT, F_VALUE, PTE_PMD, PG_ZERO, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
 } from '../src/model/state.js';
 import { EFAULT, EAGAIN, EINVAL } from '../src/model/errno.js';
 import type { Kernel } from '../src/model/kernel.js';
@@ -250,4 +250,89 @@ test('FOLL_LONGTERM in ZONE_MOVABLE (5.13+): GUP-fast falls back, the slow path 
   const f = k.pteFolio(0, x);
   must(gup(k, x, FOLL_PIN | FOLL_LONGTERM), 'pin');
   assert.notEqual(k.pteFolio(0, x), f, '5.7 already migrates out of CMA (5.1)');
+});
+
+// ---- THP (mm/huge_memory.c)
+const thp = (k: Kernel) => {
+  const x = anon(k, 2);
+  run(k, { op: 'madvise', p: 0, va: x, pages: 2, advice: 'MADV_HUGEPAGE' });
+  store(k, 0, x, 'a');
+  return x;
+};
+
+test('do_huge_pmd_anonymous_page: one PMD maps a 2-page THP with one mapping and one reference; a partial munmap splits it', () => {
+  const k = mk('6.18');
+  const x = thp(k);
+  const h = k.pteFolio(0, x);
+  assert.equal(k.pteFolio(0, x + 1), h + 1, 'the second page of the same folio');
+  assert.ok(k.pte(0, x) & PTE_PMD && k.pte(0, x + 1) & PTE_PMD);
+  assert.equal(k.fget(h, F_REF), 1);
+  assert.equal(k.fget(h + 1, F_MAPCOUNT), 1, 'a tail reads its folio');
+  run(k, { op: 'munmap', p: 0, va: x, pages: 1 });
+  assert.equal(k.pte(0, x), 0);
+  assert.ok(!(k.pte(0, x + 1) & PTE_PMD), 'split into PTEs');
+  assert.equal(k.fget(h, F_MAPCOUNT), 1, 'one PTE left');
+  assert.equal(k.fget(h, F_REF), 1);
+  assert.equal(k.fget(h + 1, F_VALUE), 0);
+});
+
+test('FOLL_PIN on a THP page counts in _pincount, one reference per pin', () => {
+  const k = mk('6.18');
+  const x = thp(k);
+  const h = k.pteFolio(0, x);
+  must(run(k, { op: 'gup', p: 0, va: x, n: 2, foll: FOLL_PIN | FOLL_WRITE, fast: false }), 'pin');
+  assert.equal(k.fget(h, F_PINCOUNT), 2);
+  assert.equal(k.fget(h, F_REF), 3);
+  assert.ok(folio_maybe_dma_pinned(k, h + 1));
+});
+
+test('copy_huge_pmd: 5.8 shares a pinned THP by PMD; 5.9 (d042035eaf5f) splits it and copies each page for the child', () => {
+  for (const [profile, shared] of [['5.8', true], ['5.9', false]] as const) {
+    const k = mk(profile);
+    const x = thp(k);
+    const h = k.pteFolio(0, x);
+    must(run(k, { op: 'gup', p: 0, va: x, n: 1, foll: FOLL_PIN | FOLL_WRITE, fast: false }), 'pin');
+    run(k, { op: 'fork', p: 0, child: 1 });
+    assert.equal(k.pteFolio(1, x) === h, shared, profile);
+    assert.equal((k.pte(0, x) & PTE_PMD) !== 0, shared, `${profile}: the parent's PMD ${shared ? 'stays' : 'is split'}`);
+  }
+});
+
+test('do_huge_pmd_wp_page: <=5.17 reuses a THP mapped once despite a GUP reference; 5.18 (3bff7e3f1f16) copies', () => {
+  for (const [profile, reused] of [['5.9', true], ['5.18', false]] as const) {
+    const k = mk(profile);
+    const x = thp(k);
+    run(k, { op: 'fork', p: 0, child: 1 });
+    run(k, { op: 'exit', p: 1 });
+    const h = k.pteFolio(0, x);
+    must(gup(k, x, FOLL_GET), 'pin');
+    store(k, 0, x, 'b');
+    assert.equal(k.pteFolio(0, x) === h, reused, profile);
+  }
+});
+
+test('madvise_collapse: a pinned page blocks it (EAGAIN, 6.2); unpinned pages become one THP with their contents', () => {
+  const k = mk('6.18');
+  const x = anon(k, 2);
+  store(k, 0, x, 'a');
+  store(k, 0, x + 1, 'b');
+  const h = must(gup(k, x, FOLL_PIN | FOLL_WRITE), 'pin').h;
+  assert.deepEqual(run(k, { op: 'madvise', p: 0, va: x, pages: 2, advice: 'MADV_COLLAPSE' }), { kind: 'errno', e: EAGAIN });
+  run(k, { op: 'unpin', h, dirty: false, put: false });
+  assert.deepEqual(run(k, { op: 'madvise', p: 0, va: x, pages: 2, advice: 'MADV_COLLAPSE' }), { kind: 'ok' });
+  assert.ok(k.pte(0, x) & PTE_PMD);
+  assert.deepEqual([load(k, 0, x), load(k, 0, x + 1)], [{ kind: 'value', v: c('a') }, { kind: 'value', v: c('b') }]);
+  assert.deepEqual(run(mk('5.19'), { op: 'madvise', p: 0, va: 0, pages: 2, advice: 'MADV_COLLAPSE' }), { kind: 'errno', e: EINVAL });
+});
+
+test('the huge zero page: a read fault maps it by a PMD; an unshare splits it into zero-page PTEs (6.2)', () => {
+  const k = mk('6.2');
+  const x = anon(k, 2);
+  run(k, { op: 'madvise', p: 0, va: x, pages: 2, advice: 'MADV_HUGEPAGE' });
+  load(k, 0, x);
+  const z = k.pteFolio(0, x);
+  assert.ok(z > 0 && k.ftest(z, PG_ZERO) && k.pte(0, x) & PTE_PMD);
+  must(gup(k, x, FOLL_PIN | FOLL_LONGTERM), 'pin');
+  assert.equal(k.pteFolio(0, x + 1), 0, 'the other half maps the small zero page');
+  assert.ok(k.ftest(k.pteFolio(0, x), PG_ANON_EXCLUSIVE), 'the pinned page is an exclusive anon copy');
 });

@@ -14,7 +14,7 @@ import type { ModelOp } from '../src/model/api.js';
 import {
   E_FOLIO, E_PTE, F_MAPCOUNT, F_MAPPING, F_INDEX, F_PINS, F_REF, F_PINCOUNT, H_NEXT_FOLIO, H_NEXT_PIN, H_NEXT_VA,
   K_NPAGES, K_STATE, PG_ALIVE, PG_ANON, PG_ANON_EXCLUSIVE, PG_FREED, PG_LARGE, PG_SWAPCACHE, PIN_ACTIVE, PTE_PRESENT, PTE_WRITE,
-  VM_WRITE, P_ALIVE, PG_ZONE_MOVABLE, PG_CMA, K_FOLL,
+  VM_WRITE, P_ALIVE, PG_ZONE_MOVABLE, PG_CMA, K_FOLL, PTE_PMD, HPAGE_PMD_NR, F_COMPOUND, PG_ZERO, PG_HUGETLB,
 } from '../src/model/state.js';
 
 /** Every invariant the kernel maintains that the model must too. Returns a list of broken ones. */
@@ -22,7 +22,8 @@ export function kernelInvariants(k: Kernel): string[] {
   const bad: string[] = [];
   const n = k.s[H_NEXT_FOLIO]!;
   const bias = k.on('pin_counting_bias') ? GUP_PIN_COUNTING_BIAS : 1;
-  const ptesTo = new Map<number, number>();
+  const ptesTo = new Map<number, number>(); // mappings per folio (head): a PMD counts once
+  const pageMaps = new Map<number, number>(); // page-table entries per page
   for (let p = 0; p < DIMS.procs; p++) {
     for (let va = 0; va < DIMS.vpages; va++) {
       const o = k.L.pte(p, va);
@@ -30,15 +31,39 @@ export function kernelInvariants(k: Kernel): string[] {
       if (!(bits & PTE_PRESENT)) continue;
       if (k.s[k.L.proc(p) + P_ALIVE] !== 1) bad.push(`dead process ${p} has a present PTE`);
       const f = k.s[o + E_FOLIO]! - 1;
-      ptesTo.set(f, (ptesTo.get(f) ?? 0) + 1);
+      const h = k.head(f);
+      const pmd = (bits & PTE_PMD) !== 0;
+      if (pmd) {
+        const base = va - (va % HPAGE_PMD_NR);
+        for (let i = 0; i < HPAGE_PMD_NR; i++) {
+          const ob = k.L.pte(p, base + i);
+          if (k.s[ob + E_PTE] !== bits || k.s[ob + E_FOLIO] !== h + i + 1) bad.push(`PMD at ${p}:${base} is not uniform`);
+        }
+        if (f !== h + (va - base)) bad.push(`PMD at ${p}:${base} maps page #${f} at the wrong offset`);
+      }
+      if (!pmd || va % HPAGE_PMD_NR === 0) ptesTo.set(h, (ptesTo.get(h) ?? 0) + 1);
+      pageMaps.set(f, (pageMaps.get(f) ?? 0) + 1);
       if (f !== 0 && !k.ftest(f, PG_ALIVE)) bad.push(`PTE ${p}:${va} maps freed folio #${f}`);
       if (bits & PTE_WRITE && !(k.vmFlags(p, va) & VM_WRITE)) bad.push(`PTE ${p}:${va} writable in a !VM_WRITE vma`);
-      if (bits & PTE_WRITE && f !== 0 && k.ftest(f, PG_ANON) && k.fget(f, F_MAPCOUNT) !== 1)
+      if (bits & PTE_WRITE && f !== 0 && k.ftest(f, PG_ANON) && k.ftest(f, PG_LARGE) && !k.ftest(f, PG_HUGETLB) && pmd && k.fget(f, F_MAPCOUNT) !== 1)
+        bad.push(`THP #${h} writable by a PMD at ${p}:${va} while mapped ${k.fget(f, F_MAPCOUNT)} times (COW broken)`);
+      if (bits & PTE_WRITE && f !== 0 && k.ftest(f, PG_ANON) && !(k.ftest(f, PG_LARGE) && !k.ftest(f, PG_HUGETLB)) && k.fget(f, F_MAPCOUNT) !== 1)
         bad.push(`anon folio #${f} writable through ${p}:${va} while mapped ${k.fget(f, F_MAPCOUNT)} times (COW broken)`);
-      if (f === 0 && bits & PTE_WRITE) bad.push('the zero page is mapped writable');
+      if ((f === 0 || k.ftest(f, PG_ZERO)) && bits & PTE_WRITE) bad.push('a zero page is mapped writable');
     }
   }
+  // a writable PTE of a THP page: no other entry maps that page
+  for (let p = 0; p < DIMS.procs; p++)
+    for (let va = 0; va < DIMS.vpages; va++) {
+      const o = k.L.pte(p, va);
+      const bits = k.s[o + E_PTE]!;
+      const f = k.s[o + E_FOLIO]! - 1;
+      if (bits & PTE_PRESENT && bits & PTE_WRITE && f > 0 && k.ftest(f, PG_ANON) && k.ftest(f, PG_LARGE) && !k.ftest(f, PG_HUGETLB) && pageMaps.get(f) !== 1)
+        bad.push(`THP page #${f} writable through ${p}:${va} while ${pageMaps.get(f)} entries map it (COW broken)`);
+    }
   for (let f = 1; f < n; f++) {
+    if (k.s[k.L.folio(f) + F_COMPOUND]! < 0) continue; // a tail page: its folio is checked at the head
+    if (k.ftest(f, PG_ZERO)) continue; // the huge zero page: the kernel's, never counted
     const ref = k.fget(f, F_REF);
     const map = k.fget(f, F_MAPCOUNT);
     const pins = k.fget(f, F_PINS);
@@ -55,7 +80,7 @@ export function kernelInvariants(k: Kernel): string[] {
     if (ref < min) bad.push(`folio #${f} refcount ${ref} < mapcount ${map} + cache ${cache} + swapcache ${swap} + pins ${pins}`);
     if (large && k.on('pin_counting_bias') && k.fget(f, F_PINCOUNT) !== pins) bad.push(`large folio #${f} _pincount is not exact`);
     if (ref === 0) bad.push(`folio #${f} alive with no reference`);
-    if (k.on('page_anon_exclusive') && k.ftest(f, PG_ANON) && pins > 0 && !k.ftest(f, PG_ANON_EXCLUSIVE))
+    if (k.on('page_anon_exclusive') && k.ftest(f, PG_ANON) && !large && pins > 0 && !k.ftest(f, PG_ANON_EXCLUSIVE))
       bad.push(`pinned anon folio #${f} is not PageAnonExclusive (the kernel's VM_BUG_ON)`);
     const m = k.fget(f, F_MAPPING);
     if (m > 0 && k.cachedFolio(m - 1, k.fget(f, F_INDEX)) !== f) bad.push(`folio #${f} claims a cache slot it does not own`);
@@ -70,13 +95,16 @@ export function kernelInvariants(k: Kernel): string[] {
     for (let i = 0; i < k.s[k.L.pin(h) + K_NPAGES]!; i++) {
       const f = k.s[k.L.pinPage(h, i)]! - 1;
       if (f > 0 && !k.ftest(f, PG_ALIVE)) bad.push(`handle ${h} holds freed folio #${f}`);
+      // a FOLL_PIN of an anon page of a THP: that page stays PageAnonExclusive
+      if (f > 0 && k.on('page_anon_exclusive') && k.s[k.L.pin(h) + K_FOLL]! & FOLL_PIN && k.ftest(f, PG_ANON) && k.ftest(f, PG_LARGE) && !k.ftest(f, PG_HUGETLB) && !k.ftest(f, PG_ANON_EXCLUSIVE))
+        bad.push(`pinned page #${f} of THP #${k.head(f)} is not PageAnonExclusive`);
     }
   }
   return bad;
 }
 
 const FOLLS = [0, FOLL_WRITE, FOLL_WRITE | FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE | FOLL_LONGTERM, FOLL_FORCE];
-const ADVICE = ['MADV_DONTNEED', 'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_PAGEOUT', 'MADV_MERGEABLE'];
+const ADVICE = ['MADV_DONTNEED', 'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_PAGEOUT', 'MADV_MERGEABLE', 'MADV_HUGEPAGE', 'MADV_COLLAPSE'];
 
 /** A random step, in terms of small indices resolved against the state when it runs. */
 const stepArb = fc.oneof(
@@ -88,8 +116,9 @@ const stepArb = fc.oneof(
   fc.record({ t: fc.constant('gup' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), foll: fc.constantFrom(...FOLLS), pin: fc.boolean(), fast: fc.boolean() }),
   fc.record({ t: fc.constant('unpin' as const), h: fc.nat(10), dirty: fc.boolean() }),
   fc.record({ t: fc.constant('dma' as const), h: fc.nat(10), v: fc.constantFrom('x', 'y') }),
-  fc.record({ t: fc.constant('madvise' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), adv: fc.constantFrom(...ADVICE) }),
-  fc.record({ t: fc.constant('munmap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
+  fc.record({ t: fc.constant('madvise' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), adv: fc.constantFrom(...ADVICE), n: fc.integer({ min: 1, max: 2 }) }),
+  fc.record({ t: fc.constant('munmap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1), n: fc.integer({ min: 1, max: 2 }) }),
+  fc.record({ t: fc.constant('gup2' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 2), foll: fc.constantFrom(...FOLLS), fast: fc.boolean() }),
   fc.record({ t: fc.constant('mremap' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
   fc.record({ t: fc.constant('ksm' as const) }),
   fc.record({ t: fc.constant('hwpoison' as const), p: fc.nat(2), va: fc.nat(DIMS.vpages - 1) }),
@@ -133,9 +162,11 @@ function toOp(k: Kernel, s: StepT, used: Set<number>): ModelOp | null {
       if (s.h >= k.s[H_NEXT_PIN]! || k.s[k.L.pin(s.h) + K_STATE] !== PIN_ACTIVE || k.s[k.L.pin(s.h)] !== 1) return null;
       return { op: 'dma_write', h: s.h, i: 0, value: c(s.v) };
     case 'madvise':
-      return alive(s.p) ? { op: 'madvise', p: s.p, va: s.va, pages: 1, advice: s.adv } : null;
+      return alive(s.p) && s.va + s.n <= DIMS.vpages ? { op: 'madvise', p: s.p, va: s.va, pages: s.n, advice: s.adv } : null;
     case 'munmap':
-      return alive(s.p) ? { op: 'munmap', p: s.p, va: s.va, pages: 1 } : null;
+      return alive(s.p) && s.va + s.n <= DIMS.vpages ? { op: 'munmap', p: s.p, va: s.va, pages: s.n } : null;
+    case 'gup2':
+      return alive(s.p) && k.on('foll_pin') ? { op: 'gup', p: s.p, va: s.va, n: 2, foll: s.foll | FOLL_PIN, fast: s.fast } : null;
     case 'mremap':
       return alive(s.p) && k.s[H_NEXT_VA]! + 1 <= DIMS.vpages ? { op: 'mremap', p: s.p, va: s.va, pages: 1 } : null;
     case 'ksm':

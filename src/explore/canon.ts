@@ -15,9 +15,11 @@ import {
   E_FOLIO,
   E_PTE,
   F_STRIDE,
+  F_COMPOUND,
   F_SWAP,
   F_FLAGS,
   H_NEXT_FOLIO,
+  H_HUGE_ZERO,
   KP_FOLIO,
   PG_ALIVE,
   PG_SWAPCACHE,
@@ -53,13 +55,19 @@ export class Canonicalizer {
     map.fill(-1, 0, n);
     map[0] = 0;
     let m = 1;
+    // a large folio's pages keep their order and stay together (the head first)
     const visit = (f: number) => {
-      if (f > 0 && f < n && map[f]! < 0) {
-        map[f] = m;
-        order[m] = f;
+      if (f <= 0 || f >= n || map[f]! >= 0) return;
+      const c = s[L.folio(f) + F_COMPOUND]!;
+      const h = c < 0 ? f + c : f;
+      const nr = c < 0 ? s[L.folio(h) + F_COMPOUND]! : c > 1 ? c : 1;
+      for (let i = 0; i < nr; i++) {
+        map[h + i] = m;
+        order[m] = h + i;
         m++;
       }
     };
+    if (s[H_HUGE_ZERO]! > 0) visit(s[H_HUGE_ZERO]! - 1); // the kernel's, first
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
         const o = L.pte(p, va);
@@ -98,6 +106,7 @@ export class Canonicalizer {
         const o = L.pte(p, va);
         if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) s[o + E_FOLIO] = re(s[o + E_FOLIO]!);
       }
+    s[H_HUGE_ZERO] = re(s[H_HUGE_ZERO]!);
     for (let fi = 0; fi < d.files; fi++)
       for (let i = 0; i < d.filePages; i++) {
         const o = L.cacheSlot(fi, i);

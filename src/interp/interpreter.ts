@@ -41,6 +41,7 @@ import {
   showValue,
   PG_ZONE_MOVABLE,
   PG_CMA,
+  HPAGE_PMD_NR,
 } from '../model/state.js';
 import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_LONGTERM_INTENT, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../model/mmap.js';
@@ -149,15 +150,16 @@ export class Prepared {
       touched += big;
       switch (c.name) {
         case 'mremap':
-          vpages += intArg(c, 1);
+          vpages += intArg(c, 1) + HPAGE_PMD_NR - 1; // room to align (thp_get_unmapped_area)
           break;
         case 'mmap':
-          vpages += intArg(c, 1);
+          vpages += intArg(c, 1) + HPAGE_PMD_NR - 1;
           filePages = Math.max(filePages, intArg(c, 1) + 1);
           if (argName(c, 0) === 'anon' && flagNames(c.args[3]).includes('MAP_SHARED')) files++;
           break;
         case 'memfd_create':
         case 'memfd_secret':
+        case 'p2pmem':
           files++;
           filePages = Math.max(filePages, intArg(c, 0) + 1);
           break;
@@ -178,7 +180,9 @@ export class Prepared {
     }
     const procs = Math.max(1, info.processes.length);
     const bg = sc.background.reduce((n, b) => n + b.count, 0);
-    const folios = 32 + 3 * sc.files.reduce((n, f) => n + f.pages, 0) + 3 * (touched + bg * filePages) * procs;
+    // THPs take HPAGE_PMD_NR slots each (and the huge zero page some more)
+    const thp = steps.some((st) => st.stmt.kind === 'call' && st.stmt.call.args.some((a) => a.kind === 'name' && /^MADV_(HUGEPAGE|COLLAPSE)$/.test(a.name)));
+    const folios = (thp ? HPAGE_PMD_NR : 1) * (32 + 3 * sc.files.reduce((n, f) => n + f.pages, 0) + 3 * (touched + bg * filePages) * procs);
     // swap slots: each reclaim or MADV_PAGEOUT can swap out every anon page once
     const swapping =
       steps.filter((st) => st.stmt.kind === 'call' && /^(reclaim|madvise)$/.test(st.stmt.call.name)).length +
@@ -337,7 +341,7 @@ function translateForProfile(run: Run, c: Call): { name: string; foll: number } 
   }
   if (foll & FOLL_PIN && !k.on('foll_pin')) throw new RunError(`FOLL_PIN needs 5.6 (eddb1c228f79); ${run.profile.name} does not have it`);
   if (foll & FOLL_PCI_P2PDMA && !k.on('foll_pci_p2pdma'))
-    throw new RunError(`FOLL_PCI_P2PDMA needs 6.2 (4293a0a2c4b5); ${run.profile.name} does not have it`);
+    throw new RunError(`FOLL_PCI_P2PDMA needs 6.2 (4003f107fa2e); ${run.profile.name} does not have it`);
   if (foll & FOLL_LONGTERM && !k.on('foll_longterm')) {
     run.note(`FOLL_LONGTERM dropped on ${run.profile.name} (it arrived in 4.15)`);
     foll = (foll & ~FOLL_LONGTERM) | FOLL_LONGTERM_INTENT;
@@ -573,6 +577,9 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
           case 'memfd_secret':
             if (!k.on('secretmem')) throw new RunError(`memfd_secret needs 5.14 (1507f51255c9); ${run.profile.name} does not have it`);
             op = { op: 'memfd_create', p, pages: int(a[0]), secret: true };
+            break;
+          case 'p2pmem':
+            op = { op: 'p2pmem', pages: int(a[0]) };
             break;
           case 'process_vm_writev':
             op = { op: 'process_vm_writev', p, target: procArg(run, a[0]), va: mapping(a[1]) + int(a[2]), value: val(a[3]) };

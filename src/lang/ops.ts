@@ -67,6 +67,7 @@ export const OPS: Record<string, OpSig> = {
   // process: more memory (issue 4, docs/language-additions.md)
   memfd_create: { actor: 'process', params: ['int'], returns: 'file', doc: 'memfd_create(pages): a shmem file' },
   memfd_secret: { actor: 'process', params: ['int'], returns: 'file', doc: 'memfd_secret(pages): memory removed from the direct map (5.14)' },
+  p2pmem: { actor: 'process', params: ['int'], returns: 'file', doc: 'p2pmem(pages): PCI P2PDMA memory of a device BAR, mmap()able through sysfs p2pmem/allocate (6.2)' },
   process_vm_writev: { actor: 'process', params: ['proc', 'mapping', 'int', 'value'], returns: 'status', doc: 'process_vm_writev(PROC, x, i, v)' },
   guest_memfd: { actor: 'process', params: ['int'], returns: 'file', doc: 'guest_memfd(pages)' },
   // device

@@ -10,8 +10,8 @@ import { memory_failure } from './memory_failure.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
 import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
-import { __get_user_pages, check_and_migrate_movable_pages, gup_cursor_size, gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
-import { FOLL_GET, FOLL_PIN } from './folio.js';
+import { __get_user_pages, check_and_migrate_movable_pages, gup_cursor_size, gup_fast_fallback, is_valid_gup_args, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
+import { FOLL_PIN } from './folio.js';
 import { vmsplice_to_pipe, pipe_read } from './splice.js';
 import { io_sqe_buffer_register } from './io_uring_rsrc.js';
 import { dio_rw } from './direct_io.js';
@@ -23,7 +23,7 @@ import { guest_memfd_create } from './guest_memfd.js';
 import { gmap_make_secure } from './s390_uv.js';
 import { reclaim_page_at, shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
-import { FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
+import { FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
 import { EINVAL, EFAULT } from './errno.js';
 import { ModelInvariantError } from './kernel.js';
 
@@ -66,6 +66,7 @@ export type ModelOp =
   | { op: 'make_secure'; p: number; va: number }
   | { op: 'guest_memfd'; p: number; pages: number }
   | { op: 'memfd_create'; p: number; pages: number; secret: boolean }
+  | { op: 'p2pmem'; pages: number }
   | { op: 'process_vm_writev'; p: number; target: number; va: number; value: number };
 
 export type OpResult =
@@ -133,7 +134,8 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       filemap_write_and_wait(k, o.file);
       return OK;
     case 'gup': {
-      if ((o.foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return { kind: 'errno', e: EINVAL };
+      const bad = is_valid_gup_args(k, o.foll);
+      if (bad) return { kind: 'errno', e: -bad };
       const get = () => (o.fast ? gup_fast_fallback(k, o.p, o.va, o.n, o.foll) : __get_user_pages(k, o.p, o.va, o.n, o.foll));
       const r = check_and_migrate_movable_pages(k, get(), get);
       if (r.err) return { kind: 'errno', e: -r.err };
@@ -214,6 +216,9 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
     case 'memfd_create':
       // memfd_create(): a shmem file; memfd_secret(): secretmem, out of the direct map
       return { kind: 'file', fi: alloc_file(k, o.secret ? FS_SECRETMEM : FS_TMPFS, o.pages, 0) };
+    case 'p2pmem':
+      // pci_p2pdma_add_resource(): a BAR's memory as ZONE_DEVICE pages, handed out by the sysfs allocate file
+      return { kind: 'file', fi: alloc_file(k, FS_P2PDMA, o.pages, 0) };
     case 'process_vm_writev':
       return status(process_vm_writev(k, o.p, o.target, o.va, o.value));
   }

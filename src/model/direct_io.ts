@@ -7,15 +7,20 @@
 // between the transfer and the release (seed 003: "the race window is small").
 
 import { Kernel } from './kernel.js';
-import { FOLL_GET, FOLL_PIN, FOLL_WRITE, folio_store } from './folio.js';
+import { FOLL_GET, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_WRITE, folio_store } from './folio.js';
 import { gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock, pin_handle_folio } from './gup.js';
 import { F_VALUE, PIN_KIND_DIO } from './state.js';
 import { filemap_write_and_wait, invalidate_inode_page2 } from './filemap.js';
 import { check_device_read, check_device_write } from './invariants.js';
 import { EFBIG, EINVAL } from './errno.js';
 
+/**
+ * The flags the block layer takes an O_DIRECT buffer with: FOLL_GET, FOLL_PIN
+ * from 6.3; FOLL_PCI_P2PDMA from 6.2 when the queue can do P2P DMA
+ * (5e3e3f2e15df; pinlab's disk is an NVMe device that can).
+ */
 function dio_gup_flags(k: Kernel): number {
-  return k.on('dio_foll_pin') ? FOLL_PIN : FOLL_GET;
+  return (k.on('dio_foll_pin') ? FOLL_PIN : FOLL_GET) | (k.on('foll_pci_p2pdma') ? FOLL_PCI_P2PDMA : 0);
 }
 
 /** Step 1 of an O_DIRECT read/write: take the user buffer. Returns a handle or -errno. */

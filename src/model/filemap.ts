@@ -1,7 +1,7 @@
 // mm/filemap.c, mm/page-writeback.c, mm/truncate.c and the ext4 bits they
 // call (fs/ext4/inode.c): the page cache, buffered I/O, writeback, truncation.
 
-import { Kernel } from './kernel.js';
+import { Kernel, ZONE_EXPLICIT } from './kernel.js';
 import { folio_mark_dirty, folio_put, folio_store, fs_prepare_write } from './folio.js';
 import {
   F_MAPPING,
@@ -11,6 +11,8 @@ import {
   F_MAPCOUNT,
   FS_EXT4,
   FS_HUGETLBFS,
+  FS_P2PDMA,
+  PG_P2PDMA,
   FI_SIZE,
   PG_DIRTY,
   PG_FS_WRITABLE,
@@ -36,7 +38,9 @@ export function filemap_fault(k: Kernel, fi: number, idx: number): number {
   if (cf >= 0) return cf;
   const fs = k.fileFs(fi);
   const huge = fs === FS_HUGETLBFS ? PG_HUGETLB | PG_LARGE : 0;
-  const f = k.allocFolio(PG_UPTODATE | PG_LRU | huge, k.disk(fi, idx)); // the allocation ref becomes the cache's
+  // P2PDMA: ZONE_DEVICE pages of the BAR, never on the LRU (p2pmem_alloc_mmap maps them at mmap time)
+  const kind = fs === FS_P2PDMA ? PG_P2PDMA | ZONE_EXPLICIT : PG_LRU;
+  const f = k.allocFolio(PG_UPTODATE | kind | huge, k.disk(fi, idx)); // the allocation ref becomes the cache's
   k.fset(f, F_MAPPING, fi + 1);
   k.fset(f, F_INDEX, idx);
   k.setCachedFolio(fi, idx, f);

@@ -30,6 +30,8 @@ import {
   PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
   PTE_MIGRATION,
+  PTE_PMD,
+  HPAGE_PMD_NR,
   P_WPSEQ,
   VM_DONTCOPY,
   VM_HUGETLB,
@@ -39,6 +41,7 @@ import {
 import { is_cow_mapping } from './memory.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { swap_duplicate } from './swap.js';
+import { copy_huge_pmd_share, is_huge_zero_folio, split_huge_pmd } from './huge_memory.js';
 
 function mm_has_pinned(k: Kernel, p: number): boolean {
   return (k.s[k.L.proc(p) + P_MMFLAGS]! & MMF_HAS_PINNED) !== 0;
@@ -148,7 +151,9 @@ export function copy_page_range_next(k: Kernel, parent: number, va: number): num
     const vmf = k.vmFlags(parent, va);
     if (vmf === 0 || vmf & (VM_DONTCOPY | VM_WIPEONFORK)) continue;
     if (!is_cow_mapping(vmf) && !(vmf & VM_HUGETLB)) continue;
-    if (k.pte(parent, va) & (PTE_PRESENT | PTE_SWAP | PTE_MIGRATION)) return va;
+    const bits = k.pte(parent, va);
+    if (bits & PTE_PMD && va % HPAGE_PMD_NR !== 0) continue; // copied with its PMD
+    if (bits & (PTE_PRESENT | PTE_SWAP | PTE_MIGRATION)) return va;
   }
   return -1;
 }
@@ -175,7 +180,28 @@ export function copy_page_range_one(k: Kernel, parent: number, child: number, va
     k.setPteBits(child, va, bits & ~PTE_SWP_EXCLUSIVE);
     return false;
   }
+  if (bits & PTE_PMD && copy_huge_pmd(k, parent, child, va)) return false;
   return copy_present_pte_decide(k, parent, child, va);
+}
+
+/**
+ * copy_huge_pmd() (mm/huge_memory.c): share the THP by a PMD, unless it may be
+ * pinned -- then split the PMD and let copy_present_pte() copy each page
+ * (d042035eaf5f, 5.9; from 5.19 when folio_try_dup_anon_rmap_pmd() fails on an
+ * exclusive, maybe-pinned folio). Returns true if the PMD was copied whole.
+ */
+function copy_huge_pmd(k: Kernel, parent: number, child: number, va: number): boolean {
+  const head = k.head(k.pteFolio(parent, va));
+  if (!is_huge_zero_folio(k, head)) {
+    const pinned = page_needs_cow_for_dma(k, parent, head);
+    const split = k.on('page_anon_exclusive') ? pinned && k.ftest(head, PG_ANON_EXCLUSIVE) : pinned;
+    if (split) {
+      split_huge_pmd(k, parent, va, 'fork of a maybe-pinned THP');
+      return false;
+    }
+  }
+  copy_huge_pmd_share(k, parent, child, va);
+  return true;
 }
 
 /** dup_mmap() end: write_protect_seq even again. */

@@ -21,6 +21,7 @@ import {
   folio_mark_dirty,
   gup_put_folio,
   try_grab_folio,
+  FOLL_PCI_P2PDMA,
 } from './folio.js';
 import {
   F_MAPPING,
@@ -45,6 +46,7 @@ import {
   PG_ANON_EXCLUSIVE,
   PG_DIRTY,
   PG_HUGETLB,
+  PG_P2PDMA,
   PG_SECURE,
   PG_CMA,
   PG_ZONE_MOVABLE,
@@ -65,7 +67,7 @@ import {
   VM_WRITE,
 } from './state.js';
 import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_WRITE, handle_mm_fault, is_cow_mapping } from './memory.js';
-import { EFAULT, EINVAL, EMLINK, ENOMEM } from './errno.js';
+import { EFAULT, EINVAL, EMLINK, ENOMEM, EREMOTEIO } from './errno.js';
 import { ModelCapacityError } from './kernel.js';
 import { migrate_folio } from './migrate.js';
 import { check_longterm_pin } from './invariants.js';
@@ -82,6 +84,17 @@ export interface GupResult {
   viaPrivate: boolean[];
   /** the flags GUP ended up using (FOLL_COW, dropped FOLL_WRITE...) */
   flags: number;
+}
+
+/**
+ * is_valid_gup_args() (mm/gup.c), the flag combinations GUP refuses with EINVAL:
+ * FOLL_GET with FOLL_PIN;
+ * FOLL_LONGTERM with FOLL_PCI_P2PDMA until "mm/gup: allow FOLL_LONGTERM & FOLL_PCI_P2PDMA" (~6.12).
+ */
+export function is_valid_gup_args(k: Kernel, foll: number): number {
+  if ((foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return -EINVAL;
+  if (foll & FOLL_LONGTERM && foll & FOLL_PCI_P2PDMA && !k.on('p2pdma_longterm')) return -EINVAL;
+  return 0;
 }
 
 /** mm_set_has_pinned_flag() (5.9+: mm->has_pinned, later MMF_HAS_PINNED): sticky for the mm's life. */
@@ -261,6 +274,8 @@ export function gup_cursor_step(k: Kernel, p: number, start: number, n: number, 
     let foll = loc[GC_FOLL]!;
     const r = follow_page_pte(k, p, va, foll);
     if (r >= 0) {
+      // try_grab_folio(): P2PDMA pages only for callers that asked (4003f107fa2e, 6.2)
+      if (r !== ZERO_FOLIO && k.ftest(r, PG_P2PDMA) && !(foll & FOLL_PCI_P2PDMA)) return fail(-EREMOTEIO);
       if (!try_grab_folio(k, r, foll)) return fail(-ENOMEM);
       gup_make_accessible(k, r, foll);
       loc[GC_FOLIOS + i] = r;
@@ -397,6 +412,8 @@ export function gup_fast_grab(k: Kernel, p: number, va: number, foll: number, f:
   if (m > 0 && k.fileFs(m - 1) === FS_SECRETMEM) return false;
   // long-term pins of unpinnable (movable/CMA) folios go the slow way, which migrates them
   if (foll & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, f)) return false;
+  // try_grab_folio_fast(): a P2PDMA page without FOLL_PCI_P2PDMA is not taken (4003f107fa2e, 6.2)
+  if (k.ftest(f, PG_P2PDMA) && !(foll & FOLL_PCI_P2PDMA)) return false;
   if (!try_grab_folio(k, f, foll)) return false;
   if (k.on('gup_fast_longterm_file_check') && !folio_fast_pin_allowed(k, f, foll)) {
     gup_put_folio(k, f, foll);

@@ -17,6 +17,13 @@ import {
   F_AUTHOR,
   F_EPOCH,
   F_SWAP,
+  F_COMPOUND,
+  F_STRIDE,
+  PAGE_FIELDS,
+  PAGE_FLAGS,
+  PG_LARGE,
+  PTE_PMD,
+  HPAGE_PMD_NR,
   H_NEXT_FOLIO,
   H_VIOLATIONS,
   PG_ALIVE,
@@ -62,6 +69,14 @@ export type KnobName =
   | 'foll_force_anon_exclusive'
   | 'gup_unshare_cow_mapping'
   | 'foll_pci_p2pdma'
+  | 'p2pdma_user_mmap'
+  | 'thp_cow_split_pmd'
+  | 'thp_wp_refcount'
+  | 'madv_collapse'
+  | 'madv_collapse_eagain'
+  | 'wp_no_reuse_large'
+  | 'wp_reuse_large_mm_id'
+  | 'p2pdma_longterm'
   | 'dio_foll_pin'
   | 'writable_file_mapping_check'
   | 'gup_fast_longterm_file_check'
@@ -103,6 +118,9 @@ export const ZONE_EXPLICIT = 1 << 30;
 /** The zero page lives in folio slot 0. */
 export const ZERO_FOLIO = 0;
 
+const PER_PAGE: boolean[] = [];
+for (const f of PAGE_FIELDS) PER_PAGE[f] = true;
+
 export class Kernel {
   readonly L: Layout;
   s: Int32Array;
@@ -142,27 +160,53 @@ export class Kernel {
     this.sink.trace(fn, what);
   }
 
-  // ---- folio accessors
+  // ---- folio accessors (a tail page's folio-level fields and flags live in its head)
+  /** offset of the record holding `field` of page f */
+  private fo(f: number, field: number): number {
+    const o = this.L.folio(f);
+    if (PER_PAGE[field]) return o;
+    const c = this.s[o + F_COMPOUND]!;
+    return c < 0 ? o + c * F_STRIDE : o;
+  }
+  /** offset of the record holding `flag` of page f */
+  private fl(f: number, flag: number): number {
+    const o = this.L.folio(f);
+    if (flag & PAGE_FLAGS) return o;
+    const c = this.s[o + F_COMPOUND]!;
+    return c < 0 ? o + c * F_STRIDE : o;
+  }
   fget(f: number, field: number): number {
-    return this.s[this.L.folio(f) + field]!;
+    return this.s[this.fo(f, field) + field]!;
   }
   fset(f: number, field: number, v: number): void {
-    this.s[this.L.folio(f) + field] = v;
+    this.s[this.fo(f, field) + field] = v;
   }
   ftest(f: number, flag: number): boolean {
-    return (this.s[this.L.folio(f) + F_FLAGS]! & flag) !== 0;
+    return (this.s[this.fl(f, flag) + F_FLAGS]! & flag) !== 0;
   }
   fsetFlag(f: number, flag: number): void {
-    this.s[this.L.folio(f) + F_FLAGS] = this.s[this.L.folio(f) + F_FLAGS]! | flag;
+    const o = this.fl(f, flag) + F_FLAGS;
+    this.s[o] = this.s[o]! | flag;
   }
   fclearFlag(f: number, flag: number): void {
-    this.s[this.L.folio(f) + F_FLAGS] = this.s[this.L.folio(f) + F_FLAGS]! & ~flag;
+    const o = this.fl(f, flag) + F_FLAGS;
+    this.s[o] = this.s[o]! & ~flag;
   }
   folioRef(f: number): number {
     return this.fget(f, F_REF);
   }
   folioMapcount(f: number): number {
     return this.fget(f, F_MAPCOUNT);
+  }
+  /** page_folio(): the head page of f's folio */
+  head(f: number): number {
+    const c = this.s[this.L.folio(f) + F_COMPOUND]!;
+    return c < 0 ? f + c : f;
+  }
+  /** folio_nr_pages() */
+  nrPages(f: number): number {
+    const c = this.s[this.L.folio(this.head(f)) + F_COMPOUND]!;
+    return c > 1 ? c : 1;
   }
 
   /** Allocate a fresh folio slot (folio_alloc). Slots are never reused. */
@@ -182,7 +226,25 @@ export class Kernel {
     this.s[o + F_AUTHOR] = 0;
     this.s[o + F_EPOCH] = 0;
     this.s[o + F_SWAP] = 0;
+    this.s[o + F_COMPOUND] = 0;
     return f;
+  }
+
+  /** folio_alloc(order > 0): nr consecutive slots, the head first; per-page flags are set on every page. */
+  allocLargeFolio(flags: number, nr: number, values: readonly number[]): number {
+    if (this.s[H_NEXT_FOLIO]! + nr > this.L.d.folios) throw new ModelCapacityError('folios', this.L.d.folios);
+    const h = this.allocFolio(flags | PG_LARGE, values[0] ?? 0);
+    this.s[this.L.folio(h) + F_COMPOUND] = nr;
+    for (let i = 1; i < nr; i++) {
+      const t = this.s[H_NEXT_FOLIO]!;
+      this.s[H_NEXT_FOLIO] = t + 1;
+      const o = this.L.folio(t);
+      this.s.fill(0, o, o + F_STRIDE);
+      this.s[o + F_FLAGS] = flags & PAGE_FLAGS;
+      this.s[o + F_VALUE] = values[i] ?? 0;
+      this.s[o + F_COMPOUND] = -i;
+    }
+    return h;
   }
 
   // ---- page table accessors
@@ -216,8 +278,14 @@ export class Kernel {
     this.s[o + E_FOLIO] = 0;
     this.s[o + E_PTE] = 0;
   }
+  /** Change a PTE's bits; on a PMD mapping, the whole PMD's (all its records stay alike). */
   setPteBits(p: number, va: number, bits: number): void {
-    this.s[this.L.pte(p, va) + E_PTE] = bits;
+    if (!(bits & PTE_PMD)) {
+      this.s[this.L.pte(p, va) + E_PTE] = bits;
+      return;
+    }
+    const base = va - (va % HPAGE_PMD_NR);
+    for (let i = 0; i < HPAGE_PMD_NR; i++) this.s[this.L.pte(p, base + i) + E_PTE] = bits;
   }
 
   procAlive(p: number): boolean {

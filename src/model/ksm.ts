@@ -7,7 +7,7 @@
 
 import { Kernel, ZERO_FOLIO } from './kernel.js';
 import { folio_add_rmap, folio_get, folio_put, folio_remove_rmap } from './folio.js';
-import { F_REF, F_VALUE, PG_ANON, PG_ANON_EXCLUSIVE, PG_HUGETLB, PG_KSM, PG_SWAPCACHE, PTE_PRESENT, PTE_WRITE, VM_MERGEABLE } from './state.js';
+import { F_REF, F_VALUE, PG_ANON, PG_ANON_EXCLUSIVE, PG_HUGETLB, PG_LARGE, PG_KSM, PG_SWAPCACHE, PTE_PRESENT, PTE_WRITE, VM_MERGEABLE } from './state.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 
 /** write_protect_page() + replace_page() for one candidate: can it be merged into `into`? */
@@ -42,7 +42,7 @@ export function ksm_scan(k: Kernel): void {
     for (let va = 0; va < k.L.d.vpages; va++) {
       if (!(k.vmFlags(p, va) & VM_MERGEABLE) || !(k.pte(p, va) & PTE_PRESENT)) continue;
       const f = k.pteFolio(p, va);
-      if (f === ZERO_FOLIO || !k.ftest(f, PG_ANON) || k.ftest(f, PG_HUGETLB)) continue;
+      if (f === ZERO_FOLIO || !k.ftest(f, PG_ANON) || k.ftest(f, PG_HUGETLB) || k.ftest(f, PG_LARGE)) continue; // THPs: KSM would split them (not modelled)
       const v = k.fget(f, F_VALUE);
       const g = groups.get(v) ?? [];
       g.push({ p, va, f });

@@ -27,6 +27,8 @@ import {
   PG_SWAPCACHE,
   PG_UPTODATE,
   PTE_DIRTY,
+  PTE_PMD,
+  HPAGE_PMD_NR,
   PTE_HWPOISON,
   PTE_MIGRATION,
   PTE_PRESENT,
@@ -43,6 +45,19 @@ import { filemap_fault } from './filemap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { do_swap_page, swap_free } from './swap.js';
 import { SIGBUS, SIGSEGV } from './errno.js';
+import {
+  do_huge_pmd_anonymous_page,
+  do_huge_pmd_wp_page,
+  folio_mapped_only_by,
+  page_mapcount,
+  pmd_base,
+  pmd_trans_huge,
+  split_huge_pmd,
+  split_partial_pmds,
+  thp_fault_possible,
+  VM_FAULT_FALLBACK,
+  zap_huge_pmd,
+} from './huge_memory.js';
 
 export const FAULT_FLAG_WRITE = 1;
 export const FAULT_FLAG_UNSHARE = 2;
@@ -181,16 +196,23 @@ function wp_page_reuse(k: Kernel, p: number, va: number, f: number): number {
  *  5.19+  PageAnonExclusive pages are reused outright; otherwise
  *         wp_can_reuse_anon_folio() applies the refcount rule and marks the page exclusive.
  */
-function wp_can_reuse_anon(k: Kernel, f: number): boolean {
+function wp_can_reuse_anon(k: Kernel, p: number, f: number): boolean {
   if (k.ftest(f, PG_KSM)) return false;
   const swapcache = k.ftest(f, PG_SWAPCACHE) ? 1 : 0;
+  const large = k.ftest(f, PG_LARGE);
   if (k.on('page_anon_exclusive')) {
     if (k.ftest(f, PG_ANON_EXCLUSIVE)) return true;
-    if (k.ftest(f, PG_LARGE)) return false; // "let's just consistently not reuse subpages" (until ~6.15)
+    if (large && k.on('wp_reuse_large_mm_id')) {
+      // __wp_can_reuse_large_anon_folio() (6.15): only this mm maps it, no references beyond the mappings
+      const h = k.head(f);
+      return folio_mapped_only_by(k, h, p) && k.fget(h, F_REF) === k.folioMapcount(h) + swapcache;
+    }
+    if (large && k.on('wp_no_reuse_large')) return false; // "let's just consistently not reuse subpages" (6.9)
     return k.fget(f, F_REF) <= 1 + swapcache;
   }
   if (k.on('wp_reuse_page_count')) return k.fget(f, F_REF) <= 1 + swapcache;
-  return k.folioMapcount(f) === 1; // reuse_swap_page()
+  // reuse_swap_page(): this page mapped once (page_trans_huge_map_swapcount for a THP's page)
+  return large ? page_mapcount(k, f) === 1 : k.folioMapcount(f) === 1;
 }
 
 /** hugetlb_wp() (mm/hugetlb.c, all versions): reuse by mapcount, whatever the refcount. */
@@ -220,7 +242,7 @@ export function do_wp_page(k: Kernel, p: number, va: number, fflags: number): nu
   if (f === ZERO_FOLIO) return wp_page_copy(k, p, va, f, unshare);
   if (k.ftest(f, PG_HUGETLB)) return hugetlb_wp(k, p, va, f, unshare);
   if (k.ftest(f, PG_ANON)) {
-    if (wp_can_reuse_anon(k, f)) {
+    if (wp_can_reuse_anon(k, p, f)) {
       if (k.on('page_anon_exclusive')) k.fsetFlag(f, PG_ANON_EXCLUSIVE);
       if (unshare) {
         k.trace('do_wp_page', `unshare: folio #${f} is exclusive, stays read-only`);
@@ -252,10 +274,19 @@ export function handle_mm_fault(k: Kernel, p: number, va: number, fflags: number
     return handle_mm_fault(k, p, va, fflags);
   }
   if (!(bits & PTE_PRESENT)) {
+    if (fi < 0 && thp_fault_possible(k, p, va))
+      return do_huge_pmd_anonymous_page(k, p, va, (fflags & FAULT_FLAG_WRITE) !== 0) ? VM_FAULT_WRITE : VM_FAULT_OK;
     if (fi < 0) return do_anonymous_page(k, p, va, fflags);
     return do_fault(k, p, va, fflags);
   }
   if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
+    if (!(bits & PTE_WRITE) && bits & PTE_PMD) {
+      // wp_huge_pmd() -> do_huge_pmd_wp_page()
+      if (fflags & FAULT_FLAG_UNSHARE && !is_cow_mapping(vmf)) return VM_FAULT_OK;
+      const r = do_huge_pmd_wp_page(k, p, va, (fflags & FAULT_FLAG_UNSHARE) !== 0);
+      if (r !== VM_FAULT_FALLBACK) return r ? VM_FAULT_WRITE : VM_FAULT_OK;
+      return do_wp_page(k, p, va, fflags);
+    }
     if (!(bits & PTE_WRITE)) return do_wp_page(k, p, va, fflags);
     if (fflags & FAULT_FLAG_WRITE) k.setPteBits(p, va, bits | PTE_DIRTY);
   }
@@ -276,6 +307,11 @@ export function zap_pte(k: Kernel, p: number, va: number, reason: string): void 
     return;
   }
   if (!(bits & PTE_PRESENT)) return;
+  if (bits & PTE_PMD) {
+    // zap_pmd_range() on a PMD only partly in the range: split it first
+    split_huge_pmd(k, p, va, reason);
+    return zap_pte(k, p, va, reason);
+  }
   const f = k.pteFolio(p, va);
   mmu_notifier_invalidate(k, p, va, reason);
   k.clearPte(p, va);
@@ -283,6 +319,18 @@ export function zap_pte(k: Kernel, p: number, va: number, reason: string): void 
   if (bits & PTE_DIRTY && !k.ftest(f, PG_ANON)) folio_mark_dirty(k, f);
   folio_remove_rmap(k, f);
   folio_put(k, f);
+}
+
+/** zap_page_range() / unmap_page_range(): whole PMDs go at once, partly covered ones are split first. */
+export function zap_page_range(k: Kernel, p: number, va: number, pages: number, reason: string): void {
+  split_partial_pmds(k, p, va, pages, reason);
+  for (let i = 0; i < pages && va + i < k.L.d.vpages; i++) {
+    const a = va + i;
+    if (pmd_trans_huge(k, p, a) && pmd_base(a) === a && a + HPAGE_PMD_NR <= va + pages) {
+      zap_huge_pmd(k, p, a, reason);
+      i += HPAGE_PMD_NR - 1;
+    } else zap_pte(k, p, a, reason);
+  }
 }
 
 /** A CPU load `r = x[i]` by process p (the fault path if the PTE is not there). Returns value or -signal. */

@@ -8,14 +8,19 @@
 
 import { Kernel, ZERO_FOLIO } from './kernel.js';
 import { folio_put, folio_remove_rmap } from './folio.js';
-import { F_INDEX, F_MAPPING, FS_EXT4, FS_GUEST, PG_ALIVE, PG_DIRTY, PG_HWPOISON, PTE_HWPOISON } from './state.js';
+import { F_INDEX, F_MAPPING, FS_EXT4, FS_GUEST, PG_ALIVE, PG_DIRTY, PG_HWPOISON, PTE_HWPOISON, PG_LARGE, PG_HUGETLB } from './state.js';
 import { rmap_walk } from './rmap.js';
 import { kvm_unmap_spte, mmu_notifier_invalidate } from './mmu_notifier.js';
 import { filemap_remove_folio } from './filemap.js';
-import { EFAULT } from './errno.js';
+import { EBUSY, EFAULT } from './errno.js';
 
 export function memory_failure(k: Kernel, f: number): number {
   if (f === ZERO_FOLIO || !k.ftest(f, PG_ALIVE)) return -EFAULT;
+  if (k.ftest(f, PG_LARGE) && !k.ftest(f, PG_HUGETLB)) {
+    // try_to_split_thp_page(): splitting a large folio is not modelled; a pinned THP cannot be split either
+    k.trace('memory_failure', `folio #${f} is part of a THP: not handled (pinlab does not split large folios)`);
+    return -EBUSY;
+  }
   k.fsetFlag(f, PG_HWPOISON);
   k.trace('memory_failure', `folio #${f} poisoned`);
   // hwpoison_user_mappings() -> try_to_unmap(TTU_HWPOISON)

@@ -28,6 +28,7 @@ import {
   PTE_PRESENT,
   PTE_WRITE,
   E_FOLIO,
+  PG_LARGE,
 } from './state.js';
 import { rmap_walk } from './rmap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
@@ -41,6 +42,7 @@ import { EAGAIN, EBUSY, EINVAL, EFAULT } from './errno.js';
 export function migrate_folio_unmap(k: Kernel, f: number): number {
   if (f === ZERO_FOLIO || !k.ftest(f, PG_ALIVE)) return -EFAULT;
   if (k.ftest(f, PG_HUGETLB)) return -EBUSY; // hugetlb migration not modelled
+  if (k.ftest(f, PG_LARGE)) return -EBUSY; // THP migration not modelled (migrate_pages would split or move it whole)
   const m = k.fget(f, F_MAPPING) - 1;
   if (m >= 0 && k.fileFs(m) === FS_GUEST) {
     if (k.fileFlags(m) & FIF_UNMOVABLE) {

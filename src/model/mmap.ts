@@ -13,6 +13,7 @@ import {
   FIF_SHMEM_ANON,
   FS_GUEST,
   FS_SECRETMEM,
+  FS_P2PDMA,
   FS_HUGETLBFS,
   FS_TMPFS,
   H_NEXT_FILE,
@@ -33,8 +34,12 @@ import {
   VM_SHARED,
   VM_WIPEONFORK,
   VM_WRITE,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
+  HPAGE_PMD_NR,
 } from './state.js';
-import { zap_pte } from './memory.js';
+import { zap_page_range } from './memory.js';
+import { madvise_collapse, split_huge_pmd, split_partial_pmds } from './huge_memory.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { ModelCapacityError } from './kernel.js';
 import { EACCES, EFAULT, EINVAL, ENODEV, ENOMEM } from './errno.js';
@@ -67,7 +72,10 @@ export function alloc_file(k: Kernel, fs: number, pages: number, flags: number):
 
 /** Reserve a range of virtual pages (get_unmapped_area). Addresses are global so a forked child sees the same names. */
 export function get_unmapped_area(k: Kernel, pages: number): number {
-  const va = k.s[H_NEXT_VA]!;
+  let va = k.s[H_NEXT_VA]!;
+  // thp_get_unmapped_area(): a range of at least a PMD starts PMD-aligned
+  // (anonymous memory since efd4f3df2c1b, 6.7; before, by the luck of the address space)
+  if (pages >= HPAGE_PMD_NR) va += (HPAGE_PMD_NR - (va % HPAGE_PMD_NR)) % HPAGE_PMD_NR;
   if (va + pages > k.L.d.vpages) throw new ModelCapacityError('virtual pages', k.L.d.vpages);
   k.s[H_NEXT_VA] = va + pages;
   return va;
@@ -84,6 +92,10 @@ export function do_mmap(k: Kernel, p: number, file: number, pages: number, prot:
     const fs = k.fileFs(fi);
     if (fs === FS_GUEST) return -ENODEV; // guest-private memory has no user mapping
     if (fs === FS_SECRETMEM && !shared) return -EINVAL; // secretmem_mmap(): MAP_SHARED only
+    if (fs === FS_P2PDMA) {
+      if (!k.on('p2pdma_user_mmap')) return -ENODEV; // no p2pmem/allocate file before 6.2 (7e9c7ef83d78)
+      if (!shared) return -EINVAL; // p2pmem_alloc_mmap(): VM_MAYSHARE only
+    }
     if (fs === FS_HUGETLBFS) vmf |= VM_HUGETLB;
     if (flags & MAP_HUGETLB && fs !== FS_HUGETLBFS) return -EINVAL;
   } else if (shared) {
@@ -113,8 +125,8 @@ function range_mapped(k: Kernel, p: number, va: number, pages: number): boolean 
 /** do_vmi_munmap() (munmap): zap the pages and drop the VMAs. */
 export function do_munmap(k: Kernel, p: number, va: number, pages: number): number {
   if (pages <= 0) return -EINVAL;
+  zap_page_range(k, p, va, pages, 'munmap');
   for (let i = 0; i < pages && va + i < k.L.d.vpages; i++) {
-    zap_pte(k, p, va + i, 'munmap');
     const o = k.L.pte(p, va + i);
     k.s[o + E_VMFLAGS] = 0;
     k.s[o + E_FILE] = 0;
@@ -131,6 +143,7 @@ export function do_mprotect(k: Kernel, p: number, va: number, pages: number, pro
     const vmf = k.vmFlags(p, va + i);
     if (want & VM_WRITE && !(vmf & VM_MAYWRITE)) return -EACCES;
   }
+  split_partial_pmds(k, p, va, pages, 'mprotect of part of a THP');
   for (let i = 0; i < pages; i++) {
     const a = va + i;
     const vmf = k.vmFlags(p, a);
@@ -161,13 +174,27 @@ export const MADV = {
 
 /** do_madvise() (mm/madvise.c) for the advice the model knows. */
 export function do_madvise(k: Kernel, p: number, va: number, pages: number, advice: string, pageout: (p: number, va: number) => void): number {
+  if (advice === 'MADV_COLLAPSE' && !k.on('madv_collapse')) return -EINVAL; // unknown advice before 6.1
   if (!range_mapped(k, p, va, pages)) return -ENOMEM;
+  if (advice === 'MADV_COLLAPSE') {
+    const r = madvise_collapse(k, p, va, pages);
+    k.trace('madvise', `MADV_COLLAPSE on ${pages} page(s): ${r < 0 ? 'failed' : 'done'}`);
+    return r;
+  }
+  if (advice === 'MADV_DONTNEED') {
+    zap_page_range(k, p, va, pages, 'MADV_DONTNEED');
+    k.trace('madvise', `MADV_DONTNEED on ${pages} page(s)`);
+    return 0;
+  }
   for (let i = 0; i < pages; i++) {
     const a = va + i;
     const vmf = k.vmFlags(p, a);
     switch (advice) {
-      case 'MADV_DONTNEED':
-        zap_pte(k, p, a, 'MADV_DONTNEED');
+      case 'MADV_HUGEPAGE':
+      case 'MADV_NOHUGEPAGE':
+        // hugepage_madvise(): VM_HUGEPAGE / VM_NOHUGEPAGE (THP "madvise" mode: only VM_HUGEPAGE areas get THPs)
+        if (vmf & VM_HUGETLB) break;
+        k.setVmFlags(p, a, advice === 'MADV_HUGEPAGE' ? (vmf | VM_HUGEPAGE) & ~VM_NOHUGEPAGE : (vmf | VM_NOHUGEPAGE) & ~VM_HUGEPAGE);
         break;
       case 'MADV_DONTFORK':
         k.setVmFlags(p, a, vmf | VM_DONTCOPY);
@@ -202,9 +229,9 @@ export function do_madvise(k: Kernel, p: number, va: number, pages: number, advi
 
 /** do_exit() -> exit_mmap(): the whole address space is zapped. Pins held by drivers stay. */
 export function exit_mmap(k: Kernel, p: number): void {
+  zap_page_range(k, p, 0, k.L.d.vpages, 'exit_mmap');
   for (let va = 0; va < k.L.d.vpages; va++) {
     if (k.vmFlags(p, va) === 0) continue;
-    zap_pte(k, p, va, 'exit_mmap');
     const o = k.L.pte(p, va);
     k.s[o + E_VMFLAGS] = 0;
     k.s[o + E_FILE] = 0;
@@ -222,6 +249,8 @@ export function exit_mmap(k: Kernel, p: number): void {
  */
 export function do_mremap(k: Kernel, p: number, va: number, pages: number): number {
   if (!range_mapped(k, p, va, pages)) return -EFAULT;
+  // move_page_tables() moves a whole PMD only to an aligned destination; pinlab splits instead
+  for (let i = 0; i < pages; i++) split_huge_pmd(k, p, va + i, 'mremap');
   const to = get_unmapped_area(k, pages);
   for (let i = 0; i < pages; i++) {
     const from = k.L.pte(p, va + i);

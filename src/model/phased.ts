@@ -23,15 +23,16 @@ import {
   gup_cursor_size,
   gup_cursor_step,
   pin_handle_create,
+  is_valid_gup_args,
 } from './gup.js';
-import { FOLL_GET, FOLL_PIN, gup_put_folio } from './folio.js';
+import { gup_put_folio } from './folio.js';
 import { H_NEXT_FOLIO, PIN_KIND_GUP } from './state.js';
 import { dio_rw_step } from './direct_io.js';
 import { mem_rw_write_result, mem_rw_write_step } from './proc_mem.js';
 import { writeback_step } from './filemap.js';
 import { shrink_one } from './vmscan.js';
 import { kvm_get_pfn, kvm_install_spte, kvm_needs_fault, kvm_unmap_spte } from './mmu_notifier.js';
-import { EINVAL, EFAULT } from './errno.js';
+import { EFAULT } from './errno.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { migrate_folio_move, migrate_folio_unmap } from './migrate.js';
 import { check_observe } from './invariants.js';
@@ -88,7 +89,8 @@ export function phaseLocals(op: ModelOp, pinPages: number): number {
 export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Array, procName: (p: number) => string): PhaseResult {
   switch (op.op) {
     case 'gup': {
-      if ((op.foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return done({ kind: 'errno', e: EINVAL });
+      const bad = is_valid_gup_args(k, op.foll);
+      if (bad) return done({ kind: 'errno', e: -bad });
       // GUP-fast's locals sit after the cursor: next page, PTE snapshot, folio, write_protect_seq, stage
       const J = loc.length - 7;
       const BITS = J + 1;

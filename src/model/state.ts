@@ -39,6 +39,7 @@ export const H_NEXT_PIN = 2;
 export const H_NEXT_VA = 3;
 export const H_NEXT_SWAP = 4;
 export const H_NEXT_FILE = 5;
+export const H_HUGE_ZERO = 6; // the huge zero folio + 1 once allocated (mm_get_huge_zero_folio)
 export const H_SIZE = 8;
 
 // procs
@@ -72,6 +73,8 @@ export const VM_HUGETLB = 0x400000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_WIPEONFORK = 0x2000000;
 export const VM_MERGEABLE = 0x10000000; // MADV_MERGEABLE (KSM)
+export const VM_HUGEPAGE = 0x20000000; // MADV_HUGEPAGE
+export const VM_NOHUGEPAGE = 0x8000000; // MADV_NOHUGEPAGE (pinlab's value)
 /** pinlab: this page is covered by a VMA at all */
 export const VM_PRESENT = 0x40000000;
 
@@ -84,6 +87,8 @@ export const PTE_SWAP = 16; // a swap entry: E_FOLIO holds the swap slot + 1
 export const PTE_SWP_EXCLUSIVE = 32;
 export const PTE_HWPOISON = 128; // a hwpoison entry: access gets SIGBUS
 export const PTE_MIGRATION = 64; // a migration entry: E_FOLIO holds the folio being migrated + 1
+/** part of a PMD mapping: all HPAGE_PMD_NR records of the aligned block carry it, with the same bits, each naming its own page */
+export const PTE_PMD = 256;
 
 // folios
 export const F_FLAGS = 0;
@@ -97,7 +102,16 @@ export const F_INDEX = 7;
 export const F_AUTHOR = 8; // process index + 1 of the last writer, 0 for none
 export const F_EPOCH = 9; // the author's fork count when it wrote
 export const F_SWAP = 10; // swap slot + 1 while in the swap cache
-export const F_STRIDE = 11;
+/**
+ * Compound pages: a THP of HPAGE_PMD_NR pages takes that many consecutive slots,
+ * one struct page each. The head holds nr (> 1), a tail -(its offset from the head).
+ * Folio-level fields and flags of a tail live in its head (Kernel's accessors redirect);
+ * F_VALUE, F_AUTHOR, F_EPOCH and the PAGE_FLAGS are per page, as in struct page.
+ */
+export const F_COMPOUND = 11;
+export const F_STRIDE = 12;
+/** fields kept per page (not redirected to the head) */
+export const PAGE_FIELDS: readonly number[] = [F_VALUE, F_AUTHOR, F_EPOCH, F_COMPOUND];
 
 export const PG_ALIVE = 1 << 0;
 export const PG_ANON = 1 << 1;
@@ -118,6 +132,15 @@ export const PG_FREED = 1 << 15;
 export const PG_HWPOISON = 1 << 16;
 export const PG_ZONE_MOVABLE = 1 << 17; // allocated from ZONE_MOVABLE
 export const PG_CMA = 1 << 18; // allocated from a MIGRATE_CMA pageblock
+export const PG_P2PDMA = 1 << 19; // ZONE_DEVICE memory of a PCI BAR (MEMORY_DEVICE_PCI_P2PDMA)
+/** flags kept per page in struct page (PageAnonExclusive, PageHWPoison); the rest are the folio's */
+export const PAGE_FLAGS = PG_ANON_EXCLUSIVE | PG_HWPOISON;
+
+/**
+ * Pages per PMD in pinlab (512 on x86-64 with 4 KiB pages). Two is the
+ * smallest size that can be split, partially unmapped or partially pinned.
+ */
+export const HPAGE_PMD_NR = 2;
 
 // files
 export const FI_FS = 0;
@@ -130,6 +153,7 @@ export const FS_TMPFS = 2;
 export const FS_HUGETLBFS = 3;
 export const FS_GUEST = 4; // restrictedmem / guest_memfd (shmem-like, no user mapping)
 export const FS_SECRETMEM = 5; // memfd_secret: mappable, but out of the kernel's direct map
+export const FS_P2PDMA = 6; // a PCI BAR's P2PDMA memory (drivers/pci/p2pdma.c p2pmem_alloc_mmap)
 export const FIF_SHMEM_ANON = 1; // backs a MAP_SHARED|anon mapping
 export const FIF_UNMOVABLE = 2; // AS_UNMOVABLE
 export const FIF_RESTRICTED_AOPS = 4;

@@ -24,6 +24,7 @@ import {
   PG_WRITEBACK,
   PTE_SWAP,
   PTE_SWP_EXCLUSIVE,
+  PG_LARGE,
 } from './state.js';
 import { folio_get, folio_maybe_dma_pinned, folio_put, folio_remove_rmap } from './folio.js';
 import { rmap_walk } from './rmap.js';
@@ -51,6 +52,7 @@ function shrink_file_folio(k: Kernel, f: number): void {
  */
 export function shrink_anon_folio(k: Kernel, f: number): void {
   if (k.ftest(f, PG_HUGETLB) || k.ftest(f, PG_SWAPCACHE)) return;
+  if (k.ftest(f, PG_LARGE)) return; // THP swap-out (split or THP_SWAP) is not modelled: the THP stays
   if (k.on('no_swapcache_pinned') && folio_maybe_dma_pinned(k, f)) {
     k.trace('shrink_folio_list', `folio #${f} may be pinned: not added to the swap cache`);
     return;
