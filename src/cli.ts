@@ -282,6 +282,33 @@ withExploreOptions(program.command('check'))
   });
 
 program
+  .command('real')
+  .description('run scenarios on the running kernel through the native runner and hold the model (nearest profile) to it, step by step')
+  .argument('<file...>', 'scenario files or directories')
+  .option('--json', 'print the JSON report')
+  .action(async (paths: string[], opts: { json?: boolean }) => {
+    const { hostProfile, realScenario, realText } = await import('./real/differential.js');
+    const host = hostProfile();
+    const reps = [];
+    let status = 0;
+    for (const file of expand(paths)) {
+      try {
+        const { pr } = prepareFile(file, null);
+        if (!opts.json) process.stderr.write(`\r${file}`.padEnd(70));
+        reps.push(await realScenario(file, pr.sc, pr.info, host.profile));
+      } catch (e) {
+        status = Math.max(status, reportInputError(e));
+      }
+    }
+    if (!opts.json) process.stderr.write('\r'.padEnd(71) + '\r');
+    const dis = reps.reduce((n, r) => n + r.disagreements, 0);
+    process.stdout.write(
+      (opts.json ? JSON.stringify({ kernel: host.release, profile: host.profile.name, scenarios: reps, disagreements: dis }, null, 2) : realText(host, reps)) + '\n',
+    );
+    process.exitCode = status || (dis ? 1 : 0);
+  });
+
+program
   .command('profiles')
   .description('list kernel profiles, their knobs, and the commit behind each knob')
   .option('--json', 'machine-readable')

@@ -1,0 +1,306 @@
+// `pinlab real`: run a scenario on the running kernel through the native
+// runner, run the model on the profile nearest to `uname -r`, and hold each
+// step's observation against the model's, and each value clause against what
+// the kernel did. Observations are recorded, never assumed.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, release } from 'node:os';
+import { join } from 'node:path';
+import type { Pred, Scenario, Step } from '../lang/ast.js';
+import type { CheckedInfo } from '../lang/check.js';
+import { OPS } from '../lang/ops.js';
+import { Prepared, evalPred, runProfile, type Outcome, type Res } from '../interp/interpreter.js';
+import { compareVersions, makeProfile, VERSIONS, type Profile } from '../profiles/profiles.js';
+import { ERRNO_BY_NAME, SIGNAL_BY_NAME } from '../model/errno.js';
+import { T_ERRNO, T_INT, T_OK, T_SIGNAL, T_SKIPPED, T_UNSET, showValue } from '../model/state.js';
+import { NativeRunner, runnerAvailable } from './native.js';
+import { translate, type Cmd, type RealStep } from './translate.js';
+
+export interface StepReport {
+  line: number;
+  text: string;
+  model: string;
+  real: string;
+  verdict: 'agree' | 'DISAGREE' | 'not runnable';
+  reason?: string;
+}
+
+export interface ClauseReport {
+  line: number;
+  clause: string;
+  /** the clause as checked on the real kernel (violation and clean parts dropped: they are the model's judgement) */
+  checked: string;
+  real: 'PASS' | 'FAIL';
+  verdict: 'agree' | 'DISAGREE';
+}
+
+export interface RealScenarioReport {
+  file: string;
+  scenario: string;
+  source: string | null;
+  status: 'ran' | 'skipped';
+  reason?: string;
+  steps: StepReport[];
+  clauses: ClauseReport[];
+  disagreements: number;
+}
+
+/** The kernel this machine runs and the profile pinlab holds it to (the newest one not newer than it). */
+export function hostProfile(rel = release()): { release: string; profile: Profile } {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  const v = m ? `${m[1]}.${m[2]}` : '0.0';
+  let best: string = VERSIONS[0];
+  for (const x of VERSIONS) if (compareVersions(x, v) <= 0) best = x;
+  return { release: rel, profile: makeProfile(best, []) };
+}
+
+/** The scenario with every unnamed call given a name `@L<line>`, so the model records what each step returned. */
+function withStepNames(sc: Scenario, info: CheckedInfo): { sc: Scenario; info: CheckedInfo } {
+  const results = new Map(info.results);
+  const name = (st: Step): Step => {
+    if (st.stmt.kind !== 'call' || st.stmt.target) return st;
+    const n = `@L${st.line}`;
+    results.set(n, OPS[st.stmt.call.name]?.returns ?? 'status');
+    return { ...st, stmt: { ...st.stmt, target: { name: n, pos: st.stmt.call.pos } } };
+  };
+  const body = sc.body.map((b) => (b.kind === 'step' ? name(b) : { ...b, threads: b.threads.map((t) => t.map(name)) }));
+  return { sc: { ...sc, body }, info: { ...info, results } };
+}
+
+/** Drop `violation(...)` and `clean` from a conjunction; null if the clause depends on them in another way. */
+function observable(p: Pred): Pred | null | 'empty' {
+  switch (p.kind) {
+    case 'violation':
+    case 'clean':
+      return 'empty';
+    case 'and': {
+      const l = observable(p.left);
+      const r = observable(p.right);
+      if (l === null || r === null) return null;
+      if (l === 'empty') return r;
+      if (r === 'empty') return l;
+      return { ...p, left: l, right: r };
+    }
+    case 'or':
+    case 'not': {
+      const parts = p.kind === 'or' ? [p.left, p.right] : [p.inner];
+      return parts.every((q) => observable(q) === q) ? p : null;
+    }
+    default:
+      return p;
+  }
+}
+
+function showPred(p: Pred): string {
+  switch (p.kind) {
+    case 'and':
+      return `${showPred(p.left)} and ${showPred(p.right)}`;
+    case 'or':
+      return `(${showPred(p.left)} or ${showPred(p.right)})`;
+    case 'not':
+      return `not ${showPred(p.inner)}`;
+    case 'ok':
+      return `ok(${p.name.name})`;
+    case 'skipped':
+      return `skipped(${p.name.name})`;
+    case 'cmp': {
+      const lhs = p.lhs.kind === 'disk' ? `disk(${p.lhs.file.name}, ${p.lhs.index})` : p.lhs.name.name;
+      const rhs = p.rhs.kind === 'char' ? `'${p.rhs.ch}'` : p.rhs.kind === 'int' ? String(p.rhs.n) : p.rhs.name;
+      return `${lhs} ${p.op} ${rhs}`;
+    }
+    default:
+      return p.kind;
+  }
+}
+
+function diskRefs(p: Pred, out: Set<string>): void {
+  if (p.kind === 'and' || p.kind === 'or') {
+    diskRefs(p.left, out);
+    diskRefs(p.right, out);
+  } else if (p.kind === 'not') diskRefs(p.inner, out);
+  else if (p.kind === 'cmp' && p.lhs.kind === 'disk') out.add(`${p.lhs.file.name}\0${p.lhs.index}`);
+}
+
+/** A reply as a result-table entry. */
+function resOfReply(rs: RealStep, r: { ok?: boolean; value?: number; errno?: string; signal?: string }): Res {
+  if (r.errno) return { tag: T_ERRNO, val: ERRNO_BY_NAME[r.errno] ?? -1 };
+  if (r.signal) return { tag: T_SIGNAL, val: SIGNAL_BY_NAME[r.signal] ?? -1 };
+  if (rs.kind === 'value') return { tag: T_INT, val: r.value ?? 0 };
+  return { tag: T_OK, val: 0 };
+}
+
+function showReal(rs: RealStep, r: Res): string {
+  if (r.tag === T_ERRNO) return Object.entries(ERRNO_BY_NAME).find(([, v]) => v === r.val)?.[0] ?? `errno ${r.val}`;
+  if (r.tag === T_SIGNAL) return Object.entries(SIGNAL_BY_NAME).find(([, v]) => v === r.val)?.[0] ?? `signal ${r.val}`;
+  if (r.tag === T_SKIPPED) return 'skipped';
+  if (rs.kind === 'value') return showValue(r.val);
+  return 'ok';
+}
+
+/** The model's observation of a step in the same vocabulary as the kernel's. */
+function showModel(rs: RealStep, v: string | number | undefined, notes: { line: number; msg: string }[]): string {
+  if (rs.name.startsWith('@L') && v === undefined) {
+    // a store: the model notes a signal, otherwise it succeeded
+    const sig = notes.find((n) => n.line === rs.line && /got (SIG\w+)/.test(n.msg));
+    if (sig) return /got (SIG\w+)/.exec(sig.msg)![1]!;
+    if (notes.some((n) => n.line === rs.line && /skipped/.test(n.msg))) return 'skipped';
+    return 'ok';
+  }
+  if (v === undefined) return 'unset';
+  if (typeof v === 'string' && (v in ERRNO_BY_NAME || v in SIGNAL_BY_NAME || v === 'skipped' || v === 'unset')) return v;
+  if (rs.kind === 'value') return typeof v === 'number' ? String(v) : `'${v}'`;
+  return 'ok';
+}
+
+/** Reserve hugetlb pages for the run; returns the restore function, or a reason it cannot. */
+function reserveHugetlb(pages: number): { restore: () => void } | { reason: string } {
+  if (pages === 0) return { restore: () => {} };
+  if (process.getuid?.() !== 0) return { reason: 'MAP_HUGETLB needs reserved huge pages, and reserving them needs root' };
+  const path = '/proc/sys/vm/nr_hugepages';
+  const free = '/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages';
+  try {
+    const old = Number(readFileSync(path, 'utf8').trim());
+    const freeBefore = Number(readFileSync(free, 'utf8').trim());
+    const want = old + Math.max(0, pages - freeBefore);
+    writeFileSync(path, String(want));
+    const restore = () => writeFileSync(path, String(old));
+    if (Number(readFileSync(free, 'utf8').trim()) < pages) {
+      restore();
+      return { reason: `could not reserve ${pages} huge pages (memory too fragmented?)` };
+    }
+    return { restore };
+  } catch (e) {
+    return { reason: `cannot reserve huge pages: ${(e as Error).message}` };
+  }
+}
+
+/** Run one checked scenario both ways. */
+export async function realScenario(file: string, sc: Scenario, info: CheckedInfo, profile: Profile): Promise<RealScenarioReport> {
+  const rep: RealScenarioReport = { file, scenario: sc.name, source: sc.source, status: 'skipped', steps: [], clauses: [], disagreements: 0 };
+  const tr = translate(sc, info);
+  const notRunnable = tr.steps.filter((s) => s.notRunnable);
+  if (tr.scenarioReason || notRunnable.length || !runnerAvailable()) {
+    rep.reason = tr.scenarioReason ?? (notRunnable.length ? `${notRunnable.length} step(s) not runnable` : 'the native runner is not built (npm install builds it with cc)');
+    rep.steps = notRunnable.map((s) => ({ line: s.line, text: s.text, model: '', real: '', verdict: 'not runnable', reason: s.notRunnable! }));
+    return rep;
+  }
+  const huge = reserveHugetlb(tr.hugetlbPages);
+  if ('reason' in huge) {
+    rep.reason = huge.reason;
+    return rep;
+  }
+  // the model, with every step named
+  const named = withStepNames(sc, info);
+  const pr = new Prepared(named.sc, named.info);
+  const model = runProfile(pr, profile);
+  if (model.error) {
+    huge.restore();
+    rep.reason = `the model cannot run it on ${profile.name}: ${model.error}`;
+    return rep;
+  }
+
+  const workdir = mkdtempSync(join(tmpdir(), 'pinlab-real-'));
+  const runner = new NativeRunner(workdir);
+  const real = new Map<string, Res>();
+  const disk = new Map<string, number>();
+  try {
+    for (const c of tr.setup) {
+      const r = await runner.send(c);
+      if (!r.ok) throw new SetupError(`setup ${c[1]} ${c[2]}: ${r.errno ?? r.error ?? r.signal}`);
+    }
+    const exited = new Set<number>();
+    const failed = new Set<string>();
+    for (const rs of tr.steps) {
+      let res: Res | null = null;
+      const actor = rs.cmds[0]?.[0] ?? -1;
+      const inputs = rs.cmds.flatMap((c) => c.slice(2)).filter((x): x is string => typeof x === 'string');
+      if (actor >= 0 && exited.has(actor)) res = { tag: T_SKIPPED, val: 0 };
+      else if (inputs.some((n) => failed.has(n) && n !== rs.name)) res = { tag: T_SKIPPED, val: 0 };
+      else {
+        for (const c of rs.cmds) {
+          const r = await runner.send(c as Cmd);
+          if (r.error) {
+            if (/io_uring/.test(c[1]) && /E(PERM|NOSYS)/.test(r.error)) throw new SetupError('io_uring is not available here');
+            throw new SetupError(`line ${rs.line}: the runner failed: ${r.error}`);
+          }
+          if ((r.errno === 'EPERM' || r.errno === 'ENOSYS') && c[1] === 'uring_register') throw new SetupError(`io_uring is not available here (${r.errno})`);
+          res = resOfReply(rs, r);
+          if (!r.ok) break;
+        }
+        if (rs.cmds[0]?.[1] === 'exit') exited.add(actor);
+      }
+      res ??= { tag: T_OK, val: 0 };
+      if (res.tag === T_ERRNO || res.tag === T_SIGNAL || res.tag === T_SKIPPED) failed.add(rs.name);
+      real.set(rs.name, res);
+      const m = showModel(rs, model.values[rs.name], model.notes);
+      const o = showReal(rs, res);
+      const verdict = m === o ? 'agree' : 'DISAGREE';
+      if (verdict === 'DISAGREE') rep.disagreements++;
+      rep.steps.push({ line: rs.line, text: rs.text, model: m, real: o, verdict });
+    }
+    const refs = new Set<string>();
+    for (const c of sc.clauses) diskRefs(c.pred, refs);
+    for (const ref of refs) {
+      const [f, i] = ref.split('\0') as [string, string];
+      const r = await runner.send([-1, 'disk', f, Number(i)]);
+      if (r.ok && r.value !== undefined) disk.set(ref, r.value);
+    }
+    rep.status = 'ran';
+  } catch (e) {
+    if (!(e instanceof SetupError)) throw e;
+    rep.reason = e.message;
+    rep.steps = [];
+    return rep;
+  } finally {
+    await runner.close();
+    rmSync(workdir, { recursive: true, force: true });
+    huge.restore();
+  }
+
+  const outcome: Outcome = {
+    result: (n) => real.get(n) ?? { tag: T_UNSET, val: 0 },
+    violations: new Set(),
+    disk: (f, i) => disk.get(`${f}\0${i}`),
+  };
+  for (const c of sc.clauses) {
+    if (c.kind !== 'expect') continue;
+    const ms = model.checks.find((x) => x.line === c.line);
+    if (!ms) continue; // not for this profile
+    const p = observable(c.pred);
+    if (p === null || p === 'empty') continue;
+    const ok = evalPred(p, outcome);
+    const verdict = ok ? 'agree' : 'DISAGREE';
+    if (!ok) rep.disagreements++;
+    rep.clauses.push({ line: c.line, clause: c.text, checked: showPred(p), real: ok ? 'PASS' : 'FAIL', verdict });
+  }
+  return rep;
+}
+
+class SetupError extends Error {}
+
+export function realText(host: { release: string; profile: Profile }, reps: RealScenarioReport[]): string {
+  const out: string[] = [`running kernel ${host.release}: held to profile ${host.profile.name}`, ''];
+  for (const r of reps) {
+    out.push(`scenario ${r.scenario}  (${r.file})`);
+    if (r.source) out.push(`source   ${r.source}`);
+    if (r.status === 'skipped') out.push(`  SKIPPED     ${r.reason}`);
+    const w = Math.min(48, Math.max(10, ...r.steps.map((s) => s.text.length)));
+    const mw = Math.max(5, ...r.steps.map((s) => s.model.length));
+    const rw = Math.max(4, ...r.steps.map((s) => s.real.length));
+    if (r.steps.length && r.status === 'ran') out.push(`  line  ${'step'.padEnd(w)}  ${'model'.padEnd(mw)}  ${'real'.padEnd(rw)}`);
+    for (const s of r.steps) {
+      if (s.verdict === 'not runnable') out.push(`  ${String(s.line).padStart(4)}  ${s.text.slice(0, w).padEnd(w)}  not runnable: ${s.reason}`);
+      else out.push(`  ${String(s.line).padStart(4)}  ${s.text.slice(0, w).padEnd(w)}  ${s.model.padEnd(mw)}  ${s.real.padEnd(rw)}  ${s.verdict}`);
+    }
+    for (const c of r.clauses) out.push(`  ${String(c.line).padStart(4)}  ${c.checked}: kernel ${c.real}  ${c.verdict}`);
+    out.push('');
+  }
+  const ran = reps.filter((r) => r.status === 'ran');
+  const dis = reps.reduce((n, r) => n + r.disagreements, 0);
+  const steps = ran.reduce((n, r) => n + r.steps.length, 0);
+  const nr = reps.reduce((n, r) => n + r.steps.filter((s) => s.verdict === 'not runnable').length, 0);
+  out.push(
+    `${reps.length} scenarios: ${ran.length} ran (${steps} steps, ${ran.reduce((n, r) => n + r.clauses.length, 0)} clauses), ${reps.length - ran.length} skipped (${nr} steps not runnable); ${dis === 0 ? 'model and kernel agree' : `${dis} DISAGREEMENT(S)`}`,
+  );
+  return out.join('\n');
+}

@@ -1,0 +1,304 @@
+// Translate a scenario into commands for the native runner (native/pinlab-real.c,
+// protocol in native/PROTOCOL.md): the user-space-expressible part of the
+// language. Every step either becomes commands or is "not runnable" with the
+// reason. Nothing here knows the model: this layer sits beside the interpreter.
+
+import type { Arg, Call, Scenario, Step, ValueLit } from '../lang/ast.js';
+import type { CheckedInfo } from '../lang/check.js';
+import { encodeChar } from '../model/state.js';
+
+/** One wire command without its seq: [actor, op, ...args]. */
+export type Cmd = [number, string, ...(string | number)[]];
+
+export interface RealStep {
+  line: number;
+  /** the step's source text */
+  text: string;
+  /** the result name the step assigns (synthetic `@L<line>` for unnamed calls) */
+  name: string;
+  /** what the value is: content (compare), handle (compare ok/errno), status */
+  kind: 'value' | 'handle' | 'status';
+  cmds: Cmd[];
+  notRunnable?: string;
+}
+
+export interface Translation {
+  steps: RealStep[];
+  /** commands the controller runs before the first step (files) */
+  setup: Cmd[];
+  /** hugetlb pages the scenario needs reserved */
+  hugetlbPages: number;
+  /** a reason the whole scenario cannot run (par/background), if any */
+  scenarioReason?: string;
+}
+
+const PAGE = 4096;
+const THP_UNIT = 1 << 20; // HPAGE_PMD_NR (2) model pages = one 2 MiB PMD
+const HUGETLB_UNIT = 2 << 20;
+const PMD_SIZE = 2 << 20;
+
+const PROT: Record<string, number> = { PROT_NONE: 0, PROT_READ: 1, PROT_WRITE: 2, PROT_EXEC: 4 };
+const MAPF: Record<string, number> = { MAP_SHARED: 1, MAP_PRIVATE: 2, MAP_HUGETLB: 0x40000, MAP_POPULATE: 0x8000 };
+/** include/uapi/asm-generic/mman-common.h */
+const MADV: Record<string, number> = {
+  MADV_DONTNEED: 4,
+  MADV_FREE: 8,
+  MADV_DONTFORK: 10,
+  MADV_DOFORK: 11,
+  MADV_MERGEABLE: 12,
+  MADV_UNMERGEABLE: 13,
+  MADV_HUGEPAGE: 14,
+  MADV_NOHUGEPAGE: 15,
+  MADV_WIPEONFORK: 18,
+  MADV_KEEPONFORK: 19,
+  MADV_COLD: 20,
+  MADV_PAGEOUT: 21,
+  MADV_COLLAPSE: 25,
+};
+const FOLL_IO_URING = ['FOLL_LONGTERM', 'FOLL_WRITE'];
+
+function names(a: Arg | undefined): string[] {
+  if (!a) return [];
+  if (a.kind === 'name') return [a.name];
+  if (a.kind === 'flags') return a.names.map((n) => n.name);
+  return [];
+}
+function bits(a: Arg | undefined, table: Record<string, number>): number {
+  return names(a).reduce((b, n) => b | (table[n] ?? 0), 0);
+}
+function int(a: Arg | undefined): number {
+  return a && a.kind === 'int' ? a.n : 0;
+}
+function nameOf(a: Arg | undefined): string {
+  return a && a.kind === 'name' ? a.name : '';
+}
+function value(v: ValueLit | Arg): number {
+  if (v.kind === 'char') return encodeChar(v.ch);
+  if (v.kind === 'int') return v.n | 0;
+  throw new Error('not a value');
+}
+
+class NotRunnable extends Error {}
+
+/** Translate a checked scenario. */
+export function translate(sc: Scenario, info: CheckedInfo): Translation {
+  const out: Translation = { steps: [], setup: [], hugetlbPages: 0 };
+  if (sc.body.some((b) => b.kind === 'par') || sc.background.length)
+    out.scenarioReason = 'a race (par/background): interleavings cannot be forced on the real kernel; the explorer settles it';
+  if (sc.memory && sc.memory !== 'normal') out.scenarioReason = `memory ${sc.memory}: the zone of a page cannot be chosen from user space`;
+
+  const procIndex = new Map(info.processes.map((p, i) => [p, i] as const));
+  const fileUnit = new Map<string, number>();
+  const fileFs = new Map<string, string>();
+  for (const f of sc.files) {
+    fileUnit.set(f.name.name, PAGE);
+    fileFs.set(f.name.name, f.fs);
+    if (f.fs === 'hugetlbfs') continue; // reported at first use
+    out.setup.push([-1, 'file', f.name.name, f.fs === 'ext4' ? 'disk' : 'tmpfs', f.pages, PAGE, value(f.fill)]);
+  }
+  const steps: Step[] = [];
+  for (const b of sc.body) if (b.kind === 'step') steps.push(b);
+  else for (const t of b.threads) steps.push(...t);
+
+  // which mappings become THP areas (MADV_HUGEPAGE / MADV_COLLAPSE anywhere on them)
+  const thpNames = new Set<string>();
+  for (const st of steps)
+    if (st.stmt.kind === 'call' && st.stmt.call.name === 'madvise' && /^MADV_(HUGEPAGE|COLLAPSE)$/.test(nameOf(st.stmt.call.args[2])))
+      thpNames.add(nameOf(st.stmt.call.args[0]));
+
+  const unit = new Map<string, number>(); // mapping -> bytes per model page
+  const pinOwner = new Map<string, number>(); // io_uring-backed pin -> actor that registered it
+  const uringPins = new Set<string>();
+  const dead = new Map<string, number>(); // results of not-runnable steps -> their line
+
+  for (const st of steps) {
+    const text = (sc.lines[st.line - 1] ?? '').replace(/#.*$/, '').trim();
+    const actor = st.actor.name;
+    const a = procIndex.get(actor);
+    const rs: RealStep = { line: st.line, text, name: '', kind: 'status', cmds: [] };
+    out.steps.push(rs);
+    try {
+      const needMapping = (n: string): number => {
+        if (dead.has(n)) throw new NotRunnable(`depends on line ${dead.get(n)}, which is not runnable`);
+        const u = unit.get(n);
+        if (u === undefined) throw new NotRunnable(`${n} is not a mapping the runner created`);
+        return u;
+      };
+      const useName = (n: string) => {
+        if (dead.has(n)) throw new NotRunnable(`depends on line ${dead.get(n)}, which is not runnable`);
+      };
+      if (st.stmt.kind === 'store') {
+        rs.name = `@L${st.line}`;
+        needMapping(st.stmt.mapping.name);
+        rs.cmds.push([a!, 'store', st.stmt.mapping.name, st.stmt.index, value(st.stmt.value)]);
+        continue;
+      }
+      if (st.stmt.kind === 'load') {
+        rs.name = st.stmt.target.name;
+        rs.kind = 'value';
+        needMapping(st.stmt.mapping.name);
+        rs.cmds.push([a!, 'load', st.stmt.mapping.name, st.stmt.index]);
+        continue;
+      }
+      const c: Call = st.stmt.call;
+      rs.name = st.stmt.target?.name ?? `@L${st.line}`;
+      if (info.actors.get(actor) === 'secondary') throw new NotRunnable('a secondary MMU needs a KVM guest');
+      const ar = c.args;
+      for (const x of ar) if (x.kind === 'name') useName(x.name);
+      switch (c.name) {
+        case 'mmap': {
+          rs.kind = 'handle';
+          const backing = nameOf(ar[0]);
+          const flags = bits(ar[3], MAPF);
+          const huge = (flags & MAPF.MAP_HUGETLB!) !== 0 || fileFs.get(backing) === 'hugetlbfs';
+          if (fileFs.get(backing) === 'hugetlbfs') throw new NotRunnable('hugetlbfs files need a hugetlbfs mount; the runner only reserves pages for MAP_HUGETLB');
+          let u = PAGE;
+          let align = 0;
+          if (huge) {
+            u = HUGETLB_UNIT;
+            out.hugetlbPages += int(ar[1]) * 2; // this mapping, and a copy for fork's early COW of a pinned page
+          } else if (thpNames.has(rs.name)) {
+            if (backing !== 'anon') throw new NotRunnable('THP on file mappings is not in the model');
+            u = THP_UNIT;
+            align = PMD_SIZE;
+          }
+          unit.set(rs.name, u);
+          rs.cmds.push([a!, 'mmap', rs.name, backing, int(ar[1]), u, bits(ar[2], PROT), flags & ~MAPF.MAP_POPULATE!, align]);
+          break;
+        }
+        case 'munmap':
+          needMapping(nameOf(ar[0]));
+          rs.cmds.push([a!, 'munmap', nameOf(ar[0]), 0, int(ar[1])]);
+          break;
+        case 'mprotect':
+          needMapping(nameOf(ar[0]));
+          rs.cmds.push([a!, 'mprotect', nameOf(ar[0]), 0, int(ar[1]), bits(ar[2], PROT)]);
+          break;
+        case 'madvise': {
+          needMapping(nameOf(ar[0]));
+          const adv = nameOf(ar[2]);
+          if (MADV[adv] === undefined) throw new NotRunnable(`${adv} has no number here`);
+          if (adv === 'MADV_MERGEABLE' || adv === 'MADV_UNMERGEABLE') throw new NotRunnable('KSM merging needs ksmd, which the runner does not drive');
+          rs.cmds.push([a!, 'madvise', nameOf(ar[0]), 0, int(ar[1]), MADV[adv]!]);
+          break;
+        }
+        case 'mremap':
+          rs.kind = 'handle';
+          unit.set(rs.name, needMapping(nameOf(ar[0])));
+          rs.cmds.push([a!, 'mremap', nameOf(ar[0]), rs.name, int(ar[1])]);
+          break;
+        case 'fork': {
+          rs.kind = 'handle';
+          const child = procIndex.get(rs.name);
+          if (child === undefined || child > 7) throw new NotRunnable('more than 8 processes');
+          rs.cmds.push([a!, 'fork', child]);
+          break;
+        }
+        case 'exit':
+          rs.cmds.push([a!, 'exit']);
+          break;
+        case 'write':
+          rs.cmds.push([a!, 'write', nameOf(ar[0]), int(ar[1]), value(ar[2]!)]);
+          break;
+        case 'read':
+          rs.kind = 'value';
+          rs.cmds.push([a!, 'read', nameOf(ar[0]), int(ar[1])]);
+          break;
+        case 'ftruncate':
+          rs.cmds.push([a!, 'ftruncate', nameOf(ar[0]), int(ar[1])]);
+          break;
+        case 'fsync':
+          rs.cmds.push([a!, 'fsync', nameOf(ar[0])]);
+          break;
+        case 'writeback':
+          rs.cmds.push([-1, 'writeback', nameOf(ar[0])]);
+          break;
+        case 'memfd_create':
+          rs.kind = 'handle';
+          fileUnit.set(rs.name, PAGE);
+          fileFs.set(rs.name, 'tmpfs');
+          rs.cmds.push([a!, 'memfd', rs.name, int(ar[0]), PAGE]);
+          break;
+        case 'vmsplice':
+          rs.kind = 'handle';
+          needMapping(nameOf(ar[0]));
+          rs.cmds.push([a!, 'vmsplice', rs.name, nameOf(ar[0]), 0, int(ar[1])]);
+          break;
+        case 'read_pipe':
+          rs.kind = 'value';
+          rs.cmds.push([a!, 'read_pipe', nameOf(ar[0]), int(ar[1])]);
+          break;
+        case 'pin_user_pages':
+        case 'pin_user_pages_fast':
+        case 'io_uring_register_buffers':
+          // io_uring registration is pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) (io_pin_pages)
+          if (c.name !== 'io_uring_register_buffers' && names(ar[2]).sort().join('|') !== FOLL_IO_URING.join('|'))
+            throw new NotRunnable(`${c.name}(${names(ar[2]).join('|') || '0'}) has no user-space equivalent (io_uring buffer registration is exactly FOLL_WRITE|FOLL_LONGTERM)`);
+          rs.kind = 'handle';
+          needMapping(nameOf(ar[0]));
+          rs.cmds.push([a!, 'uring_register', rs.name, nameOf(ar[0]), 0, int(ar[1])]);
+          pinOwner.set(rs.name, a!);
+          uringPins.add(rs.name);
+          break;
+        case 'unpin_user_pages':
+        case 'unpin_user_pages_dirty_lock':
+          if (!uringPins.has(nameOf(ar[0]))) throw new NotRunnable('only io_uring-backed pins can be released from user space');
+          if (c.name === 'unpin_user_pages_dirty_lock') throw new NotRunnable('io_uring unregistration does not dirty the pages');
+          rs.cmds.push([pinOwner.get(nameOf(ar[0]))!, 'uring_unregister', nameOf(ar[0])]);
+          break;
+        case 'dma_write':
+        case 'dma_read': {
+          const p = nameOf(ar[0]);
+          if (!uringPins.has(p)) throw new NotRunnable('the device can only be io_uring READ_FIXED/WRITE_FIXED on a registered buffer');
+          if (c.name === 'dma_read') rs.kind = 'value';
+          rs.cmds.push(c.name === 'dma_write' ? [pinOwner.get(p)!, 'dma_write', p, int(ar[1]), value(ar[2]!)] : [pinOwner.get(p)!, 'dma_read', p, int(ar[1])]);
+          break;
+        }
+        case 'odirect_read':
+        case 'odirect_write':
+          needMapping(nameOf(ar[2]));
+          if (fileFs.get(nameOf(ar[0])) !== 'ext4') throw new NotRunnable('O_DIRECT needs a disk file (tmpfs has no O_DIRECT before 6.6, and the model treats it as a disk)');
+          rs.cmds.push([a!, c.name, nameOf(ar[0]), int(ar[1]), nameOf(ar[2]), 0]);
+          break;
+        case 'proc_mem_write':
+          needMapping(nameOf(ar[0]));
+          rs.cmds.push([a!, 'proc_mem_write', nameOf(ar[0]), int(ar[1]), value(ar[2]!)]);
+          break;
+        case 'process_vm_writev': {
+          const target = procIndex.get(nameOf(ar[0]));
+          needMapping(nameOf(ar[1]));
+          rs.cmds.push([a!, 'process_vm_writev', target!, nameOf(ar[1]), int(ar[2]), value(ar[3]!)]);
+          break;
+        }
+        default:
+          throw new NotRunnable(NOT_RUNNABLE[c.name] ?? `${c.name} has no user-space equivalent`);
+      }
+    } catch (e) {
+      if (!(e instanceof NotRunnable)) throw e;
+      rs.notRunnable = e.message;
+      rs.cmds = [];
+      dead.set(rs.name, st.line);
+    }
+  }
+  return out;
+}
+
+const NOT_RUNNABLE: Record<string, string> = {
+  get_user_pages: 'a FOLL_GET reference with arbitrary flags has no user-space equivalent',
+  get_user_pages_fast: 'a FOLL_GET reference with arbitrary flags has no user-space equivalent',
+  pin_user_pages_remote: 'a remote pin has no user-space equivalent',
+  get_user_pages_remote: 'a remote GUP has no user-space equivalent',
+  put_pages: 'only io_uring-backed pins can be released from user space',
+  migrate: 'migrating one chosen page needs a kernel module (move_pages(2) refuses pinned pages differently and needs NUMA)',
+  compact: 'compaction writes /proc/sys/vm/compact_memory, which touches the whole machine',
+  reclaim: 'reclaim of the whole machine is not run; MADV_PAGEOUT is the runnable form',
+  drop_caches: 'drop_caches touches the whole machine',
+  memory_failure: 'MADV_HWPOISON would poison a real page of this machine',
+  make_secure: 's390 protected virtualization is not available on x86',
+  ksm_scan: 'driving ksmd needs /sys/kernel/mm/ksm, which touches the whole machine',
+  memfd_restricted: 'memfd_restricted was never merged',
+  guest_memfd: 'guest_memfd needs a KVM VM',
+  memfd_secret: 'memfd_secret is not run (secretmem may be disabled at boot; the model covers it)',
+  p2pmem: 'no P2PDMA-capable PCI device on this machine',
+  map: 'a secondary MMU needs a KVM guest',
+};
