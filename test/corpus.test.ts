@@ -14,7 +14,7 @@ import { runScenarioProfile } from '../src/interp/runner.js';
 import { parseProfileText } from '../src/profiles/profiles.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dirs = [join(root, '../shared/corpus/seeds'), join(root, 'corpus')];
+const dirs = [join(root, '../shared/corpus/seeds'), join(root, 'corpus'), join(root, 'corpus/real')];
 
 for (const dir of dirs) {
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.pin')).sort()) {

@@ -1,0 +1,1026 @@
+/*
+ * pinlab-real: run a pinlab scenario on the real kernel.
+ *
+ *   pinlab-real WORKDIR  <  JSON-lines commands  >  JSON-lines results
+ *
+ * The protocol is described in PROTOCOL.md next to this file.  A controller
+ * (this process) forwards each command to one actor process (0..7) through
+ * that actor's command pipe and waits for the reply on the shared result pipe;
+ * strictly one command at a time.  Actors are real processes with real memory.
+ *
+ * Actors fork with clone(CLONE_PARENT|SIGCHLD): for the memory (mm, VMAs,
+ * page tables, pins) this is exactly fork(2) -- the same dup_mmap() path --
+ * but the new actor becomes the controller's child, so the controller can
+ * waitpid() every actor and report the signal that killed it.
+ *
+ * Build: cc -O2 -Wall -o native/pinlab-real native/pinlab-real.c
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+
+#define NACT 8            /* actor slots */
+#define MAXELEMS 16       /* elements of one command array */
+#define NAMELEN 64        /* names of mappings, files, pipes, pins */
+#define STRLEN 256        /* longest string element */
+#define PATHLEN 512
+#define TABLE 64          /* entries per name table */
+#define LINELEN 2048      /* longest command line (< PIPE_BUF: pipe writes are atomic) */
+#define MAXBYTES (1LL << 30)   /* largest mapping / file / buffer */
+#define MAXIDX (1LL << 20)     /* largest |page index| */
+#define BUFSZ (2L << 20)       /* largest unit */
+
+/* ------------------------------------------------------------------ */
+/* shared state (MAP_SHARED anonymous page(s), created before actor 0)  */
+
+struct regfile { char name[NAMELEN]; char path[PATHLEN]; long long unit; int tmpfs; };
+struct shared {
+	pid_t pids[NACT];             /* pid of each live actor, 0 when none */
+	int nfiles;
+	struct regfile files[TABLE];  /* files made by the controller's "file" */
+};
+static struct shared *sh;
+
+static char workdir[PATHLEN];
+static char shmdir[PATHLEN];
+static pid_t ctl_pid;
+static int cmdpipe[NACT][2];
+static int respipe[2];
+static int reply_fd = 1;          /* controller: stdout; actor: result pipe */
+static int my_idx = -1;           /* actor index, -1 in the controller */
+static char iobuf[BUFSZ] __attribute__((aligned(4096)));
+
+/* ------------------------------------------------------------------ */
+/* commands                                                            */
+
+struct elem { int isstr; long long n; char s[STRLEN]; };
+struct cmd { int n; struct elem v[MAXELEMS]; long long seq; int actor; const char *op; };
+#define S(i) (c->v[3 + (i)].s)
+#define N(i) (c->v[3 + (i)].n)
+
+struct opdef { const char *name; int ctrl; const char *sig; };  /* sig: s = string, i = integer */
+static const struct opdef OPS[] = {
+	{"ping", 1, ""}, {"file", 1, "ssiii"}, {"writeback", 1, "s"}, {"disk", 1, "si"},
+	{"memfd", 0, "sii"}, {"mmap", 0, "ssiiiii"}, {"munmap", 0, "sii"}, {"mprotect", 0, "siii"},
+	{"madvise", 0, "siii"}, {"mremap", 0, "ssi"}, {"store", 0, "sii"}, {"load", 0, "si"},
+	{"fork", 0, "i"}, {"exit", 0, ""}, {"vmsplice", 0, "ssii"}, {"read_pipe", 0, "si"},
+	{"uring_register", 0, "ssii"}, {"uring_unregister", 0, "s"}, {"dma_write", 0, "sii"},
+	{"dma_read", 0, "si"}, {"write", 0, "sii"}, {"read", 0, "si"}, {"ftruncate", 0, "si"},
+	{"fsync", 0, "s"}, {"odirect_read", 0, "sisi"}, {"odirect_write", 0, "sisi"},
+	{"proc_mem_write", 0, "sii"}, {"process_vm_writev", 0, "isii"},
+};
+
+static const char *skipws(const char *p) { while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++; return p; }
+
+/* Parse a flat JSON array of strings (no escapes) and integers; then check it
+ * against the op table.  Returns NULL or an error message; c->seq is -1 when
+ * the seq itself could not be read. */
+static const char *parse(const char *p, struct cmd *c)
+{
+	c->n = 0; c->seq = -1;
+	p = skipws(p);
+	if (*p++ != '[') return "expected [";
+	for (;;) {
+		if (c->n == MAXELEMS) return "too many elements";
+		struct elem *e = &c->v[c->n];
+		p = skipws(p);
+		if (*p == '"') {
+			size_t k = 0;
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\') return "escapes are not supported";
+				if ((unsigned char)*p < 0x20) return "control character in string";
+				if (k + 1 >= sizeof e->s) return "string too long";
+				e->s[k++] = *p;
+			}
+			if (*p++ != '"') return "unterminated string";
+			e->s[k] = 0; e->isstr = 1;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			char *end;
+			errno = 0;
+			e->n = strtoll(p, &end, 10);
+			if (end == p || errno) return "bad integer";
+			p = end; e->isstr = 0;
+		} else {
+			return "expected a string or an integer";
+		}
+		if (++c->n == 1 && !c->v[0].isstr) c->seq = c->v[0].n;
+		p = skipws(p);
+		if (*p == ',') { p++; continue; }
+		if (*p == ']') { p++; break; }
+		return "expected , or ]";
+	}
+	if (*skipws(p)) return "trailing characters after ]";
+	if (c->n < 3 || c->v[0].isstr || c->v[1].isstr || !c->v[2].isstr) return "expected [seq, actor, op, args...]";
+	c->actor = (int)c->v[1].n;
+	const struct opdef *d = NULL;
+	for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+		if (!strcmp(OPS[i].name, c->v[2].s)) d = &OPS[i];
+	if (!d) return "unknown op";
+	c->op = d->name;
+	if (d->ctrl && c->actor != -1) return "this op runs on the controller (actor -1)";
+	if (!d->ctrl && (c->v[1].n < 0 || c->v[1].n >= NACT)) return "actor must be 0..7";
+	if ((size_t)(c->n - 3) != strlen(d->sig)) return "wrong number of arguments";
+	for (int i = 0; d->sig[i]; i++)
+		if (c->v[3 + i].isstr != (d->sig[i] == 's')) return d->sig[i] == 's' ? "argument must be a string" : "argument must be an integer";
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* replies: one line, one write()                                      */
+
+static int write_all(int fd, const char *b, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR) continue;
+		if (w <= 0) return -1;
+		b += w; n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void reply(long long seq, const char *fmt, ...)
+{
+	char b[1024];
+	int n = snprintf(b, sizeof b, "{\"seq\":%lld,", seq);
+	va_list ap;
+	va_start(ap, fmt);
+	n += vsnprintf(b + n, sizeof b - (size_t)n - 3, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof b - 3) n = (int)sizeof b - 3;
+	b[n++] = '}'; b[n++] = '\n';
+	if (write_all(reply_fd, b, (size_t)n) < 0) _exit(my_idx < 0 ? 1 : 4);
+}
+static void r_ok(long long seq) { reply(seq, "\"ok\":true"); }
+static void r_val(long long seq, long long v) { reply(seq, "\"ok\":true,\"value\":%lld", v); }
+static void r_sig(long long seq, int sig) { reply(seq, "\"signal\":\"SIG%s\"", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"); }
+static void r_errno(long long seq, int e)
+{
+	const char *nm = strerrorname_np(e);
+	if (nm) reply(seq, "\"errno\":\"%s\"", nm);
+	else reply(seq, "\"errno\":\"errno %d\"", e);
+}
+static void r_err(long long seq, const char *fmt, ...)
+{
+	char m[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	for (char *q = m; *q; q++)          /* keep the JSON valid whatever the message holds */
+		if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) *q = '\'';
+	reply(seq, "\"error\":\"%s\"", m);
+}
+
+/* ------------------------------------------------------------------ */
+/* actor tables (private to each actor, inherited by fork)             */
+
+struct mapping { char name[NAMELEN]; char *addr; long long len, unit, align; };
+struct lfile { char name[NAMELEN]; int fd; long long unit; int reg; };  /* reg: registry index, -1 = memfd */
+struct upipe { char name[NAMELEN]; int rfd; long long consumed, unit; };
+struct ring {
+	char name[NAMELEN]; int fd; long long unit, pages; char *buf;
+	void *sq, *cq; size_t sqsz, cqsz; struct io_uring_sqe *sqes; size_t sqesz;
+	unsigned *sqhead, *sqtail, *sqmask, *sqarray, *cqhead, *cqtail, *cqmask;
+	struct io_uring_cqe *cqes;
+};
+static struct mapping maps[TABLE]; static int nmaps;
+static struct lfile files[TABLE]; static int nfiles;
+static struct upipe pipes[TABLE]; static int npipes;
+static struct ring rings[TABLE]; static int nrings;
+
+/* every table entry starts with its name */
+static void *find(void *tab, int cnt, size_t sz, const char *nm)
+{
+	for (int i = 0; i < cnt; i++)
+		if (!strcmp((char *)tab + (size_t)i * sz, nm)) return (char *)tab + (size_t)i * sz;
+	return NULL;
+}
+/* the entry for nm, cleared: the existing one (replaced) or a fresh one; NULL if full */
+static void *slot(void *tab, int *cnt, size_t sz, const char *nm)
+{
+	char *e = find(tab, *cnt, sz, nm);
+	if (!e && *cnt < TABLE) e = (char *)tab + (size_t)(*cnt)++ * sz;
+	if (e) {
+		size_t l = strlen(nm) < NAMELEN ? strlen(nm) : NAMELEN - 1;
+		memset(e, 0, sz);
+		memcpy(e, nm, l);
+	}
+	return e;
+}
+#define FIND(tab, cnt, nm) ((__typeof__(&tab[0]))find(tab, cnt, sizeof tab[0], nm))
+#define SLOT(tab, cnt, nm) ((__typeof__(&tab[0]))slot(tab, &cnt, sizeof tab[0], nm))
+
+static int badname(const char *n) { return !*n || strlen(n) >= NAMELEN || strchr(n, '/') || n[0] == '.'; }
+
+/* bytes = pages * unit, bounded; -1 if out of range */
+static long long span(long long pages, long long unit)
+{
+	if (unit <= 0 || unit > BUFSZ || pages < 0 || pages > MAXBYTES / unit) return -1;
+	return pages * unit;
+}
+
+/* address of pages [idx, idx+pages) of m, NULL if outside the mapping */
+static char *range(const struct mapping *m, long long idx, long long pages)
+{
+	if (idx < 0 || idx > MAXIDX || pages < 0 || pages > MAXIDX) return NULL;
+	if ((idx + pages) * m->unit > m->len) return NULL;
+	return m->addr + idx * m->unit;
+}
+
+/* A file by name: this actor's memfds and cached opens, then the registry. */
+static struct lfile *get_file(const char *name, int *err)
+{
+	*err = 0;
+	struct lfile *f = FIND(files, nfiles, name);
+	if (f) {
+		if (f->reg >= 0) f->unit = sh->files[f->reg].unit;
+		return f;
+	}
+	for (int i = 0; i < sh->nfiles; i++) {
+		if (strcmp(sh->files[i].name, name)) continue;
+		int fd = open(sh->files[i].path, O_RDWR);           /* open(2), cached */
+		if (fd < 0) { *err = errno; return NULL; }
+		f = SLOT(files, nfiles, name);
+		if (!f) { close(fd); *err = EMFILE; return NULL; }
+		f->fd = fd; f->unit = sh->files[i].unit; f->reg = i;
+		return f;
+	}
+	return NULL;
+}
+static void path_of(const struct lfile *f, char *out)
+{
+	if (f->reg >= 0) snprintf(out, PATHLEN, "%s", sh->files[f->reg].path);
+	else snprintf(out, PATHLEN, "/proc/self/fd/%d", f->fd);
+}
+
+/* per-process fds: reopened when a forked child first uses them */
+static int scratch_fd = -1, procmem_fd = -1;
+static pid_t scratch_pid, procmem_pid;
+static int scratch(void)
+{
+	if (scratch_fd >= 0 && scratch_pid == getpid()) return scratch_fd;
+	char p[PATHLEN + 32];
+	snprintf(p, sizeof p, "%s/.scratch-%d", workdir, (int)getpid());
+	scratch_fd = open(p, O_RDWR | O_CREAT, 0600);
+	scratch_pid = getpid();
+	return scratch_fd;
+}
+static int procmem(void)
+{
+	if (procmem_fd >= 0 && procmem_pid == getpid()) return procmem_fd;
+	procmem_fd = open("/proc/self/mem", O_RDWR);   /* /proc/self/mem is bound to the opener's mm */
+	procmem_pid = getpid();
+	return procmem_fd;
+}
+
+/* PROT_NONE placeholder over a range we unmapped, so a stale name still faults
+ * (SIGSEGV) instead of reaching whatever the kernel might put there next. */
+static void guard(char *addr, long long len)
+{
+	if (len > 0) mmap(addr, (size_t)len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+}
+
+/* an aligned PROT_NONE reservation of len bytes (slack unmapped) */
+static char *reserve(long long len, long long align)
+{
+	char *p = mmap(NULL, (size_t)(len + align), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) return NULL;
+	char *a = (char *)(((uintptr_t)p + (uintptr_t)align - 1) & ~((uintptr_t)align - 1));
+	if (a > p) munmap(p, (size_t)(a - p));
+	if (p + len + align > a + len) munmap(a + len, (size_t)(p + len + align - (a + len)));
+	return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* CPU loads and stores that may fault                                 */
+
+static sigjmp_buf fault_jb;
+static volatile sig_atomic_t in_access;
+static void fault_handler(int sig)
+{
+	if (in_access) { in_access = 0; siglongjmp(fault_jb, sig); }
+	signal(sig, SIG_DFL);   /* a real bug: return, re-fault, die with sig */
+}
+/* returns 0 or the signal the access raised */
+static int access32(volatile int32_t *p, int32_t *v, int store)
+{
+	int sig = sigsetjmp(fault_jb, 1);
+	if (sig) return sig;
+	in_access = 1;
+	if (store) *p = *v; else *v = *p;
+	in_access = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* io_uring by raw syscalls                                            */
+
+static void ring_free(struct ring *r)
+{
+	if (r->sqes && r->sqes != MAP_FAILED) munmap(r->sqes, r->sqesz);
+	if (r->cq && r->cq != MAP_FAILED && r->cq != r->sq) munmap(r->cq, r->cqsz);
+	if (r->sq && r->sq != MAP_FAILED) munmap(r->sq, r->sqsz);
+	if (r->fd >= 0) close(r->fd);
+	r->fd = -1; r->sq = r->cq = NULL; r->sqes = NULL;
+}
+
+/* io_uring_setup(8) and the three ring mmaps; 0 or an errno */
+static int ring_setup(struct ring *r)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	r->fd = (int)syscall(__NR_io_uring_setup, 8, &p);
+	if (r->fd < 0) return errno;
+	r->sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	r->cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	int single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
+	if (single) r->sqsz = r->cqsz = r->sqsz > r->cqsz ? r->sqsz : r->cqsz;
+	r->sq = mmap(NULL, r->sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+	if (r->sq == MAP_FAILED) goto fail;
+	r->cq = single ? r->sq : mmap(NULL, r->cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
+	if (r->cq == MAP_FAILED) goto fail;
+	r->sqesz = p.sq_entries * sizeof(struct io_uring_sqe);
+	r->sqes = mmap(NULL, r->sqesz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+	if (r->sqes == MAP_FAILED) goto fail;
+	char *sq = r->sq, *cq = r->cq;
+	r->sqhead = (unsigned *)(sq + p.sq_off.head); r->sqtail = (unsigned *)(sq + p.sq_off.tail);
+	r->sqmask = (unsigned *)(sq + p.sq_off.ring_mask); r->sqarray = (unsigned *)(sq + p.sq_off.array);
+	r->cqhead = (unsigned *)(cq + p.cq_off.head); r->cqtail = (unsigned *)(cq + p.cq_off.tail);
+	r->cqmask = (unsigned *)(cq + p.cq_off.ring_mask); r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+fail:;
+	int e = errno;
+	ring_free(r);
+	return e;
+}
+
+/* one fixed-buffer read/write through io_uring_enter(); 0 with *res = cqe->res,
+ * or -1 with errno set when io_uring_enter itself failed */
+static int ring_rw(struct ring *r, int op, int fd, char *addr, unsigned len, int *res)
+{
+	unsigned tail = *r->sqtail, i = tail & *r->sqmask;
+	struct io_uring_sqe *s = &r->sqes[i];
+	memset(s, 0, sizeof *s);
+	s->opcode = (unsigned char)op; s->fd = fd; s->addr = (uintptr_t)addr; s->len = len;
+	s->off = 0; s->buf_index = 0; s->user_data = 0x70696e;
+	r->sqarray[i] = i;
+	__atomic_store_n(r->sqtail, tail + 1, __ATOMIC_RELEASE);
+	unsigned tosubmit = 1;
+	for (;;) {
+		long n = syscall(__NR_io_uring_enter, r->fd, tosubmit, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) {
+			int e = errno;
+			if (__atomic_load_n(r->sqhead, __ATOMIC_ACQUIRE) == tail) *r->sqtail = tail; /* not consumed: take it back */
+			errno = e;
+			return -1;
+		}
+		if (n > 0) tosubmit = 0;
+		unsigned head = *r->cqhead;
+		if (head != __atomic_load_n(r->cqtail, __ATOMIC_ACQUIRE)) {
+			*res = r->cqes[head & *r->cqmask].res;
+			__atomic_store_n(r->cqhead, head + 1, __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* actors                                                              */
+
+static void become_actor(int idx)
+{
+	my_idx = idx;
+	reply_fd = respipe[1];
+	prctl(PR_SET_PDEATHSIG, SIGKILL);           /* die with the controller */
+	if (getppid() != ctl_pid) _exit(5);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL); sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL); sigaction(SIGINT, &sa, NULL); sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = fault_handler;
+	sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sh->pids[idx] = getpid();
+}
+
+static void actor_cmd(struct cmd *c)
+{
+	long long seq = c->seq;
+	const char *op = c->op;
+	int err;
+	struct mapping *m;
+	struct lfile *f;
+
+	if (!strcmp(op, "memfd")) {                       /* memfd_create + ftruncate */
+		long long len = span(N(1), N(2));
+		if (badname(S(0))) return r_err(seq, "bad name");
+		if (len < 0) return r_err(seq, "bad size");
+		int fd = memfd_create(S(0), 0);
+		if (fd < 0) return r_errno(seq, errno);
+		if (ftruncate(fd, len) < 0) { err = errno; close(fd); return r_errno(seq, err); }
+		f = SLOT(files, nfiles, S(0));
+		if (!f) { close(fd); return r_err(seq, "too many files"); }
+		f->fd = fd; f->unit = N(2); f->reg = -1;
+		return r_ok(seq);
+	}
+	if (!strcmp(op, "mmap")) {                        /* mmap (+ aligned reservation) */
+		long long len = span(N(2), N(3)), align = N(6);
+		int prot = (int)N(4), flags = (int)N(5), fd = -1;
+		if (badname(S(0))) return r_err(seq, "bad name");
+		if (len < 0) return r_err(seq, "bad size");
+		if (align && (align < 4096 || align > (1LL << 30) || (align & (align - 1)))) return r_err(seq, "bad alignment");
+		if (!strcmp(S(1), "anon")) flags |= MAP_ANONYMOUS;
+		else {
+			if (!(f = get_file(S(1), &err))) return err ? r_errno(seq, err) : r_err(seq, "unknown file %s", S(1));
+			fd = f->fd;
+		}
+		char *p;
+		if (align) {
+			char *base = reserve(len, align);
+			if (!base) return r_errno(seq, errno);
+			p = mmap(base, (size_t)len, prot, flags | MAP_FIXED, fd, 0);
+			if (p == MAP_FAILED) { err = errno; munmap(base, (size_t)len); return r_errno(seq, err); }
+		} else {
+			p = mmap(NULL, (size_t)len, prot, flags, fd, 0);
+			if (p == MAP_FAILED) return r_errno(seq, errno);
+		}
+		m = SLOT(maps, nmaps, S(0));
+		if (!m) { munmap(p, (size_t)len); return r_err(seq, "too many mappings"); }
+		m->addr = p; m->len = len; m->unit = N(3); m->align = align;
+		return r_val(seq, 0);
+	}
+	if (!strcmp(op, "munmap") || !strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
+		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
+		char *a = range(m, N(1), N(2));
+		if (!a) return r_err(seq, "range outside the mapping");
+		size_t len = (size_t)(N(2) * m->unit);
+		if (op[1] == 'u') {                               /* munmap */
+			if (munmap(a, len) < 0) return r_errno(seq, errno);
+			guard(a, (long long)len);
+		} else if (op[1] == 'p') {                        /* mprotect */
+			if (mprotect(a, len, (int)N(3)) < 0) return r_errno(seq, errno);
+		} else {                                          /* madvise */
+			if (N(3) == MADV_HWPOISON || N(3) == MADV_SOFT_OFFLINE) return r_err(seq, "refused: poisons a page of this machine");
+			if (madvise(a, len, (int)N(3)) < 0) return r_errno(seq, errno);
+		}
+		return r_ok(seq);
+	}
+	if (!strcmp(op, "mremap")) {                      /* mremap(MREMAP_MAYMOVE|MREMAP_FIXED) to a fresh address */
+		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
+		if (badname(S(1))) return r_err(seq, "bad name");
+		long long len = span(N(2), m->unit);
+		if (len <= 0) return r_err(seq, "bad size");
+		long long align = m->align ? m->align : m->unit >= (1 << 20) ? (2 << 20) : 4096;
+		char *dst = reserve(len, align);
+		if (!dst) return r_errno(seq, errno);
+		char *p = mremap(m->addr, (size_t)m->len, (size_t)len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+		if (p == MAP_FAILED) { err = errno; munmap(dst, (size_t)len); return r_errno(seq, err); }
+		struct mapping old = *m;
+		struct mapping *n = SLOT(maps, nmaps, S(1));
+		if (!n) return r_err(seq, "too many mappings");
+		n->addr = p; n->len = len; n->unit = old.unit; n->align = old.align;
+		if (strcmp(old.name, n->name)) guard(old.addr, old.len);
+		return r_ok(seq);
+	}
+	if (!strcmp(op, "store") || !strcmp(op, "load")) { /* CPU store / load at offset 0 of the page */
+		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
+		char *a = range(m, N(1), 1);
+		if (!a) return r_err(seq, "index outside the mapping");
+		int32_t v = op[0] == 's' ? (int32_t)N(2) : 0;
+		int sig = access32((volatile int32_t *)a, &v, op[0] == 's');
+		if (sig) return r_sig(seq, sig);
+		return op[0] == 's' ? r_ok(seq) : r_val(seq, v);
+	}
+	if (!strcmp(op, "fork")) {                        /* clone(CLONE_PARENT|SIGCHLD) == fork(2) for the mm */
+		int child = (int)N(0);
+		if (child < 0 || child >= NACT) return r_err(seq, "child must be 0..7");
+		long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+		if (pid < 0) return r_errno(seq, errno);
+		if (pid == 0) { become_actor(child); return; }   /* the child replies to nothing */
+		return r_val(seq, pid);
+	}
+	if (!strcmp(op, "exit")) {                        /* _exit(2) */
+		r_ok(seq);
+		_exit(0);
+	}
+	if (!strcmp(op, "vmsplice")) {                    /* pipe2, F_SETPIPE_SZ, vmsplice(flags 0) */
+		if (!(m = FIND(maps, nmaps, S(1)))) return r_err(seq, "unknown mapping %s", S(1));
+		if (badname(S(0))) return r_err(seq, "bad name");
+		char *a = range(m, N(2), N(3));
+		if (!a) return r_err(seq, "range outside the mapping");
+		long long stride = m->unit, len = N(3) * m->unit;
+		int fds[2];
+		if (pipe2(fds, 0) < 0) return r_errno(seq, errno);
+		int rc = fcntl(fds[1], F_SETPIPE_SZ, (int)(len < 4096 ? 4096 : len));
+		if (rc < 0 && errno == EPERM && m->unit > 4096) {
+			/* > pipe-max-size needs CAP_SYS_RESOURCE: splice the first 4 KiB of
+			 * each model page instead (the pipe still holds a reference on
+			 * every folio involved, and offset 0 is all read_pipe looks at) */
+			stride = 4096; len = N(3) * 4096;
+			rc = fcntl(fds[1], F_SETPIPE_SZ, (int)(len < 4096 ? 4096 : len));
+		}
+		if (rc < 0) { err = errno; close(fds[0]); close(fds[1]); return r_errno(seq, err); }
+		/* one region of len bytes, or (fallback) N(3) pieces of 4 KiB, unit apart */
+		long long piece = stride == m->unit ? len : stride, pieces = stride == m->unit ? (len > 0) : N(3);
+		for (long long pg = 0, off = 0; pg < pieces; ) {   /* off: bytes of this piece spliced */
+			struct iovec iov = { a + pg * m->unit + off, (size_t)(piece - off) };
+			ssize_t n = vmsplice(fds[1], &iov, 1, 0);
+			if (n < 0 && errno == EINTR) continue;
+			if (n <= 0) { err = n < 0 ? errno : 0; close(fds[0]); close(fds[1]); return err ? r_errno(seq, err) : r_err(seq, "short"); }
+			off += n;
+			if (off == piece) { off = 0; pg++; }
+		}
+		close(fds[1]);
+		struct upipe *u = SLOT(pipes, npipes, S(0));
+		if (!u) { close(fds[0]); return r_err(seq, "too many pipes"); }
+		u->rfd = fds[0]; u->consumed = 0; u->unit = stride;
+		return r_ok(seq);
+	}
+	if (!strcmp(op, "read_pipe")) {                   /* read(2) from the pipe */
+		struct upipe *u = FIND(pipes, npipes, S(0));
+		if (!u) return r_err(seq, "unknown pipe %s", S(0));
+		if (N(1) < 0 || N(1) > MAXIDX) return r_err(seq, "bad index");
+		long long target = N(1) * u->unit;
+		if (target < u->consumed) return r_err(seq, "page already consumed");
+		while (u->consumed < target) {                  /* discard the pages before it */
+			long long chunk = target - u->consumed < BUFSZ ? target - u->consumed : BUFSZ;
+			ssize_t n = read(u->rfd, iobuf, (size_t)chunk);
+			if (n < 0 && errno == EINTR) continue;
+			if (n < 0) return r_errno(seq, errno);
+			if (n == 0) return r_err(seq, "short");
+			u->consumed += n;
+		}
+		for (long long got = 0; got < u->unit; ) {       /* then read the page itself */
+			ssize_t n = read(u->rfd, iobuf + got, (size_t)(u->unit - got));
+			if (n < 0 && errno == EINTR) continue;
+			if (n < 0) return r_errno(seq, errno);
+			if (n == 0) return r_err(seq, "short");
+			u->consumed += n; got += n;
+		}
+		int32_t v;
+		memcpy(&v, iobuf, 4);
+		return r_val(seq, v);
+	}
+	if (!strcmp(op, "uring_register")) {              /* io_uring_setup + IORING_REGISTER_BUFFERS */
+		if (!(m = FIND(maps, nmaps, S(1)))) return r_err(seq, "unknown mapping %s", S(1));
+		if (badname(S(0))) return r_err(seq, "bad name");
+		char *a = range(m, N(2), N(3));
+		if (!a) return r_err(seq, "range outside the mapping");
+		struct ring r;
+		memset(&r, 0, sizeof r);
+		if ((err = ring_setup(&r))) return r_errno(seq, err);
+		struct iovec iov = { a, (size_t)(N(3) * m->unit) };
+		if (syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_BUFFERS, &iov, 1) < 0) {
+			err = errno; ring_free(&r); return r_errno(seq, err);
+		}
+		struct ring *rs = SLOT(rings, nrings, S(0));
+		if (!rs) { ring_free(&r); return r_err(seq, "too many rings"); }
+		memcpy(r.name, rs->name, NAMELEN);
+		r.buf = a; r.unit = m->unit; r.pages = N(3);
+		*rs = r;
+		return r_ok(seq);
+	}
+	struct ring *r = NULL;
+	if (!strncmp(op, "uring_un", 8) || !strncmp(op, "dma_", 4)) {
+		if (!(r = FIND(rings, nrings, S(0))) || r->fd < 0) return r_err(seq, "unknown pin %s", S(0));
+	}
+	if (!strcmp(op, "uring_unregister")) {            /* IORING_UNREGISTER_BUFFERS + close */
+		long rc = syscall(__NR_io_uring_register, r->fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
+		err = errno;
+		ring_free(r);
+		return rc < 0 ? r_errno(seq, err) : r_ok(seq);
+	}
+	if (!strcmp(op, "dma_write") || !strcmp(op, "dma_read")) {  /* IORING_OP_READ_FIXED / WRITE_FIXED */
+		int wr = op[4] == 'w', res, sfd = scratch();
+		if (sfd < 0) return r_errno(seq, errno);
+		if (N(1) < -MAXIDX || N(1) > MAXIDX) return r_err(seq, "bad index");
+		if (wr) {
+			int32_t v = (int32_t)N(2);
+			memset(iobuf, 0, (size_t)r->unit);
+			memcpy(iobuf, &v, 4);
+			ssize_t n = pwrite(sfd, iobuf, (size_t)r->unit, 0);
+			if (n < 0) return r_errno(seq, errno);
+			if (n != r->unit) return r_err(seq, "short");
+		}
+		if (ring_rw(r, wr ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED, sfd, r->buf + N(1) * r->unit, (unsigned)r->unit, &res) < 0)
+			return r_errno(seq, errno);
+		if (res < 0) return r_errno(seq, -res);
+		if (res != r->unit) return r_err(seq, "short");
+		if (wr) return r_ok(seq);
+		int32_t v;
+		ssize_t n = pread(sfd, &v, 4, 0);
+		if (n < 0) return r_errno(seq, errno);
+		if (n != 4) return r_err(seq, "short");
+		return r_val(seq, v);
+	}
+	if (!strcmp(op, "write") || !strcmp(op, "read") || !strcmp(op, "ftruncate") || !strcmp(op, "fsync")) {
+		if (!(f = get_file(S(0), &err))) return err ? r_errno(seq, err) : r_err(seq, "unknown file %s", S(0));
+		if (op[0] == 'f' && op[1] == 's') {               /* fsync */
+			if (fsync(f->fd) < 0) return r_errno(seq, errno);
+			return r_ok(seq);
+		}
+		if (op[0] == 'f') {                               /* ftruncate */
+			long long len = span(N(1), f->unit);
+			if (len < 0) return r_err(seq, "bad size");
+			if (ftruncate(f->fd, len) < 0) return r_errno(seq, errno);
+			return r_ok(seq);
+		}
+		if (N(1) < 0 || N(1) > MAXIDX) return r_err(seq, "bad index");
+		int32_t v = (int32_t)(op[0] == 'w' ? N(2) : 0);
+		ssize_t n = op[0] == 'w' ? pwrite(f->fd, &v, 4, N(1) * f->unit)   /* pwrite */
+		                         : pread(f->fd, &v, 4, N(1) * f->unit);    /* pread */
+		if (n < 0) return r_errno(seq, errno);
+		if (n != 4) return r_err(seq, "short");
+		return op[0] == 'w' ? r_ok(seq) : r_val(seq, v);
+	}
+	if (!strcmp(op, "odirect_read") || !strcmp(op, "odirect_write")) {  /* open(O_DIRECT) + pread/pwrite */
+		if (!(f = get_file(S(0), &err))) return err ? r_errno(seq, err) : r_err(seq, "unknown file %s", S(0));
+		if (!(m = FIND(maps, nmaps, S(2)))) return r_err(seq, "unknown mapping %s", S(2));
+		if (N(1) < 0 || N(1) > MAXIDX) return r_err(seq, "bad index");
+		char *a = range(m, N(3), 0);
+		if (!a || a + 4096 > m->addr + m->len) return r_err(seq, "range outside the mapping");
+		char path[PATHLEN];
+		path_of(f, path);
+		int fd = open(path, O_RDWR | O_DIRECT);
+		if (fd < 0) return r_errno(seq, errno);
+		ssize_t n = op[8] == 'r' ? pread(fd, a, 4096, N(1) * f->unit) : pwrite(fd, a, 4096, N(1) * f->unit);
+		err = errno;
+		close(fd);
+		if (n < 0) return r_errno(seq, err);
+		if (n != 4096) return r_err(seq, "short");
+		return r_ok(seq);
+	}
+	if (!strcmp(op, "proc_mem_write")) {              /* pwrite(2) on /proc/self/mem (FOLL_FORCE) */
+		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
+		char *a = range(m, N(1), 1);
+		if (!a) return r_err(seq, "index outside the mapping");
+		int fd = procmem();
+		if (fd < 0) return r_errno(seq, errno);
+		int32_t v = (int32_t)N(2);
+		ssize_t n = pwrite(fd, &v, 4, (off_t)(uintptr_t)a);
+		if (n < 0) return r_errno(seq, errno);
+		if (n != 4) return r_err(seq, "short");
+		return r_ok(seq);
+	}
+	if (!strcmp(op, "process_vm_writev")) {           /* process_vm_writev(2) into another actor */
+		int t = (int)N(0);
+		if (t < 0 || t >= NACT) return r_err(seq, "target must be 0..7");
+		pid_t pid = sh->pids[t];
+		if (!pid) return r_err(seq, "actor %d is not running", t);
+		if (!(m = FIND(maps, nmaps, S(1)))) return r_err(seq, "unknown mapping %s", S(1));
+		char *a = range(m, N(2), 1);
+		if (!a) return r_err(seq, "index outside the mapping");
+		int32_t v = (int32_t)N(3);
+		struct iovec l = { &v, 4 }, rv = { a, 4 };
+		ssize_t n = process_vm_writev(pid, &l, 1, &rv, 1, 0);
+		if (n < 0) return r_errno(seq, errno);
+		if (n != 4) return r_err(seq, "short");
+		return r_ok(seq);
+	}
+	r_err(seq, "op %s is not handled by actors", op);
+}
+
+static void actor_loop(void)
+{
+	for (;;) {
+		char line[LINELEN + 2];
+		size_t k = 0;
+		for (;;) {                                  /* read one line, byte by byte */
+			char ch;
+			ssize_t n = read(cmdpipe[my_idx][0], &ch, 1);
+			if (n < 0 && errno == EINTR) continue;
+			if (n <= 0) _exit(6);
+			if (ch == '\n') break;
+			if (k < LINELEN) line[k++] = ch;
+		}
+		line[k] = 0;
+		struct cmd c;
+		const char *e = parse(line, &c);
+		if (e) r_err(c.seq, "%s", e);
+		else actor_cmd(&c);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* controller                                                          */
+
+static pid_t apid[NACT];          /* controller's view: pid of each live actor */
+static int alive[NACT];
+static pid_t everpid[256]; static int neverpid;
+static char timeout_line[64]; static size_t timeout_len;
+
+/* async-signal-safe: kill actors, remove /dev/shm/pinlab-<pid> and scratch files */
+static void cleanup(int kill_actors)
+{
+	if (kill_actors) {
+		for (int k = 0; k < NACT; k++) if (alive[k]) kill(apid[k], SIGKILL);
+		for (int t = 0, left = 1; left && t < 100; t++) {     /* reap them, waiting 1 s at most */
+			left = 0;
+			for (int k = 0; k < NACT; k++) {
+				int st;
+				if (alive[k] && waitpid(apid[k], &st, WNOHANG) == 0) left = 1;
+				else alive[k] = 0;
+			}
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			if (left) nanosleep(&ts, NULL);
+		}
+	}
+	for (int i = 0; i < sh->nfiles; i++) if (sh->files[i].tmpfs) unlink(sh->files[i].path);
+	rmdir(shmdir);
+	for (int i = 0; i < neverpid; i++) {
+		char p[PATHLEN + 32], d[16];
+		size_t n = 0, w = strlen(workdir);
+		memcpy(p, workdir, w);
+		memcpy(p + w, "/.scratch-", 10); w += 10;
+		for (unsigned x = (unsigned)everpid[i]; ; x /= 10) { d[n++] = (char)('0' + x % 10); if (x < 10) break; }
+		while (n) p[w++] = d[--n];
+		p[w] = 0;
+		unlink(p);
+	}
+}
+static void on_alarm(int sig)
+{
+	(void)sig;
+	write_all(1, timeout_line, timeout_len);
+	cleanup(1);
+	_exit(3);
+}
+static void on_term(int sig) { cleanup(1); _exit(128 + sig); }
+static void on_chld(int sig) { (void)sig; }
+
+static void note_pid(pid_t p) { if (neverpid < (int)(sizeof everpid / sizeof everpid[0])) everpid[neverpid++] = p; }
+
+static char death[NACT][64];      /* why an actor died */
+static void mark_dead(int k, int st)
+{
+	alive[k] = 0; sh->pids[k] = 0;
+	if (WIFSIGNALED(st)) snprintf(death[k], sizeof death[k], "SIG%s", sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
+	else snprintf(death[k], sizeof death[k], "exit status %d", WEXITSTATUS(st));
+	struct pollfd pf = { cmdpipe[k][0], POLLIN, 0 };   /* drop a command it never read */
+	char junk[LINELEN];
+	while (poll(&pf, 1, 0) > 0 && (pf.revents & POLLIN) && read(cmdpipe[k][0], junk, sizeof junk) > 0) pf.revents = 0;
+}
+static void reap_all(void)
+{
+	for (int k = 0; k < NACT; k++) {
+		int st;
+		if (alive[k] && waitpid(apid[k], &st, WNOHANG) == apid[k]) mark_dead(k, st);
+	}
+}
+
+/* read one line from the result pipe */
+static int read_result(char *buf, size_t sz)
+{
+	size_t k = 0;
+	while (k + 1 < sz) {
+		ssize_t n = read(respipe[0], buf + k, sz - 1 - k);
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) return -1;
+		k += (size_t)n;
+		if (buf[k - 1] == '\n') break;
+	}
+	buf[k] = 0;
+	return 0;
+}
+
+/* wait for actor k's reply: 1 = got it, 0 = actor died */
+static int wait_result(int k, char *buf, size_t sz)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	for (;;) {
+		struct pollfd pf = { respipe[0], POLLIN, 0 };
+		int n = ppoll(&pf, 1, NULL, &none);        /* SIGCHLD is blocked outside ppoll: no lost wakeup */
+		if (n > 0) return read_result(buf, sz) == 0;
+		if (n < 0 && errno != EINTR) return 0;
+		reap_all();
+		if (!alive[k]) {
+			pf.revents = 0;
+			if (poll(&pf, 1, 0) > 0) return read_result(buf, sz) == 0;   /* replied, then died */
+			return 0;
+		}
+	}
+}
+
+static int ctl_file(const char *name, const char **path, long long *unit)
+{
+	for (int i = 0; i < sh->nfiles; i++)
+		if (!strcmp(sh->files[i].name, name)) { *path = sh->files[i].path; *unit = sh->files[i].unit; return 0; }
+	return -1;
+}
+
+static void controller_cmd(struct cmd *c)
+{
+	long long seq = c->seq, unit;
+	const char *path;
+	int err;
+	if (!strcmp(c->op, "ping")) {                     /* uname(2) */
+		struct utsname u;
+		int maj, min;
+		if (uname(&u) < 0) return r_errno(seq, errno);
+		if (sscanf(u.release, "%d.%d", &maj, &min) != 2) return r_err(seq, "cannot parse %s", u.release);
+		return r_val(seq, maj * 100 + min);
+	}
+	if (!strcmp(c->op, "file")) {                     /* open(O_CREAT|O_TRUNC), ftruncate, pwrite fills, fsync */
+		long long len = span(N(2), N(3));
+		int tmpfs = !strcmp(S(1), "tmpfs");
+		if (badname(S(0))) return r_err(seq, "bad name");
+		if (!tmpfs && strcmp(S(1), "disk")) return r_err(seq, "kind must be disk or tmpfs");
+		if (len < 0) return r_err(seq, "bad size");
+		char p[PATHLEN];
+		if (snprintf(p, sizeof p, "%s/%s", tmpfs ? shmdir : workdir, S(0)) >= (int)sizeof p) return r_err(seq, "path too long");
+		int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0) return r_errno(seq, errno);
+		if (ftruncate(fd, len) < 0) goto fail;
+		int32_t v = (int32_t)N(4);
+		for (long long i = 0; i < N(2); i++) {
+			ssize_t n = pwrite(fd, &v, 4, i * N(3));
+			if (n < 0) goto fail;
+			if (n != 4) { close(fd); return r_err(seq, "short"); }
+		}
+		if (fsync(fd) < 0) goto fail;
+		close(fd);
+		struct regfile *rf = NULL;
+		for (int i = 0; i < sh->nfiles; i++) if (!strcmp(sh->files[i].name, S(0))) rf = &sh->files[i];
+		if (!rf && sh->nfiles < TABLE) rf = &sh->files[sh->nfiles];
+		if (!rf) return r_err(seq, "too many files");
+		memcpy(rf->name, S(0), strlen(S(0)) + 1);     /* badname() checked its length */
+		snprintf(rf->path, PATHLEN, "%s", p);
+		rf->unit = N(3); rf->tmpfs = tmpfs;
+		if (rf == &sh->files[sh->nfiles]) sh->nfiles++;
+		return r_ok(seq);
+	fail:
+		err = errno; close(fd);
+		return r_errno(seq, err);
+	}
+	if (!strcmp(c->op, "writeback")) {               /* sync_file_range(WAIT_BEFORE|WRITE|WAIT_AFTER) + fdatasync */
+		if (ctl_file(S(0), &path, &unit) < 0) return r_err(seq, "unknown file %s", S(0));
+		int fd = open(path, O_RDWR);
+		if (fd < 0) return r_errno(seq, errno);
+		if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0 ||
+		    fdatasync(fd) < 0) { err = errno; close(fd); return r_errno(seq, err); }
+		close(fd);
+		return r_ok(seq);
+	}
+	if (!strcmp(c->op, "disk")) {                    /* O_DIRECT pread: what the disk (or tmpfs) holds */
+		if (ctl_file(S(0), &path, &unit) < 0) return r_err(seq, "unknown file %s", S(0));
+		if (N(1) < 0 || N(1) > MAXIDX) return r_err(seq, "bad index");
+		int fd = open(path, O_RDONLY | O_DIRECT);
+		if (fd < 0) return r_errno(seq, errno);
+		ssize_t n = pread(fd, iobuf, 4096, N(1) * unit);
+		err = errno;
+		close(fd);
+		if (n < 0) return r_errno(seq, err);
+		if (n != 4096) return r_err(seq, "short");
+		int32_t v;
+		memcpy(&v, iobuf, 4);
+		return r_val(seq, v);
+	}
+	r_err(seq, "op %s is not handled by the controller", c->op);
+}
+
+/* run one command line; returns nothing, always writes exactly one reply */
+static void dispatch(const char *line)
+{
+	struct cmd c;
+	const char *e = parse(line, &c);
+	if (e) return r_err(c.seq, "%s", e);
+	timeout_len = (size_t)snprintf(timeout_line, sizeof timeout_line, "{\"seq\":%lld,\"error\":\"timeout\"}\n", c.seq);
+	alarm(30);
+	if (c.actor == -1) { controller_cmd(&c); alarm(0); return; }
+	int k = c.actor;
+	reap_all();
+	if (!alive[k]) { alarm(0); return death[k][0] ? r_err(c.seq, "actor %d died: %s", k, death[k]) : r_err(c.seq, "actor %d is not running", k); }
+	int child = -1;
+	if (!strcmp(c.op, "fork")) {
+		child = (int)c.v[3].n;
+		if (child < 0 || child >= NACT) { alarm(0); return r_err(c.seq, "child must be 0..7"); }
+		if (alive[child]) { alarm(0); return r_err(c.seq, "actor %d already exists", child); }
+	}
+	char buf[LINELEN + 2];
+	size_t n = strlen(line);
+	memcpy(buf, line, n);
+	buf[n++] = '\n';
+	if (write_all(cmdpipe[k][1], buf, n) < 0) { alarm(0); return r_errno(c.seq, errno); }
+	char res[1024];
+	if (!wait_result(k, res, sizeof res)) {
+		alarm(0);
+		return r_err(c.seq, "actor %d died: %s", k, death[k][0] ? death[k] : "unknown");
+	}
+	if (!strcmp(c.op, "exit") && alive[k]) {       /* it replied, now reap it */
+		int st;
+		if (waitpid(apid[k], &st, 0) == apid[k]) mark_dead(k, st);
+		death[k][0] = 0;
+	} else if (!strcmp(c.op, "exit")) {
+		death[k][0] = 0;
+	}
+	static const char okval[] = "\"ok\":true,\"value\":";
+	const char *okv = strstr(res, okval);
+	if (child >= 0 && okv) {                       /* the fork worked: the child is actor C */
+		long long pid = strtoll(okv + sizeof okval - 1, NULL, 10);
+		apid[child] = (pid_t)pid; alive[child] = 1; death[child][0] = 0;
+		sh->pids[child] = (pid_t)pid;
+		note_pid((pid_t)pid);
+	}
+	alarm(0);
+	if (write_all(1, res, strlen(res)) < 0) { cleanup(1); _exit(1); }
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) { fprintf(stderr, "usage: %s WORKDIR\n", argv[0]); return 2; }
+	struct stat st;
+	if (stat(argv[1], &st) < 0 || !S_ISDIR(st.st_mode)) { fprintf(stderr, "pinlab-real: %s is not a directory\n", argv[1]); return 2; }
+	if (!realpath(argv[1], workdir) || strlen(workdir) > PATHLEN - 80) { fprintf(stderr, "pinlab-real: bad WORKDIR\n"); return 2; }
+	ctl_pid = getpid();
+	snprintf(shmdir, sizeof shmdir, "/dev/shm/pinlab-%d", (int)ctl_pid);
+
+	struct rlimit rl = { 20, 20 };
+	if (setrlimit(RLIMIT_CPU, &rl) < 0) perror("pinlab-real: RLIMIT_CPU");
+	rl.rlim_cur = rl.rlim_max = 512;       /* per uid, and not enforced for root; 8 actors at most */
+	if (setrlimit(RLIMIT_NPROC, &rl) < 0) perror("pinlab-real: RLIMIT_NPROC");
+	rl.rlim_cur = rl.rlim_max = 64 << 20;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0) perror("pinlab-real: RLIMIT_FSIZE");
+
+	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) { perror("pinlab-real: mmap"); return 2; }
+	for (int k = 0; k < NACT; k++)
+		if (pipe(cmdpipe[k]) < 0) { perror("pinlab-real: pipe"); return 2; }
+	if (pipe(respipe) < 0) { perror("pinlab-real: pipe"); return 2; }
+	if (mkdir(shmdir, 0700) < 0) { perror("pinlab-real: mkdir /dev/shm"); return 2; }
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL); sigaction(SIGXFSZ, &sa, NULL);
+	sa.sa_handler = on_chld; sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_alarm; sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL); sigaction(SIGINT, &sa, NULL); sigaction(SIGHUP, &sa, NULL);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+
+	pid_t p = fork();                       /* actor 0 */
+	if (p < 0) { perror("pinlab-real: fork"); cleanup(0); return 2; }
+	if (p == 0) {
+		int dn = open("/dev/null", O_RDWR);
+		if (dn >= 0) { dup2(dn, 0); dup2(dn, 1); close(dn); }
+		become_actor(0);
+		actor_loop();
+	}
+	apid[0] = p; alive[0] = 1; sh->pids[0] = p;
+	note_pid(p);
+
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+		if (!*skipws(line)) continue;
+		if (n > LINELEN) { long long sq = -1; sscanf(line, " [ %lld", &sq); r_err(sq, "line too long"); continue; }
+		dispatch(line);
+	}
+	free(line);
+	cleanup(1);                                    /* stdin EOF: kill and reap */
+	DIR *d = opendir(shmdir);                      /* anything else left in our /dev/shm dir */
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+		rmdir(shmdir);
+	}
+	return 0;
+}
