@@ -309,6 +309,27 @@ program
   });
 
 program
+  .command('serve')
+  .description('serve the web page (editor, outcome matrix, step view) on 127.0.0.1')
+  .option('--port <n>', 'port (0 picks a free one)', '7878')
+  .action(async (opts: { port: string }) => {
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(`pinlab: --port must be 0..65535, not '${opts.port}'\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const { serve } = await import('./serve.js');
+    try {
+      const { url } = await serve(port);
+      process.stdout.write(`pinlab serve: ${url}\n`);
+    } catch (e) {
+      process.stderr.write(`pinlab: cannot listen on 127.0.0.1:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      process.exitCode = 2;
+    }
+  });
+
+program
   .command('profiles')
   .description('list kernel profiles, their knobs, and the commit behind each knob')
   .option('--json', 'machine-readable')

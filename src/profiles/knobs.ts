@@ -233,7 +233,7 @@ export const KNOBS: Knob[] = [
   {
     name: 'p2pdma_longterm',
     since: '6.12',
-    commit: 'mm/gup: allow FOLL_LONGTERM & FOLL_PCI_P2PDMA',
+    commit: '',
     title: 'mm/gup: allow FOLL_LONGTERM & FOLL_PCI_P2PDMA (Martin Oliveira, with "RDMA/umem: add support for P2P RDMA")',
     effect: 'is_valid_gup_args() accepts FOLL_LONGTERM together with FOLL_PCI_P2PDMA; before, that combination is EINVAL.',
     status: 'RECALLED',
@@ -281,7 +281,7 @@ export const KNOBS: Knob[] = [
   {
     name: 'wp_reuse_large_mm_id',
     since: '6.15',
-    commit: 'mm: COW reuse support for PTE-mapped THP with CONFIG_MM_ID',
+    commit: '',
     title: 'mm: COW reuse support for PTE-mapped THP with CONFIG_MM_ID (David Hildenbrand)',
     effect: '__wp_can_reuse_large_anon_folio(): a large anon folio mapped only by this mm, with no references beyond its mappings, is reused.',
     status: 'RECALLED',

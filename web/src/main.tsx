@@ -1,0 +1,298 @@
+// pinlab serve: the page. Editor + corpus picker + share link (top), outcome
+// matrix (right), step view with state diagrams (below).
+
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { CorpusEntry, ParseError, RunResult } from './api.js';
+import { api } from './api.js';
+import { Editor } from './Editor.js';
+import { Matrix } from './Matrix.js';
+import { StepView } from './StepView.js';
+import { firstChange } from './model.js';
+import { readHash, shareUrl } from './share.js';
+
+type OkRun = Extract<RunResult, { ok: true }>;
+
+const GROUPS: { group: CorpusEntry['group']; label: string }[] = [
+  { group: 'seeds', label: 'seeds (shared/corpus/seeds)' },
+  { group: 'corpus', label: 'corpus' },
+  { group: 'real', label: 'corpus/real (differential)' },
+];
+
+function App() {
+  const [corpus, setCorpus] = useState<CorpusEntry[]>([]);
+  const [corpusId, setCorpusId] = useState<string>('');
+  const [original, setOriginal] = useState<string>('');
+  const [text, setText] = useState<string>('');
+  const [error, setError] = useState<ParseError | null>(null);
+  const [busy, setBusy] = useState<'' | 'checking' | 'running'>('');
+  const [run, setRun] = useState<OkRun | null>(null);
+  const [runText, setRunText] = useState<string>('');
+  const [runMs, setRunMs] = useState<number>(0);
+  const [fatal, setFatal] = useState<string>('');
+  const [profA, setProfA] = useState<string>('');
+  const [profB, setProfB] = useState<string>('');
+  const [idx, setIdx] = useState<number>(0);
+  const [jump, setJump] = useState<{ line: number; seq: number } | null>(null);
+  const [active, setActive] = useState<{ line: number | null; viol: boolean }>({ line: null, viol: false });
+  const [share, setShare] = useState<string>('');
+  const resetSel = useRef(true);
+  /** a scenario has been loaded (before that, the empty editor is not checked) */
+  const loaded = useRef(false);
+  const seq = useRef(0);
+
+  const openCorpus = async (id: string, pushHash = true) => {
+    try {
+      const r = await api.scenario(id);
+      resetSel.current = true;
+      setCorpusId(id);
+      setOriginal(r.text);
+      setText(r.text);
+      setIdx(0);
+      setShare('');
+      if (pushHash) history.replaceState(null, '', '#c=' + encodeURIComponent(id).replace(/%2F/g, '/'));
+    } catch (e) {
+      setFatal(`cannot open ${id}: ${String(e)}`);
+    }
+  };
+
+  const fromHash = (list: CorpusEntry[]): boolean => {
+    const h = readHash(location.hash);
+    if (h?.kind === 'text') {
+      resetSel.current = true;
+      setCorpusId('');
+      setOriginal('');
+      setText(h.text);
+      setIdx(0);
+      return true;
+    }
+    if (h?.kind === 'corpus') {
+      void openCorpus(h.id, false);
+      return true;
+    }
+    void list;
+    return false;
+  };
+
+  // corpus list, then the scenario the URL names (or the first seed)
+  useEffect(() => {
+    api
+      .corpus()
+      .then((list) => {
+        setCorpus(list);
+        if (!fromHash(list) && list[0]) void openCorpus(list[0].id, false);
+      })
+      .catch((e: unknown) => {
+        setFatal(`cannot list the corpus: ${String(e)}`);
+        fromHash([]);
+      });
+    const onHash = () => fromHash([]);
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  // check (debounced), then run
+  useEffect(() => {
+    if (text) loaded.current = true;
+    if (!loaded.current) return;
+    const my = ++seq.current;
+    const ac = new AbortController();
+    const t = setTimeout(async () => {
+      try {
+        setBusy('checking');
+        const c = await api.check(text, ac.signal);
+        if (my !== seq.current) return;
+        if (!c.ok) {
+          setError(c.error);
+          setBusy('');
+          return;
+        }
+        setError(null);
+        setBusy('running');
+        const t0 = performance.now();
+        const r = await api.run(text, ac.signal);
+        if (my !== seq.current) return;
+        setBusy('');
+        if (!r.ok) {
+          setError(r.error);
+          return;
+        }
+        setRunMs(Math.round(performance.now() - t0));
+        setFatal('');
+        setRun(r);
+        setRunText(text);
+      } catch (e) {
+        if (!ac.signal.aborted && my === seq.current) {
+          setBusy('');
+          setFatal(String(e));
+        }
+      }
+    }, 250);
+    return () => {
+      clearTimeout(t);
+      ac.abort();
+    };
+  }, [text]);
+
+  // profile selection for the step view: on a new scenario, the first adjacent pair whose outcome differs
+  useEffect(() => {
+    if (!run) return;
+    const ps = run.profiles;
+    const valid = ps.includes(profA) && (profB === '' || (ps.includes(profB) && profB !== profA));
+    if (!resetSel.current && valid) return;
+    resetSel.current = false;
+    const c = firstChange(ps, run.runs);
+    if (c >= 0) {
+      setProfA(ps[c]!);
+      setProfB(ps[c + 1]!);
+    } else {
+      setProfA(ps[0] ?? '');
+      setProfB('');
+    }
+  }, [run]);
+
+  const stale = run !== null && runText !== text;
+  const edited = corpusId !== '' && text !== original;
+
+  const doShare = async () => {
+    const url = shareUrl(text);
+    history.replaceState(null, '', url);
+    setShare(url);
+    try {
+      await navigator.clipboard.writeText(url);
+    } catch {
+      /* the URL is shown for copying by hand */
+    }
+  };
+
+  const status = error
+    ? `line ${error.line}, column ${error.column}: ${error.message}`
+    : fatal
+      ? fatal
+      : busy === 'checking'
+        ? 'checking…'
+        : busy === 'running'
+          ? 'running on every profile…'
+          : run
+            ? `${run.scenario}: ${run.profiles.length} profile(s), ran in ${runMs} ms${run.concurrent ? ' (explored every interleaving)' : ''}`
+            : 'loading…';
+
+  return (
+    <div class="app">
+      <header class="topbar">
+        <span class="brand">pinlab</span>
+        <label class="picker">
+          scenario{' '}
+          <select
+            data-testid="corpus-picker"
+            value={corpusId}
+            onChange={(e) => {
+              const v = (e.currentTarget as HTMLSelectElement).value;
+              if (v) void openCorpus(v);
+            }}
+          >
+            {corpusId === '' && <option value="">(your scenario)</option>}
+            {GROUPS.map((g) => {
+              const items = corpus.filter((c) => c.group === g.group);
+              if (!items.length) return null;
+              return (
+                <optgroup key={g.group} label={g.label}>
+                  {items.map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.id}
+                      {c.name && c.name !== c.id ? ` — ${c.name}` : ''}
+                    </option>
+                  ))}
+                </optgroup>
+              );
+            })}
+          </select>
+        </label>
+        {edited && <span class="edited">(edited)</span>}
+        {edited && (
+          <button onClick={() => setText(original)} title="back to the corpus text">
+            revert
+          </button>
+        )}
+        <button data-testid="share" onClick={doShare} title="a URL that encodes this scenario">
+          Share
+        </button>
+        {share && (
+          <input
+            class="share-url"
+            data-testid="share-url"
+            readOnly
+            value={share}
+            onFocus={(e) => (e.currentTarget as HTMLInputElement).select()}
+          />
+        )}
+        <span class={'topstatus' + (error || fatal ? ' bad' : '')}>{busy ? busy + '…' : error ? 'syntax error' : run ? (stale ? 'stale' : 'ok') : ''}</span>
+      </header>
+
+      <main class="workspace">
+        <section class="left">
+          <Editor text={text} onInput={setText} error={error} activeLine={active.line} violationLine={active.viol ? active.line : null} />
+        </section>
+        <section class="right">
+          {run ? (
+            <>
+              <div class="scenario-head">
+                <b data-testid="scenario-name">{run.scenario}</b>
+                {run.source && <span class="muted"> · source {run.source}</span>}
+                {stale && <span class="stale-note"> · showing the last scenario that parsed</span>}
+              </div>
+              <Matrix
+                profiles={run.profiles}
+                runs={run.runs}
+                knobDiffs={run.knobDiffs}
+                stale={stale}
+                concurrent={run.concurrent}
+                selected={[profA, profB].filter(Boolean)}
+                onPickProfile={(p) => {
+                  if (p === profA) return;
+                  if (p === profB) setProfB(profA);
+                  setProfA(p);
+                }}
+                onGotoLine={(line, p) => {
+                  if (p !== profA) {
+                    if (p === profB) setProfB(profA);
+                    setProfA(p);
+                  }
+                  setJump({ line, seq: Date.now() });
+                }}
+              />
+            </>
+          ) : (
+            <div class="muted pad">{fatal || 'the outcome matrix appears when the scenario parses'}</div>
+          )}
+        </section>
+      </main>
+
+      {run && profA && (
+        <StepView
+          text={runText}
+          profiles={run.profiles}
+          runs={run.runs}
+          knobDiffs={run.knobDiffs}
+          profA={profA}
+          profB={profB}
+          setProfA={(p) => {
+            if (p === profB) setProfB('');
+            setProfA(p);
+          }}
+          setProfB={setProfB}
+          idx={idx}
+          setIdx={setIdx}
+          jump={jump}
+          onActive={(line, viol) => setActive({ line, viol })}
+        />
+      )}
+
+      <footer class={'statusbar' + (error || fatal ? ' bad' : '')} data-testid="status">
+        {status}
+      </footer>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
