@@ -223,13 +223,13 @@ function argName(c: Call, i: number): string | undefined {
   const a = c.args[i];
   return a && a.kind === 'name' ? a.name : undefined;
 }
-function flagNames(a: Arg | undefined): string[] {
+export function flagNames(a: Arg | undefined): string[] {
   if (!a) return [];
   if (a.kind === 'name') return [a.name];
   if (a.kind === 'flags') return a.names.map((n) => n.name);
   return [];
 }
-function flagBits(a: Arg | undefined, table: Record<string, number>): number {
+export function flagBits(a: Arg | undefined, table: Record<string, number>): number {
   if (!a) return 0;
   if (a.kind === 'int') return a.n;
   return flagNames(a).reduce((b, n) => b | (table[n] ?? 0), 0);

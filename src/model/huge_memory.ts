@@ -20,12 +20,11 @@ import {
   E_PTE,
   F_REF,
   H_HUGE_ZERO,
+  H_NEXT_FOLIO,
   HPAGE_PMD_NR,
-  PG_ALIVE,
   PG_ANON,
   PG_ANON_EXCLUSIVE,
   PG_KSM,
-  PG_LARGE,
   PG_LRU,
   PG_SWAPCACHE,
   PG_UPTODATE,
@@ -60,11 +59,6 @@ export function pmd_trans_huge(k: Kernel, p: number, va: number): boolean {
 /** is_huge_zero_folio() */
 export function is_huge_zero_folio(k: Kernel, f: number): boolean {
   return f > 0 && k.ftest(f, PG_ZERO);
-}
-
-/** Either zero page (is_zero_folio || is_huge_zero_folio): never counted, never written. */
-export function is_any_zero_folio(k: Kernel, f: number): boolean {
-  return f === ZERO_FOLIO || (f > 0 && k.ftest(f, PG_ZERO));
 }
 
 /**
@@ -289,7 +283,6 @@ export function folio_mapped_only_by(k: Kernel, head: number, p: number): boolea
  * and unmapped; the new THP is mapped by a PMD, exclusive.
  */
 export function madvise_collapse(k: Kernel, p: number, va: number, pages: number): number {
-  if (!k.on('madv_collapse')) return -EINVAL;
   const vmf = k.vmFlags(p, va);
   if (vmf & (VM_SHARED | VM_HUGETLB | VM_NOHUGEPAGE) || k.vmFile(p, va) >= 0) return -EINVAL;
   let result = 0;
@@ -318,7 +311,7 @@ function collapse_one(k: Kernel, p: number, base: number): number {
       return k.on('madv_collapse_eagain') ? -EAGAIN : -EINVAL;
     }
   }
-  if (k.s[1]! + HPAGE_PMD_NR > k.L.d.folios) return -ENOMEM; // SCAN_ALLOC_HUGE_PAGE_FAIL
+  if (k.s[H_NEXT_FOLIO]! + HPAGE_PMD_NR > k.L.d.folios) return -ENOMEM; // SCAN_ALLOC_HUGE_PAGE_FAIL
   const n = k.allocLargeFolio(PG_ANON | PG_ANON_EXCLUSIVE | PG_UPTODATE | PG_LRU, HPAGE_PMD_NR, []);
   let dirty = 0;
   split_huge_pmd(k, p, base, 'collapse of a huge zero PMD');
@@ -344,7 +337,3 @@ function collapse_one(k: Kernel, p: number, base: number): number {
   return 0;
 }
 
-/** For a THP whose pages a pin names: is it a large (non-hugetlb) anon folio? */
-export function folio_is_thp(k: Kernel, f: number): boolean {
-  return f > 0 && k.ftest(f, PG_LARGE) && k.ftest(f, PG_ANON) && k.ftest(f, PG_ALIVE);
-}

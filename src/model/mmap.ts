@@ -52,6 +52,9 @@ export const MAP_PRIVATE = 2;
 export const MAP_HUGETLB = 0x40000;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_POPULATE = 0x8000;
+/** the values by name (include/uapi/asm-generic/mman*.h), for callers that translate names */
+export const PROT_BY_NAME: Record<string, number> = { PROT_NONE: 0, PROT_READ, PROT_WRITE, PROT_EXEC };
+export const MAP_BY_NAME: Record<string, number> = { MAP_SHARED, MAP_PRIVATE, MAP_HUGETLB, MAP_POPULATE };
 
 /** calc_vm_prot_bits() */
 function calc_vm_prot_bits(prot: number): number {
@@ -163,6 +166,8 @@ export const MADV = {
   MADV_FREE: 8,
   MADV_DONTFORK: 10,
   MADV_DOFORK: 11,
+  MADV_MERGEABLE: 12,
+  MADV_UNMERGEABLE: 13,
   MADV_HUGEPAGE: 14,
   MADV_NOHUGEPAGE: 15,
   MADV_WIPEONFORK: 18,

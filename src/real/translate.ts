@@ -6,6 +6,8 @@
 import type { Arg, Call, Scenario, Step, ValueLit } from '../lang/ast.js';
 import type { CheckedInfo } from '../lang/check.js';
 import { encodeChar } from '../model/state.js';
+import { MADV as MADV_BY_NAME, MAP_BY_NAME, PROT_BY_NAME } from '../model/mmap.js';
+import { flagBits, flagNames } from '../interp/interpreter.js';
 
 /** One wire command without its seq: [actor, op, ...args]. */
 export type Cmd = [number, string, ...(string | number)[]];
@@ -37,35 +39,13 @@ const THP_UNIT = 1 << 20; // HPAGE_PMD_NR (2) model pages = one 2 MiB PMD
 const HUGETLB_UNIT = 2 << 20;
 const PMD_SIZE = 2 << 20;
 
-const PROT: Record<string, number> = { PROT_NONE: 0, PROT_READ: 1, PROT_WRITE: 2, PROT_EXEC: 4 };
-const MAPF: Record<string, number> = { MAP_SHARED: 1, MAP_PRIVATE: 2, MAP_HUGETLB: 0x40000, MAP_POPULATE: 0x8000 };
-/** include/uapi/asm-generic/mman-common.h */
-const MADV: Record<string, number> = {
-  MADV_DONTNEED: 4,
-  MADV_FREE: 8,
-  MADV_DONTFORK: 10,
-  MADV_DOFORK: 11,
-  MADV_MERGEABLE: 12,
-  MADV_UNMERGEABLE: 13,
-  MADV_HUGEPAGE: 14,
-  MADV_NOHUGEPAGE: 15,
-  MADV_WIPEONFORK: 18,
-  MADV_KEEPONFORK: 19,
-  MADV_COLD: 20,
-  MADV_PAGEOUT: 21,
-  MADV_COLLAPSE: 25,
-};
+const PROT = PROT_BY_NAME;
+const MAPF = MAP_BY_NAME;
+const MADV: Record<string, number> = MADV_BY_NAME;
 const FOLL_IO_URING = ['FOLL_LONGTERM', 'FOLL_WRITE'];
 
-function names(a: Arg | undefined): string[] {
-  if (!a) return [];
-  if (a.kind === 'name') return [a.name];
-  if (a.kind === 'flags') return a.names.map((n) => n.name);
-  return [];
-}
-function bits(a: Arg | undefined, table: Record<string, number>): number {
-  return names(a).reduce((b, n) => b | (table[n] ?? 0), 0);
-}
+const names = flagNames;
+const bits = flagBits;
 function int(a: Arg | undefined): number {
   return a && a.kind === 'int' ? a.n : 0;
 }

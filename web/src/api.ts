@@ -75,96 +75,18 @@ export type RunResult =
     }
   | { ok: false; error: ParseError };
 
-export interface Vma {
-  start: number;
-  pages: number;
-  prot: string;
-  shared: boolean;
-  file: string | null;
-  flags: string[];
-}
+// The state snapshot is the server's own type (src/report/snapshot.ts); a
+// type-only import, erased by esbuild, so the two sides cannot drift apart.
+import type { Snapshot as ServerSnapshot } from '../../src/report/snapshot.js';
 
-export interface Pte {
-  va: number;
-  present: boolean;
-  write: boolean;
-  dirty: boolean;
-  pmd?: boolean;
-  special?: boolean;
-  swap?: boolean;
-  migration?: boolean;
-  hwpoison?: boolean;
-  folio: number | null;
-}
-
-export interface Proc {
-  name: string;
-  alive: boolean;
-  vmas: Vma[];
-  ptes: Pte[];
-}
-
-export interface Folio {
-  id: number;
-  refcount: number;
-  mapcount: number;
-  pincount: number;
-  pins: number;
-  anon: boolean;
-  /** null: the kernel has no PageAnonExclusive (before 5.19) */
-  exclusive: boolean | null;
-  dirty: boolean;
-  writeback: boolean;
-  buffers: boolean;
-  lru?: boolean;
-  swapcache?: boolean;
-  large?: boolean;
-  hugetlb?: boolean;
-  zero?: boolean;
-  freed?: boolean;
-  ksm?: boolean;
-  secure?: boolean;
-  value: string;
-  file: string | null;
-  index: number | null;
-  head?: number | null;
-}
-
-export interface FileState {
-  name: string;
-  fs: string;
-  size: number;
-  cache: (number | null)[];
-  disk: string[];
-}
-
-export interface Pin {
-  id: number;
-  name: string | null;
-  kind: 'gup' | 'pipe' | 'dio' | string;
-  owner: string;
-  va: number;
-  pages: number;
-  foll: string;
-  active: boolean;
-  folios: number[];
-}
-
-export interface Secondary {
-  name: string;
-  of: string;
-  sptes: { va: number; folio: number; write: boolean }[];
-}
-
-export interface Snapshot {
-  procs: Proc[];
-  folios: Folio[];
-  files: FileState[];
-  pins: Pin[];
-  devices: string[];
-  secondaries: Secondary[];
-  violations: string[];
-}
+export type Snapshot = ServerSnapshot;
+export type Proc = Snapshot['procs'][number];
+export type Vma = Proc['vmas'][number];
+export type Pte = Proc['ptes'][number];
+export type Folio = Snapshot['folios'][number];
+export type FileState = Snapshot['files'][number];
+export type Pin = Snapshot['pins'][number];
+export type Secondary = Snapshot['secondaries'][number];
 
 export interface Step {
   index: number;
