@@ -12,7 +12,7 @@ import { parseScenario } from '../src/lang/parser.js';
 import { checkScenario } from '../src/lang/check.js';
 import { Prepared } from '../src/interp/interpreter.js';
 import { explore } from '../src/explore/explorer.js';
-import { parseProfileText } from '../src/profiles/profiles.js';
+import { kernelsOf, parseProfileText } from '../src/profiles/profiles.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const maxStates = Number(process.env.PINLAB_BENCH_MAX_STATES ?? 2_000_000);
@@ -62,7 +62,8 @@ for (const dir of [join(root, '../shared/corpus/seeds'), join(root, 'corpus')]) 
     const file = join(dir, name);
     const pr = prep(readFileSync(file, 'utf8'), file);
     if (!pr.concurrent) continue;
-    const kernel = pr.sc.kernels[pr.sc.kernels.length - 1]!.text;
+    const ks = kernelsOf(pr.sc.kernels);
+    const kernel = ks[ks.length - 1]!.name;
     const on = measure(pr, kernel, true);
     const off = measure(pr, kernel, false);
     totS += on.states;

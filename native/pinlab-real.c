@@ -13,6 +13,16 @@
  * but the new actor becomes the controller's child, so the controller can
  * waitpid() every actor and report the signal that killed it.
  *
+ * Modes:
+ *   pinlab-real WORKDIR                 one scenario on this machine (host)
+ *   pinlab-real --machine WORKDIR       also allow whole-machine operations
+ *                                       (reclaim, drop_caches, KSM, hwpoison):
+ *                                       only inside a throwaway guest
+ *   pinlab-real --serve TTY WORKROOT    guest agent: sessions over a serial
+ *                                       port, each one a --machine controller
+ *   pinlab-real --pdeathsig PROG ARGS   exec PROG so that it is SIGKILLed when
+ *                                       its parent dies (pinlab's QEMU guests)
+ *
  * Build: cc -O2 -Wall -o native/pinlab-real native/pinlab-real.c
  */
 #define _GNU_SOURCE
@@ -30,6 +40,9 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/reboot.h>
+#include <termios.h>
+#include <ftw.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -42,6 +55,18 @@
 
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE 101
+#endif
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON 100
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+#ifndef __NR_memfd_secret
+#define __NR_memfd_secret 447
+#endif
+#ifndef MPOL_MF_MOVE_ALL
+#define MPOL_MF_MOVE_ALL (1 << 2)
 #endif
 
 #define NACT 8            /* actor slots */
@@ -58,7 +83,7 @@
 /* ------------------------------------------------------------------ */
 /* shared state (MAP_SHARED anonymous page(s), created before actor 0)  */
 
-struct regfile { char name[NAMELEN]; char path[PATHLEN]; long long unit; int tmpfs; };
+struct regfile { char name[NAMELEN]; char path[PATHLEN]; long long unit; int tmpfs, hugetlb; };
 struct shared {
 	pid_t pids[NACT];             /* pid of each live actor, 0 when none */
 	int nfiles;
@@ -68,6 +93,8 @@ static struct shared *sh;
 
 static char workdir[PATHLEN];
 static char shmdir[PATHLEN];
+static int machine_mode;          /* --machine: whole-machine operations are allowed */
+static char cgdir[PATHLEN];       /* --machine: the cgroup of this controller and its actors */
 static pid_t ctl_pid;
 static int cmdpipe[NACT][2];
 static int respipe[2];
@@ -93,6 +120,9 @@ static const struct opdef OPS[] = {
 	{"dma_read", 0, "si"}, {"write", 0, "sii"}, {"read", 0, "si"}, {"ftruncate", 0, "si"},
 	{"fsync", 0, "s"}, {"odirect_read", 0, "sisi"}, {"odirect_write", 0, "sisi"},
 	{"proc_mem_write", 0, "sii"}, {"process_vm_writev", 0, "isii"},
+	{"caps", 1, ""}, {"drop_caches", 1, ""}, {"compact", 1, ""}, {"reclaim", 1, ""},
+	{"ksm_scan", 1, ""}, {"hugepages", 1, "i"},
+	{"memfd_secret", 0, "sii"}, {"migrate", 0, "si"}, {"hwpoison", 0, "si"},
 };
 
 static const char *skipws(const char *p) { while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++; return p; }
@@ -441,11 +471,11 @@ static void actor_cmd(struct cmd *c)
 	struct mapping *m;
 	struct lfile *f;
 
-	if (!strcmp(op, "memfd")) {                       /* memfd_create + ftruncate */
+	if (!strcmp(op, "memfd") || !strcmp(op, "memfd_secret")) {   /* memfd_create / memfd_secret + ftruncate */
 		long long len = span(N(1), N(2));
 		if (badname(S(0))) return r_err(seq, "bad name");
 		if (len < 0) return r_err(seq, "bad size");
-		int fd = memfd_create(S(0), 0);
+		int fd = op[5] ? (int)syscall(__NR_memfd_secret, 0) : memfd_create(S(0), 0);
 		if (fd < 0) return r_errno(seq, errno);
 		if (ftruncate(fd, len) < 0) { err = errno; close(fd); return r_errno(seq, err); }
 		f = SLOT(files, nfiles, S(0));
@@ -528,6 +558,32 @@ static void actor_cmd(struct cmd *c)
 		if (pid < 0) return r_errno(seq, errno);
 		if (pid == 0) { become_actor(child); return; }   /* the child replies to nothing */
 		return r_val(seq, pid);
+	}
+	if (!strcmp(op, "migrate")) {                     /* move_pages(2) to the other NUMA node */
+		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
+		char *a = range(m, N(1), 1);
+		if (!a) return r_err(seq, "index outside the mapping");
+		void *pg[1] = { a };
+		int st[1] = { -1 }, node[1];
+		if (syscall(__NR_move_pages, 0, 1, pg, NULL, st, 0) < 0) return r_errno(seq, errno);   /* where is it? */
+		if (st[0] < 0) return r_errno(seq, -st[0]);      /* ENOENT: not present, EFAULT: zero page ... */
+		node[0] = st[0] == 0 ? 1 : 0;
+		long n = syscall(__NR_move_pages, 0, 1, pg, node, st, MPOL_MF_MOVE_ALL);
+		if (n < 0) return r_errno(seq, errno);
+		/* n > 0: migrate_pages() gave up on the folio and move_pages(2) does not say why;
+		 * for a present small folio that is a reference count above the expected one
+		 * (folio_migrate_mapping: -EAGAIN, retried, then counted as failed) */
+		if (n > 0) return r_errno(seq, EAGAIN);
+		if (st[0] < 0) return r_errno(seq, -st[0]);      /* isolation failed: EBUSY, ... */
+		return r_val(seq, st[0]);
+	}
+	if (!strcmp(op, "hwpoison")) {                    /* madvise(MADV_HWPOISON): memory_failure() on the page */
+		if (!machine_mode) return r_err(seq, "refused: poisons a page of this machine (only in a guest)");
+		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
+		char *a = range(m, N(1), 1);
+		if (!a) return r_err(seq, "index outside the mapping");
+		if (madvise(a, 4096, MADV_HWPOISON) < 0) return r_errno(seq, errno);
+		return r_ok(seq);
 	}
 	if (!strcmp(op, "exit")) {                        /* _exit(2) */
 		r_ok(seq);
@@ -832,6 +888,108 @@ static int wait_result(int k, char *buf, size_t sz)
 	}
 }
 
+/* write a short value to a sysctl/sysfs/cgroup file: 0 or an errno */
+static int put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	if (fd < 0) return errno;
+	ssize_t n = write(fd, val, strlen(val));
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	return e;
+}
+/* read a number from a sysfs file, -1 if unreadable */
+static long long getnum(const char *path)
+{
+	char b[64];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) return -1;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return -1;
+	b[n] = 0;
+	return strtoll(b, NULL, 10);
+}
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* what this kernel and mode allow (the "caps" command) */
+enum { CAP_MACHINE = 1, CAP_SECRETMEM = 2, CAP_NUMA = 4, CAP_SWAP = 8, CAP_KSM = 16, CAP_HWPOISON = 32,
+       CAP_RECLAIM = 64, CAP_HUGETLB = 128 };
+static long long caps(void)
+{
+	long long c = 0;
+	if (machine_mode) c |= CAP_MACHINE;
+	int fd = (int)syscall(__NR_memfd_secret, 0);
+	if (fd >= 0) { c |= CAP_SECRETMEM; close(fd); }
+	if (exists("/sys/devices/system/node/node1")) c |= CAP_NUMA;
+	FILE *sw = fopen("/proc/swaps", "r");
+	if (sw) {
+		char l[256]; int n = 0;
+		while (fgets(l, sizeof l, sw)) n++;
+		fclose(sw);
+		if (n > 1) c |= CAP_SWAP;
+	}
+	if (machine_mode && exists("/sys/kernel/mm/ksm/run")) c |= CAP_KSM;
+	if (machine_mode && exists("/proc/sys/vm/memory_failure_recovery")) c |= CAP_HWPOISON;
+	if (machine_mode && cgdir[0]) {
+		char p[PATHLEN + 32];
+		snprintf(p, sizeof p, "%s/memory.reclaim", cgdir);
+		if (exists(p)) c |= CAP_RECLAIM;
+	}
+	if (exists("/proc/sys/vm/nr_hugepages")) c |= CAP_HUGETLB;
+	return c;
+}
+
+/* --machine: whole-machine operations, for a throwaway guest only */
+static void machine_cmd(struct cmd *c)
+{
+	long long seq = c->seq;
+	int e;
+	if (!machine_mode) return r_err(seq, "refused: %s touches the whole machine (only in a guest)", c->op);
+	if (!strcmp(c->op, "drop_caches")) {             /* sync; echo 3 > drop_caches */
+		sync();
+		if ((e = put("/proc/sys/vm/drop_caches", "3"))) return r_errno(seq, e);
+		return r_ok(seq);
+	}
+	if (!strcmp(c->op, "compact")) {                 /* echo 1 > compact_memory */
+		if ((e = put("/proc/sys/vm/compact_memory", "1"))) return r_errno(seq, e);
+		return r_ok(seq);
+	}
+	if (!strcmp(c->op, "reclaim")) {                 /* memory.reclaim of our cgroup: everything it can */
+		char p[PATHLEN + 32];
+		snprintf(p, sizeof p, "%s/memory.reclaim", cgdir);
+		e = put(p, "1G");
+		if (e && e != EAGAIN) return r_errno(seq, e);   /* EAGAIN: it reclaimed what it could */
+		return r_ok(seq);
+	}
+	if (!strcmp(c->op, "ksm_scan")) {                /* run ksmd for three full scans, then stop it */
+		const char *k = "/sys/kernel/mm/ksm/";
+		char p[128];
+		snprintf(p, sizeof p, "%spages_to_scan", k); put(p, "100000");
+		snprintf(p, sizeof p, "%ssleep_millisecs", k); put(p, "0");
+		snprintf(p, sizeof p, "%sfull_scans", k);
+		long long f0 = getnum(p), f = f0;
+		char run[128];
+		snprintf(run, sizeof run, "%srun", k);
+		if ((e = put(run, "1"))) return r_errno(seq, e);
+		for (int t = 0; t < 2000 && f < f0 + 3; t++) {   /* 20 s at most */
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			f = getnum(p);
+		}
+		put(run, "0");
+		if (f < f0 + 3) return r_err(seq, "ksmd did not finish three scans");
+		return r_ok(seq);
+	}
+	if (!strcmp(c->op, "hugepages")) {               /* nr_hugepages = n; value: free huge pages */
+		char v[32];
+		snprintf(v, sizeof v, "%lld", N(0));
+		if ((e = put("/proc/sys/vm/nr_hugepages", v))) return r_errno(seq, e);
+		return r_val(seq, getnum("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"));
+	}
+	r_err(seq, "op %s is not a machine operation", c->op);
+}
+
 static int ctl_file(const char *name, const char **path, long long *unit)
 {
 	for (int i = 0; i < sh->nfiles; i++)
@@ -851,32 +1009,52 @@ static void controller_cmd(struct cmd *c)
 		if (sscanf(u.release, "%d.%d", &maj, &min) != 2) return r_err(seq, "cannot parse %s", u.release);
 		return r_val(seq, maj * 100 + min);
 	}
+	if (!strcmp(c->op, "caps")) return r_val(seq, caps());
+	if (!strcmp(c->op, "drop_caches") || !strcmp(c->op, "compact") || !strcmp(c->op, "reclaim") ||
+	    !strcmp(c->op, "ksm_scan") || !strcmp(c->op, "hugepages"))
+		return machine_cmd(c);
 	if (!strcmp(c->op, "file")) {                     /* open(O_CREAT|O_TRUNC), ftruncate, pwrite fills, fsync */
 		long long len = span(N(2), N(3));
-		int tmpfs = !strcmp(S(1), "tmpfs");
+		int tmpfs = !strcmp(S(1), "tmpfs"), huge = !strcmp(S(1), "hugetlb");
 		if (badname(S(0))) return r_err(seq, "bad name");
-		if (!tmpfs && strcmp(S(1), "disk")) return r_err(seq, "kind must be disk or tmpfs");
+		if (!tmpfs && !huge && strcmp(S(1), "disk")) return r_err(seq, "kind must be disk, tmpfs or hugetlb");
 		if (len < 0) return r_err(seq, "bad size");
 		char p[PATHLEN];
-		if (snprintf(p, sizeof p, "%s/%s", tmpfs ? shmdir : workdir, S(0)) >= (int)sizeof p) return r_err(seq, "path too long");
-		int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0) return r_errno(seq, errno);
-		if (ftruncate(fd, len) < 0) goto fail;
-		int32_t v = (int32_t)N(4);
-		for (long long i = 0; i < N(2); i++) {
-			ssize_t n = pwrite(fd, &v, 4, i * N(3));
-			if (n < 0) goto fail;
-			if (n != 4) { close(fd); return r_err(seq, "short"); }
+		int fd;
+		if (huge) {                                   /* memfd_create(MFD_HUGETLB): hugetlbfs without a mount */
+			if ((N(3) & ((2 << 20) - 1)) || !N(3)) return r_err(seq, "a hugetlb file's unit is a multiple of 2 MiB");
+			fd = memfd_create(S(0), MFD_HUGETLB);
+			if (fd < 0) return r_errno(seq, errno);
+			if (ftruncate(fd, len) < 0) goto fail;
+			char *a = len ? mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : NULL;
+			if (a == MAP_FAILED) goto fail;
+			for (long long i = 0; i < N(2); i++) {   /* hugetlbfs has no write(): fill through a mapping */
+				int32_t v = (int32_t)N(4);
+				if (access32((volatile int32_t *)(a + i * N(3)), &v, 1)) { munmap(a, (size_t)len); close(fd); return r_err(seq, "no huge page to fill (SIGBUS)"); }
+			}
+			if (a) munmap(a, (size_t)len);
+			snprintf(p, sizeof p, "/proc/%d/fd/%d", (int)getpid(), fd);   /* kept open: actors open it here */
+		} else {
+			if (snprintf(p, sizeof p, "%s/%s", tmpfs ? shmdir : workdir, S(0)) >= (int)sizeof p) return r_err(seq, "path too long");
+			fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0) return r_errno(seq, errno);
+			if (ftruncate(fd, len) < 0) goto fail;
+			int32_t v = (int32_t)N(4);
+			for (long long i = 0; i < N(2); i++) {
+				ssize_t n = pwrite(fd, &v, 4, i * N(3));
+				if (n < 0) goto fail;
+				if (n != 4) { close(fd); return r_err(seq, "short"); }
+			}
+			if (fsync(fd) < 0) goto fail;
+			close(fd);
 		}
-		if (fsync(fd) < 0) goto fail;
-		close(fd);
 		struct regfile *rf = NULL;
 		for (int i = 0; i < sh->nfiles; i++) if (!strcmp(sh->files[i].name, S(0))) rf = &sh->files[i];
 		if (!rf && sh->nfiles < TABLE) rf = &sh->files[sh->nfiles];
 		if (!rf) return r_err(seq, "too many files");
 		memcpy(rf->name, S(0), strlen(S(0)) + 1);     /* badname() checked its length */
 		snprintf(rf->path, PATHLEN, "%s", p);
-		rf->unit = N(3); rf->tmpfs = tmpfs;
+		rf->unit = N(3); rf->tmpfs = tmpfs; rf->hugetlb = huge;
 		if (rf == &sh->files[sh->nfiles]) sh->nfiles++;
 		return r_ok(seq);
 	fail:
@@ -956,14 +1134,36 @@ static void dispatch(const char *line)
 	if (write_all(1, res, strlen(res)) < 0) { cleanup(1); _exit(1); }
 }
 
-int main(int argc, char **argv)
+/* machine mode: put this controller (and so its actors) in a cgroup of its own,
+ * so that "reclaim" can ask memory.reclaim for everything they use */
+static void join_cgroup(void)
 {
-	if (argc != 2) { fprintf(stderr, "usage: %s WORKDIR\n", argv[0]); return 2; }
+	if (!exists("/sys/fs/cgroup/cgroup.procs")) return;
+	snprintf(cgdir, sizeof cgdir, "/sys/fs/cgroup/pinlab-%d", (int)getpid());
+	char p[PATHLEN + 32], v[32];
+	if (mkdir(cgdir, 0755) < 0) { cgdir[0] = 0; return; }
+	snprintf(p, sizeof p, "%s/cgroup.procs", cgdir);
+	snprintf(v, sizeof v, "%d", (int)getpid());
+	if (put(p, v)) { rmdir(cgdir); cgdir[0] = 0; }
+}
+static void leave_cgroup(void)
+{
+	if (!cgdir[0]) return;
+	char v[32];
+	snprintf(v, sizeof v, "%d", (int)getpid());
+	put("/sys/fs/cgroup/cgroup.procs", v);
+	rmdir(cgdir);
+}
+
+/* one scenario: the controller reading commands on stdin until EOF */
+static int controller_main(const char *wd)
+{
 	struct stat st;
-	if (stat(argv[1], &st) < 0 || !S_ISDIR(st.st_mode)) { fprintf(stderr, "pinlab-real: %s is not a directory\n", argv[1]); return 2; }
-	if (!realpath(argv[1], workdir) || strlen(workdir) > PATHLEN - 80) { fprintf(stderr, "pinlab-real: bad WORKDIR\n"); return 2; }
+	if (stat(wd, &st) < 0 || !S_ISDIR(st.st_mode)) { fprintf(stderr, "pinlab-real: %s is not a directory\n", wd); return 2; }
+	if (!realpath(wd, workdir) || strlen(workdir) > PATHLEN - 80) { fprintf(stderr, "pinlab-real: bad WORKDIR\n"); return 2; }
 	ctl_pid = getpid();
 	snprintf(shmdir, sizeof shmdir, "/dev/shm/pinlab-%d", (int)ctl_pid);
+	if (machine_mode) join_cgroup();
 
 	struct rlimit rl = { 20, 20 };
 	if (setrlimit(RLIMIT_CPU, &rl) < 0) perror("pinlab-real: RLIMIT_CPU");
@@ -987,6 +1187,8 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_alarm; sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL); sigaction(SIGINT, &sa, NULL); sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = fault_handler;                  /* the controller fills hugetlb files through a mapping */
+	sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL);
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -1022,5 +1224,156 @@ int main(int argc, char **argv)
 		closedir(d);
 		rmdir(shmdir);
 	}
+	leave_cgroup();
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* guest agent (--serve): sessions over a serial port                   */
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(p) < 0 ? 0 : 0;
+}
+
+static int tty_fd = -1;
+static void tty_reply(const char *line)
+{
+	if (write_all(tty_fd, line, strlen(line)) < 0) _exit(1);
+}
+static void agent_reply(long long seq, const char *fmt, ...)
+{
+	char b[1024], m[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	snprintf(b, sizeof b, "{\"seq\":%lld,%s}\n", seq, m);
+	tty_reply(b);
+}
+
+/* Read one line from fd into buf (without the newline); -1 on EOF. */
+static int read_line(int fd, char *buf, size_t sz)
+{
+	size_t k = 0;
+	for (;;) {
+		char ch;
+		ssize_t n = read(fd, &ch, 1);
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) return -1;
+		if (ch == '\n') break;
+		if (ch == '\r') continue;
+		if (k + 1 < sz) buf[k++] = ch;
+	}
+	buf[k] = 0;
+	return 0;
+}
+
+/* The agent reads commands from TTY. Actor -2 addresses the agent itself:
+ * hello, open, close, poweroff; any other line goes to the open session (a
+ * --machine controller in a fresh directory under WORKROOT) and its one reply
+ * comes back. */
+static int serve(const char *tty, const char *root)
+{
+	tty_fd = open(tty, O_RDWR | O_NOCTTY);
+	if (tty_fd < 0) { perror("pinlab-real: open tty"); return 2; }
+	struct termios t;
+	if (tcgetattr(tty_fd, &t) == 0) {
+		cfmakeraw(&t);
+		cfsetspeed(&t, B115200);
+		tcsetattr(tty_fd, TCSANOW, &t);
+	}
+	tcflush(tty_fd, TCIOFLUSH);                    /* whatever was typed before raw mode */
+	signal(SIGPIPE, SIG_IGN);
+	pid_t sess = 0;
+	int to = -1, from = -1, nsess = 0;
+	char sdir[PATHLEN];
+	char line[LINELEN + 2], res[LINELEN + 2];
+	for (;;) {
+		if (read_line(tty_fd, line, sizeof line) < 0) { struct timespec ts = { 0, 100000000 }; nanosleep(&ts, NULL); continue; }
+		if (!*skipws(line)) continue;
+		struct cmd c;
+		const char *e = parse(line, &c);
+		if (e && !(c.n >= 3 && !c.v[1].isstr && c.v[1].n == -2)) {
+			if (!sess) { agent_reply(c.seq, "\"error\":\"%s\"", e); continue; }
+		}
+		if (c.n >= 3 && !c.v[1].isstr && c.v[1].n == -2 && c.v[2].isstr) {
+			const char *op = c.v[2].s;
+			if (!strcmp(op, "hello")) {
+				struct utsname u;
+				uname(&u);
+				agent_reply(c.seq, "\"ok\":true,\"release\":\"%s\",\"version\":\"%s\"", u.release, u.version);
+			} else if (!strcmp(op, "open")) {
+				if (sess) { agent_reply(c.seq, "\"error\":\"a session is open\""); continue; }
+				snprintf(sdir, sizeof sdir, "%s/s%d", root, ++nsess);
+				if (mkdir(sdir, 0700) < 0) { agent_reply(c.seq, "\"errno\":\"%s\"", strerrorname_np(errno)); continue; }
+				int in[2], out[2];
+				if (pipe(in) < 0 || pipe(out) < 0) { agent_reply(c.seq, "\"errno\":\"%s\"", strerrorname_np(errno)); continue; }
+				sess = fork();
+				if (sess == 0) {
+					dup2(in[0], 0); dup2(out[1], 1);
+					close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(tty_fd);
+					machine_mode = 1;
+					_exit(controller_main(sdir));
+				}
+				close(in[0]); close(out[1]);
+				to = in[1]; from = out[0];
+				if (sess < 0) { sess = 0; close(to); close(from); agent_reply(c.seq, "\"errno\":\"%s\"", strerrorname_np(errno)); continue; }
+				agent_reply(c.seq, "\"ok\":true,\"value\":%d", nsess);
+			} else if (!strcmp(op, "close")) {
+				int st = 0;
+				if (sess) {
+					close(to);
+					char junk[LINELEN];
+					while (read(from, junk, sizeof junk) > 0) {}
+					close(from);
+					waitpid(sess, &st, 0);
+					sess = 0;
+					nftw(sdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+				}
+				agent_reply(c.seq, "\"ok\":true,\"value\":%d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			} else if (!strcmp(op, "poweroff")) {
+				agent_reply(c.seq, "\"ok\":true");
+				tcdrain(tty_fd);
+				sync();
+				reboot(RB_POWER_OFF);
+				_exit(0);
+			} else {
+				agent_reply(c.seq, "\"error\":\"unknown agent op\"");
+			}
+			continue;
+		}
+		if (!sess) { agent_reply(c.seq, "\"error\":\"no session is open\""); continue; }
+		size_t n = strlen(line);
+		line[n++] = '\n'; line[n] = 0;
+		if (write_all(to, line, n) < 0 || read_line(from, res, sizeof res - 1) < 0) {
+			int st = 0;
+			close(to); close(from);
+			waitpid(sess, &st, 0);
+			sess = 0;
+			nftw(sdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+			agent_reply(c.seq, "\"error\":\"the session ended (%s %d)\"", WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			continue;
+		}
+		n = strlen(res);
+		res[n++] = '\n'; res[n] = 0;
+		tty_reply(res);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "--pdeathsig")) {   /* exec argv[2..] to die with our parent */
+		pid_t parent = getppid();
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent) return 1;
+		execvp(argv[2], argv + 2);
+		perror("pinlab-real: exec");
+		return 127;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--serve")) return serve(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "--machine")) { machine_mode = 1; return controller_main(argv[2]); }
+	if (argc != 2) { fprintf(stderr, "usage: %s [--machine] WORKDIR | --serve TTY WORKROOT | --pdeathsig PROG ARGS...\n", argv[0]); return 2; }
+	return controller_main(argv[1]);
 }

@@ -12,7 +12,7 @@ import { Prepared, type ProfileRun } from './interp/interpreter.js';
 import { availableParallelism } from 'node:os';
 import { runScenarioProfile } from './interp/runner.js';
 import type { RunOptions } from './interp/runner.js';
-import { allProfiles, parseProfileText, ProfileError, type Profile } from './profiles/profiles.js';
+import { kernelsOf, parseVersionItem, profilesOf, ProfileError, VERSIONS, type Profile } from './profiles/profiles.js';
 import { checkTable, profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
 
 class InputError extends Error {}
@@ -29,7 +29,7 @@ function prepareFile(file: string, kernels: Profile[] | null): { pr: Prepared; p
   const sc = parseScenario(text, file);
   const info = checkScenario(sc);
   const pr = new Prepared(sc, info);
-  const profiles = kernels ?? (sc.kernels.length ? sc.kernels.map((r) => parseProfileText(r.text)) : allProfiles());
+  const profiles = kernels ?? kernelsOf(sc.kernels);
   return { pr, profiles };
 }
 
@@ -86,11 +86,13 @@ async function runFiles(
 }
 
 function parseKernelList(list: string | undefined): Profile[] | null {
-  if (!list) return null;
+  if (list === undefined) return null;
   const items = list.split(/[\s,]+/).filter(Boolean);
-  if (items.length === 1 && items[0] === 'all') return allProfiles();
+  if (!items.length) throw new InputError(`pinlab: --kernel: give profiles (${VERSIONS.join(', ')}), ranges like 5.9..6.1, bounds like '>=5.11', or all`);
   try {
-    return items.map(parseProfileText);
+    const ps = profilesOf(items.map(parseVersionItem));
+    if (!ps.length) throw new InputError(`pinlab: --kernel ${list}: selects no profile pinlab models (${VERSIONS.join(', ')})`);
+    return ps;
   } catch (e) {
     if (e instanceof ProfileError) {
       throw new InputError(`pinlab: --kernel: ${e.message}${e.suggestions.length ? ` (known: ${e.suggestions.slice(0, 14).join(' ')})` : ''}`);
@@ -283,28 +285,108 @@ withExploreOptions(program.command('check'))
 
 program
   .command('real')
-  .description('run scenarios on the running kernel through the native runner and hold the model (nearest profile) to it, step by step')
+  .description('run scenarios on real kernels (this machine, or Debian kernels in QEMU guests) through the native runner and hold the model (matching profile) to each, step by step')
   .argument('<file...>', 'scenario files or directories')
   .option('--json', 'print the JSON report')
-  .action(async (paths: string[], opts: { json?: boolean }) => {
-    const { hostProfile, realScenario, realText } = await import('./real/differential.js');
-    const host = hostProfile();
-    const reps = [];
+  .option('--vm <list>', "kernels to run on: host, 6.1, 6.12 (Debian's, in QEMU guests), all, or a comma list (default: host)")
+  .option('-j, --jobs <n>', 'run up to n kernels at once (guests are limited by free memory)', '1')
+  .action(async (paths: string[], opts: { json?: boolean; vm?: string; jobs: string }) => {
+    const { hostTarget, realScenario, realText, realRun } = await import('./real/differential.js');
     let status = 0;
-    for (const file of expand(paths)) {
+    const tty = process.stderr.isTTY;
+    const say = (s: string) => process.stderr.write(tty ? `\r\x1b[K${s}\n` : `${s}\n`);
+    let names: string[];
+    let jobs: number;
+    const prepared: { file: string; pr: Prepared }[] = [];
+    try {
+      jobs = positiveInt(opts.jobs, '--jobs');
+      const vm = opts.vm === undefined ? null : await import('./real/vm/index.js');
       try {
-        const { pr } = prepareFile(file, null);
-        if (!opts.json) process.stderr.write(`\r${file}`.padEnd(70));
-        reps.push(await realScenario(file, pr.sc, pr.info, host.profile));
+        names = vm && opts.vm !== undefined ? vm.parseVmList(opts.vm) : ['host'];
       } catch (e) {
-        status = Math.max(status, reportInputError(e));
+        throw new InputError(`pinlab: ${(e as Error).message}`);
       }
+      for (const file of expand(paths)) {
+        try {
+          prepared.push({ file, pr: prepareFile(file, null).pr });
+        } catch (e) {
+          status = Math.max(status, reportInputError(e));
+        }
+      }
+    } catch (e) {
+      process.exitCode = reportInputError(e);
+      return;
     }
-    if (!opts.json) process.stderr.write('\r'.padEnd(71) + '\r');
-    const dis = reps.reduce((n, r) => n + r.disagreements, 0);
-    process.stdout.write(
-      (opts.json ? JSON.stringify({ kernel: host.release, profile: host.profile.name, scenarios: reps, disagreements: dis }, null, 2) : realText(host, reps)) + '\n',
+    /** One kernel: boot it if it is a guest, run every scenario, shut it down. */
+    const runOn = async (name: string) => {
+      let guest: { shutdown(): Promise<void>; kill(): void } | null = null;
+      try {
+        let target;
+        if (name === 'host') target = await hostTarget();
+        else {
+          const vm = await import('./real/vm/index.js');
+          const t0 = Date.now();
+          const gopts = await vm.prepareGuest(name, (s) => say(`${name}: ${s}`));
+          say(`${name}: booting ${gopts.kernel.pkg} ${gopts.kernel.version} under QEMU (prepared in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+          const b = await vm.bootTarget(gopts);
+          guest = b.guest;
+          target = b.target;
+          say(`${name}: ${target.release} answered after ${((target.bootMs ?? 0) / 1000).toFixed(1)} s; held to profile ${target.profile.name}`);
+        }
+        const reps = [];
+        let k = 0;
+        for (const { file, pr } of prepared) {
+          if (tty) process.stderr.write(`\r\x1b[K${name}: ${++k}/${prepared.length} ${file}`);
+          reps.push(await realScenario(file, pr.sc, pr.info, target));
+        }
+        if (tty) process.stderr.write('\r\x1b[K');
+        if (guest) await guest.shutdown();
+        return { target, reps };
+      } catch (e) {
+        guest?.kill();
+        const vm = await import('./real/vm/index.js');
+        if (e instanceof vm.VmError) return { error: `${name}: ${e.message}` };
+        throw e;
+      }
+    };
+    const results: Awaited<ReturnType<typeof runOn>>[] = new Array(names.length);
+    let next = 0;
+    const width = Math.min(jobs, names.length, names.filter((n) => n !== 'host').length ? (await import('./real/vm/index.js')).guestsThatFit() + 1 : names.length);
+    await Promise.all(
+      Array.from({ length: Math.max(1, width) }, async () => {
+        while (next < names.length) {
+          const i = next++;
+          results[i] = await runOn(names[i]!);
+        }
+      }),
     );
+    const runs = [];
+    for (const r of results) {
+      if ('error' in r) {
+        process.stderr.write(`pinlab real: ${r.error}\n`);
+        status = Math.max(status, 2);
+        continue;
+      }
+      runs.push({ run: realRun(r.target, r.reps), target: r.target, reps: r.reps });
+    }
+    const dis = runs.reduce((n, r) => n + r.run.disagreements, 0);
+    if (opts.json) {
+      const doc = runs.length === 1 && names.length === 1 ? runs[0]!.run : { runs: runs.map((r) => r.run), disagreements: dis };
+      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    } else {
+      process.stdout.write(runs.map((r) => realText(r.target, r.reps)).join('\n\n') + '\n');
+      if (runs.length > 1)
+        process.stdout.write(
+          '\n' +
+            runs
+              .map((r) => {
+                const ran = r.reps.filter((x) => x.status === 'ran').length;
+                return `${r.target.name.padEnd(5)} ${r.target.release.padEnd(24)} profile ${r.target.profile.name.padEnd(6)} ${ran} ran, ${r.reps.length - ran} skipped, ${r.run.disagreements ? `${r.run.disagreements} DISAGREEMENT(S)` : 'agree'}`;
+              })
+              .join('\n') +
+            '\n',
+        );
+    }
     process.exitCode = status || (dis ? 1 : 0);
   });
 

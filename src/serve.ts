@@ -11,7 +11,7 @@ import { checkScenario } from './lang/check.js';
 import { PinlabSyntaxError } from './lang/errors.js';
 import { Prepared, Run, execStep, RunError, showResult } from './interp/interpreter.js';
 import { runScenarioProfile } from './interp/runner.js';
-import { allProfiles, parseProfileText, ProfileError, type Profile } from './profiles/profiles.js';
+import { kernelsOf, parseProfileText, ProfileError, type Profile } from './profiles/profiles.js';
 import { KNOB_BY_NAME } from './profiles/knobs.js';
 import { snapshot } from './report/snapshot.js';
 import { ModelCapacityError, ModelInvariantError } from './model/kernel.js';
@@ -59,7 +59,7 @@ function prepare(text: string): { pr: Prepared } | { error: ErrorJson } {
 }
 
 function profilesOf(pr: Prepared): Profile[] {
-  return pr.sc.kernels.length ? pr.sc.kernels.map((r) => parseProfileText(r.text)) : allProfiles();
+  return kernelsOf(pr.sc.kernels);
 }
 
 function knob(name: string) {

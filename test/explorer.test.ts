@@ -10,7 +10,7 @@ import { parseScenario } from '../src/lang/parser.js';
 import { checkScenario } from '../src/lang/check.js';
 import { Prepared } from '../src/interp/interpreter.js';
 import { explore, Program, replay } from '../src/explore/explorer.js';
-import { parseProfileText } from '../src/profiles/profiles.js';
+import { kernelsOf, parseProfileText } from '../src/profiles/profiles.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -84,8 +84,7 @@ test('the symmetry reduction changes no verdict and no outcome on any concurrent
       const sc = parseScenario(readFileSync(file, 'utf8'), file);
       const pr = new Prepared(sc, checkScenario(sc));
       if (!pr.concurrent) continue;
-      for (const ref of sc.kernels) {
-        const p = parseProfileText(ref.text);
+      for (const p of kernelsOf(sc.kernels)) {
         const on = explore(pr, p, { reduce: true, maxStates: 200_000 });
         const off = explore(pr, p, { reduce: false, maxStates: 200_000 });
         assert.ok(on.states <= off.states, `${name}@${p.name}: reduction never adds states`);

@@ -7,7 +7,7 @@ import { mk, run, must, c } from './helpers.js';
 import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folio_maybe_dma_pinned } from '../src/model/folio.js';
 import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../src/model/mmap.js';
 import {
-  F_REF, F_MAPCOUNT, F_PINCOUNT, F_VALUE, PTE_PMD, PG_ZERO, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
+  F_REF, F_MAPCOUNT, F_MAPPING, F_PINCOUNT, F_VALUE, PTE_PMD, PG_ZERO, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
 } from '../src/model/state.js';
 import { EFAULT, EAGAIN, EINVAL } from '../src/model/errno.js';
 import type { Kernel } from '../src/model/kernel.js';
@@ -335,4 +335,47 @@ test('the huge zero page: a read fault maps it by a PMD; an unshare splits it in
   must(gup(k, x, FOLL_PIN | FOLL_LONGTERM), 'pin');
   assert.equal(k.pteFolio(0, x + 1), 0, 'the other half maps the small zero page');
   assert.ok(k.ftest(k.pteFolio(0, x), PG_ANON_EXCLUSIVE), 'the pinned page is an exclusive anon copy');
+});
+
+test('io_sqe_buffer_register (5.1-6.4): pins first, checks the VMAs after, unpins on refusal', () => {
+  // A private ext4 mapping: the FOLL_WRITE pin breaks COW into an anon copy before io_uring refuses the buffer.
+  for (const profile of ['5.10', '6.1']) {
+    const k = mk(profile);
+    const x = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
+    assert.deepEqual(run(k, { op: 'io_uring_register', p: 0, va: x, n: 1 }), { kind: 'errno', e: 95 }, `${profile}: EOPNOTSUPP`);
+    const f = k.pteFolio(0, x);
+    assert.ok(f > 0 && k.fget(f, F_MAPCOUNT) === 1 && k.fget(f, F_MAPPING) === 0, `${profile}: the pin's write fault already mapped a private anon copy`);
+    assert.equal(k.fget(f, F_REF), 1, `${profile}: and the refused pin was dropped (unpin_user_pages)`);
+  }
+  // secretmem: GUP refuses first (EFAULT), before io_uring would have looked at the file
+  const k = mk('6.1');
+  const m = must(run(k, { op: 'memfd_create', p: 0, pages: 1, secret: true }), 'file').fi;
+  const y = must(run(k, { op: 'mmap', p: 0, file: m, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+  store(k, 0, y, 's');
+  assert.deepEqual(run(k, { op: 'io_uring_register', p: 0, va: y, n: 1 }), { kind: 'errno', e: EFAULT });
+  // 6.5 (34ed8d0dcd69): GUP decides; a private file mapping is just COWed and pinned
+  const k6 = mk('6.5');
+  const z = must(run(k6, { op: 'mmap', p: 0, file: 0, pages: 1, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
+  must(run(k6, { op: 'io_uring_register', p: 0, va: z, n: 1 }), 'pin');
+});
+
+test('io_uring_shmem_buffers (40dad765c045, 5.14; 5.10.162) and io_uring_same_file_buffers (edd478269640: 6.3 only; 5.10.173, 5.15.99, 6.1.16)', () => {
+  const shm = (profile: string) => {
+    const k = mk(profile);
+    const x = must(run(k, { op: 'mmap', p: 0, file: 1, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+    return run(k, { op: 'io_uring_register', p: 0, va: x, n: 1 }).kind;
+  };
+  assert.equal(shm('5.9'), 'errno', '5.9: tmpfs refused');
+  assert.equal(shm('5.10'), 'pin', '5.10.y: shmem accepted since 5.10.162');
+  assert.equal(shm('5.15'), 'pin');
+  const mixed = (profile: string) => {
+    const k = mk(profile);
+    const x = must(run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
+    const y = must(run(k, { op: 'mmap', p: 0, file: 1, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+    assert.equal(y, x + 1, 'adjacent mappings');
+    return run(k, { op: 'io_uring_register', p: 0, va: x, n: 2 });
+  };
+  for (const lts of ['5.10', '5.15', '6.1']) assert.deepEqual(mixed(lts), { kind: 'errno', e: EINVAL }, `${lts}.y keeps edd478269640`);
+  assert.equal(mixed('6.2').kind, 'pin', 'mainline 6.2 had no such check');
+  assert.equal(mixed('6.4').kind, 'pin', 'mainline 6.4 reverted it (3c85cc43c8e7)');
 });

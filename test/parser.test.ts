@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { parseScenario } from '../src/lang/parser.js';
 import { checkScenario } from '../src/lang/check.js';
 import { PinlabSyntaxError, didYouMean } from '../src/lang/errors.js';
-import type { Par, Step } from '../src/lang/ast.js';
+import type { Par, Scenario, Step } from '../src/lang/ast.js';
+import { kernelsOf, matchersOfSet, profileMatches, VERSIONS } from '../src/profiles/profiles.js';
 
 // dist/test/parser.test.js -> repo root is ../../, the shared tree is ../../../shared
 const SEEDS = new URL('../../../shared/corpus/seeds/', import.meta.url);
@@ -104,11 +105,12 @@ test('002-ro-pin-after-fork: headers, steps, clauses', () => {
   const s = load('002-ro-pin-after-fork.pin');
   assert.equal(s.name, 'ro-pin-after-fork');
   assert.equal(s.source, '002_15f6051095546a05.txt');
+  const ks = s.kernels?.kind === 'list' ? s.kernels.items : [];
   assert.deepEqual(
-    s.kernels.map((k) => k.text),
+    ks.map((k) => (k.kind === 'profile' ? k.ref.text : k.kind)),
     ['5.8', '5.9', '5.18', '5.19', '6.18'],
   );
-  assert.deepEqual(s.kernels[1]!.pos, { line: 5, col: 13 });
+  assert.deepEqual(ks[1]!.kind === 'profile' && ks[1]!.ref.pos, { line: 5, col: 13 });
   assert.deepEqual(s.devices.map((d) => d.name), ['dev']);
   assert.equal(s.body.length, 9);
   const steps = s.body as Step[];
@@ -201,7 +203,8 @@ test('002-ro-pin-after-fork: headers, steps, clauses', () => {
 
 test('profile refs with knobs split into version and mods', () => {
   const s = load('001-protected-guest-page-io.pin');
-  assert.deepEqual(s.kernels[1], {
+  const refs = (sc: Scenario) => (sc.kernels?.kind === 'list' ? sc.kernels.items.map((i) => (i.kind === 'profile' ? i.ref : null)) : []);
+  assert.deepEqual(refs(s)[1], {
     text: '5.7+s390_pv-arch_make_page_accessible_writeback',
     version: '5.7',
     mods: [
@@ -211,7 +214,7 @@ test('profile refs with knobs split into version and mods', () => {
     pos: { line: 5, col: 22 },
   });
   const t = load('004-restricted-memory-migration.pin');
-  assert.deepEqual(t.kernels[1]!.mods, [
+  assert.deepEqual(refs(t)[1]!.mods, [
     { op: '+', knob: 'upm_v10' },
     { op: '+', knob: 'restricted_aops' },
   ]);
@@ -323,7 +326,7 @@ test('error: unknown flag with suggestion, flag of the wrong family', () => {
 });
 
 test('error: unknown profile and unknown knob, positioned inside the ref', () => {
-  assertErr('scenario t\nkernels 5.8, 5.10\n', 2, 14, /^unknown kernel profile '5\.10'; pinlab models 4\.8/);
+  assertErr('scenario t\nkernels 5.8, 5.11\n', 2, 14, /^unknown kernel profile '5\.11'; pinlab models 4\.8/);
   assertErr('scenario t\nkernels 5.9+fork_early_cow_pinnd\n', 2, 13, "unknown knob 'fork_early_cow_pinnd'; did you mean 'fork_early_cow_pinned'?");
   assertErr(
     HEAD + "A: r = x[0]\nexpect r == 'a' on 5.8, 6.2+upm_v10-restricted_aopz\n",
@@ -332,6 +335,27 @@ test('error: unknown profile and unknown knob, positioned inside the ref', () =>
     "unknown knob 'restricted_aopz'; did you mean 'restricted_aops'?",
   );
   assertErr(HEAD + "A: r = x[0]\nexpect r == 'a' on 5.18..5.9\n", 7, 20, /empty range/);
+  // ranges and bounds take any version (they select the profiles pinlab knows inside them), never a variant
+  assertErr('scenario t\nkernels >=5.9-fork_early_cow_pinned\n', 2, 11, /a bound takes a version like 5\.11, not the variant/);
+  assertErr('scenario t\nkernels >=9.0\n', 2, 9, /selects no profile pinlab models/);
+});
+
+test('kernels lines and clause version sets: profiles, ranges, bounds, all', () => {
+  const names = (text: string) => {
+    const sc = parseScenario(text, 't.pin');
+    checkScenario(sc);
+    return kernelsOf(sc.kernels).map((p) => p.name);
+  };
+  assert.deepEqual(names('scenario t\nkernels >=6.6\nA: exit()\n'), ['6.6', '6.8', '6.12', '6.18']);
+  assert.deepEqual(names('scenario t\nkernels 5.9..6.1, 6.18-wp_reuse_large_mm_id\nA: exit()\n'), ['5.9', '5.10', '5.15', '5.18', '5.19', '6.1', '6.18-wp_reuse_large_mm_id']);
+  assert.deepEqual(names('scenario t\nkernels 5.11..5.14 6.18\nA: exit()\n'), ['6.18']);
+  assert.equal(names('scenario t\nkernels all\nA: exit()\n').length, VERSIONS.length);
+  assert.deepEqual(names('scenario t\nkernels <5.8 >6.12\nA: exit()\n'), ['4.8', '4.9', '5.7', '6.18']);
+  // a bound in a clause selects among the scenario's profiles, and 5.11 need not be a profile
+  const sc = parseScenario("scenario t\nkernels 5.9 5.10 6.18\nA: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: r = x[0]\nexpect r == 0 on >=5.11\n", 't.pin');
+  checkScenario(sc);
+  const ms = matchersOfSet(sc.clauses[0]!.versions!);
+  assert.deepEqual(kernelsOf(sc.kernels).filter((p) => profileMatches(ms, p)).map((p) => p.name), ['6.18']);
 });
 
 test('error: unknown actor, actor before its fork', () => {

@@ -6,11 +6,11 @@
 // the report says so, and exists/never clauses of such scenarios are "not
 // explored" rather than passed (the explorer, issue 3, settles them).
 
-import type { Arg, Block, Call, Clause, Pred, Scenario, Step, ValueLit, VersionItem } from '../lang/ast.js';
+import type { Arg, Block, Call, Clause, Pred, Scenario, Step, ValueLit } from '../lang/ast.js';
 import type { CheckedInfo } from '../lang/check.js';
 import { opFor } from '../lang/ops.js';
 import type { ViolationKind } from '../lang/ops.js';
-import { makeProfile, profileMatches, type Profile, type VersionMatcher } from '../profiles/profiles.js';
+import { matchersOfSet, profileMatches, type Profile, type VersionMatcher } from '../profiles/profiles.js';
 import { Kernel, ModelCapacityError, ModelInvariantError, type EventSink, type Violation } from '../model/kernel.js';
 import { apply, disk_content, guest_file_va, type ModelOp, type OpResult } from '../model/api.js';
 import { applyPhase } from '../model/phased.js';
@@ -626,19 +626,8 @@ function ownerOfVa(run: Run, va: number): number {
 
 // ---- outcome clauses
 
-export function matchersOf(sc: Scenario, c: Clause): VersionMatcher[] | null {
-  if (!c.versions) return null;
-  if (c.versions.kind === 'all') return [{ kind: 'all' }];
-  return c.versions.items.map((it: VersionItem): VersionMatcher => {
-    switch (it.kind) {
-      case 'profile':
-        return { kind: 'profile', profile: makeProfile(it.ref.version, it.ref.mods) };
-      case 'range':
-        return { kind: 'range', lo: it.lo.version, hi: it.hi.version };
-      case 'bound':
-        return { kind: 'bound', op: it.op, version: it.ref.version };
-    }
-  });
+export function matchersOf(_sc: Scenario, c: Clause): VersionMatcher[] | null {
+  return c.versions ? matchersOfSet(c.versions) : null;
 }
 
 /** A finished run's observable outcome, against which predicates are evaluated. */

@@ -124,7 +124,8 @@ export interface Scenario {
   file: string;
   name: string;
   source: string | null;
-  kernels: ProfileRef[];
+  /** the `kernels` line: profiles, ranges, bounds or `all` (null when absent) */
+  kernels: VersionSet | null;
   files: FileDecl[];
   devices: Name[];
   secondaries: { name: Name; of: Name }[];

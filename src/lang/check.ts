@@ -20,7 +20,7 @@ import {
   type ResultKind,
 } from './ops.js';
 import { PinlabSyntaxError, didYouMean, suggestion } from './errors.js';
-import { ProfileError, VERSIONS, compareVersions, makeProfile } from '../profiles/profiles.js';
+import { ProfileError, VERSIONS, compareVersions, isVersion, makeProfile, matchersOfSet, profilesOf } from '../profiles/profiles.js';
 
 export interface CheckedInfo {
   /** every actor name: processes (implicit first one and fork children), devices, secondary MMUs, `sys` */
@@ -140,7 +140,9 @@ class Checker {
       this.files.add(f.name.name);
       if (f.fill.kind === 'name') this.fail(f.fill.pos, `a file is filled with a character like 'a' or a number, not '${f.fill.name}'`);
     }
-    for (const r of s.kernels) this.profile(r);
+    this.versions(s.kernels);
+    if (s.kernels && profilesOf(matchersOfSet(s.kernels)).length === 0)
+      this.fail(s.kernels.pos, `this kernels line selects no profile pinlab models (${VERSIONS.join(', ')})`, [...VERSIONS]);
     // fork targets are known up front so that "used before fork" can be told apart from "unknown"
     this.eachStep((st) => {
       if (st.stmt.kind === 'call' && st.stmt.call.name === 'fork' && st.stmt.target && !this.forkTargets.has(st.stmt.target.name)) {
@@ -209,15 +211,21 @@ class Checker {
     if (!v || v.kind === 'all') return;
     for (const it of v.items) {
       if (it.kind === 'profile') this.profile(it.ref);
-      else if (it.kind === 'bound') this.profile(it.ref);
+      else if (it.kind === 'bound') this.endpoint(it.ref, 'a bound');
       else {
-        this.profile(it.lo);
-        this.profile(it.hi);
+        this.endpoint(it.lo, 'a range');
+        this.endpoint(it.hi, 'a range');
         if (compareVersions(it.lo.version, it.hi.version) > 0) {
           this.fail(it.lo.pos, `empty range '${it.lo.text}..${it.hi.text}': the lower end comes first`);
         }
       }
     }
+  }
+
+  /** A range or bound names a version (any: it selects the profiles pinlab knows inside it), never a variant. */
+  endpoint(r: ProfileRef, what: string): void {
+    if (r.mods.length || !isVersion(r.version))
+      this.fail(r.pos, `${what} takes a version like 5.11, not the variant '${r.text}' (list a variant on its own)`, [...VERSIONS]);
   }
 
   // -- body ----------------------------------------------------------------

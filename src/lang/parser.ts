@@ -109,7 +109,7 @@ function profileOf(tok: IToken): ProfileRef {
 type Item =
   | { k: 'scenario'; name: string; tok: IToken }
   | { k: 'source'; text: string; tok: IToken }
-  | { k: 'kernels'; refs: ProfileRef[]; tok: IToken }
+  | { k: 'kernels'; set: VersionSet; tok: IToken }
   | { k: 'file'; decl: FileDecl; fsName: string; tok: IToken }
   | { k: 'device'; name: Name; tok: IToken }
   | { k: 'memory'; zone: Name; tok: IToken }
@@ -182,15 +182,8 @@ class PinParser extends EmbeddedActionsParser {
       {
         ALT: () => {
           const kw = this.CONSUME(T.Kernels);
-          const refs: ProfileRef[] = [];
-          const first = this.CONSUME(T.ProfileTok);
-          this.ACTION(() => refs.push(profileOf(first)));
-          this.MANY(() => {
-            this.OPTION(() => this.CONSUME(T.Comma));
-            const r = this.CONSUME2(T.ProfileTok);
-            this.ACTION(() => refs.push(profileOf(r)));
-          });
-          return this.ACTION(() => ({ k: 'kernels', refs, tok: kw }) as Item);
+          const set = this.SUBRULE(this.kernelSet);
+          return this.ACTION(() => ({ k: 'kernels', set, tok: kw }) as Item);
         },
       },
       {
@@ -618,6 +611,32 @@ class PinParser extends EmbeddedActionsParser {
     ]);
   });
 
+  /** `kernels all`, or profiles, ranges and bounds separated by spaces or commas */
+  private kernelSet = this.RULE('kernelSet', (): VersionSet => {
+    return this.OR<VersionSet>([
+      {
+        ALT: () => {
+          const t = this.CONSUME(T.All);
+          return this.ACTION(() => ({ kind: 'all', pos: posOf(t) }) as VersionSet);
+        },
+      },
+      {
+        ALT: () => {
+          const items: VersionItem[] = [];
+          const first = this.LA(1);
+          const i1 = this.SUBRULE(this.versionItem);
+          this.ACTION(() => items.push(i1));
+          this.MANY(() => {
+            this.OPTION(() => this.CONSUME(T.Comma));
+            const i = this.SUBRULE2(this.versionItem);
+            this.ACTION(() => items.push(i));
+          });
+          return this.ACTION(() => ({ kind: 'list', items, pos: posOf(first) }) as VersionSet);
+        },
+      },
+    ]);
+  });
+
   private versionItem = this.RULE('versionItem', (): VersionItem => {
     return this.OR<VersionItem>([
       {
@@ -786,7 +805,7 @@ export function parseScenario(text: string, file: string): Scenario {
     file,
     name: '',
     source: null,
-    kernels: [],
+    kernels: null,
     files: [],
     devices: [],
     secondaries: [],
@@ -804,7 +823,7 @@ export function parseScenario(text: string, file: string): Scenario {
         sc.source = it.text;
         break;
       case 'kernels':
-        sc.kernels.push(...it.refs);
+        sc.kernels = it.set;
         break;
       case 'file':
         sc.files.push(it.decl);

@@ -48,6 +48,8 @@ export type KnobName =
   | 'foll_longterm'
   | 'io_uring'
   | 'io_uring_vma_file_check'
+  | 'io_uring_shmem_buffers'
+  | 'io_uring_same_file_buffers'
   | 'foll_pin'
   | 'pin_counting_bias'
   | 'arch_make_page_accessible_gup'

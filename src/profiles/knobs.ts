@@ -3,6 +3,18 @@
 // The model only ever asks "is knob K on?"; it never asks for a version.
 // Sources: ../shared/research/kernel-history.md (VERIFIED/RECALLED tags kept).
 
+/** A change (or its removal) taken into a long-term stable branch. */
+export interface Backport {
+  /** the first stable release of the branch that has it, e.g. `6.1.13` */
+  release: string;
+  /** the branch's own commit, when found ('' otherwise) */
+  commit: string;
+  /** where this was read (changelog, stable review mail, source) */
+  evidence: string;
+  /** the backport is of the knob's removal (`until`): the knob is off in the branch */
+  removes?: boolean;
+}
+
 export interface Knob {
   name: string;
   /** first mainline version that has it ('never' for unmerged proposals, 'arch' for arch features) */
@@ -14,6 +26,8 @@ export interface Knob {
   /** what the model does differently when the knob is on */
   effect: string;
   status: 'VERIFIED' | 'RECALLED' | 'INFERRED';
+  /** LTS branches (profiles.ts LTS) whose base predates `since` (or `until`) but that took the change as a backport */
+  backports?: Partial<Record<string, Backport>>;
 }
 
 export const KNOBS: Knob[] = [
@@ -33,13 +47,13 @@ export const KNOBS: Knob[] = [
     commit: 'd2cd9ede6e19',
     title: 'mm,fork: introduce MADV_WIPEONFORK',
     effect: 'MADV_WIPEONFORK/MADV_KEEPONFORK exist; dup_mmap gives the child an empty copy of a VM_WIPEONFORK vma.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
   },
   {
     name: 'foll_longterm',
     since: '4.15',
     commit: '2bb6d2837083',
-    title: 'mm: introduce get_user_pages_longterm (flag form 932f4a630a69, 5.2)',
+    title: 'mm: introduce get_user_pages_longterm (the FOLL_LONGTERM flag, and GUP-fast support for it, came with 932f4a630a69 in 5.2)',
     effect: 'FOLL_LONGTERM exists; before it the flag is dropped and the report says so.',
     status: 'RECALLED',
   },
@@ -57,8 +71,37 @@ export const KNOBS: Knob[] = [
     until: '6.5',
     commit: 'edafccee56ff',
     title: 'io_uring: own check rejecting file-backed, non-hugetlbfs buffers with -EOPNOTSUPP',
-    effect: 'io_uring_register_buffers fails with EOPNOTSUPP when a vma has a file that is not hugetlbfs or shmem; removed by "io_uring: rsrc: delegate VMA file-backed check to GUP" (6.5).',
-    status: 'RECALLED',
+    effect: 'io_uring_register_buffers fails with EOPNOTSUPP when a vma has a file that is not hugetlbfs or shmem (shmem accepted from 5.14, 40dad765c045); removed by 34ed8d0dcd69 "io_uring: rsrc: delegate VMA file-backed check to GUP" (6.5, not backported: 6.1.192 io_uring/rsrc.c:979 still checks).',
+    status: 'VERIFIED',
+  },
+  {
+    name: 'io_uring_shmem_buffers',
+    since: '5.14',
+    commit: '40dad765c045',
+    title: 'io_uring: enable shmem/memfd memory registration',
+    effect: "io_uring's own VMA check (io_uring_vma_file_check) accepts shmem VMAs (tmpfs files, memfd, MAP_SHARED|MAP_ANONYMOUS) besides hugetlbfs; before, they got -EOPNOTSUPP.",
+    status: 'VERIFIED',
+    backports: {
+      '5.10': {
+        release: '5.10.162',
+        commit: '788d0824269b',
+        evidence: 'with "io_uring: import 5.15-stable io_uring" (Debian linux-source-5.10 changelog, ChangeLog-5.10.162); 5.10.262 io_uring/io_uring.c has the vma_is_shmem() test',
+      },
+    },
+  },
+  {
+    name: 'io_uring_same_file_buffers',
+    since: '6.3',
+    until: '6.4',
+    commit: 'edd478269640',
+    title: 'io_uring/rsrc: disallow multi-source reg buffers (reverted in 6.4 by 3c85cc43c8e7)',
+    effect: 'io_sqe_buffer_register() refuses (-EINVAL) a buffer whose pages come from mappings of different files (or anon and a file). Mainline had it only in 6.3; the revert was not taken by the stable branches, which keep it.',
+    status: 'VERIFIED',
+    backports: {
+      '5.10': { release: '5.10.173', commit: '72783d2af89b', evidence: '"[PATCH 5.10 376/529]" (commit edd478269640 upstream); Debian ChangeLog-5.10.173; revlist ending "Linux 5.10.173"' },
+      '5.15': { release: '5.15.99', commit: 'dde0d0dfbde2', evidence: 'revlist before "Linux 5.15.99"; 5.15.224 io_uring/io_uring.c:9185' },
+      '6.1': { release: '6.1.16', commit: '68f703ad0355', evidence: '"[PATCH 6.1 662/885]" (commit edd478269640 upstream); Debian ChangeLog-6.1.16; 6.1.192 io_uring/rsrc.c' },
+    },
   },
   {
     name: 'longterm_migrate_cma',
@@ -66,15 +109,15 @@ export const KNOBS: Knob[] = [
     commit: '9a4e9f3b2d73',
     title: 'mm: update get_user_pages_longterm to migrate pages allocated from CMA region',
     effect: 'a FOLL_LONGTERM GUP migrates pages out of CMA before pinning them (check_and_migrate_cma_pages); before, they were pinned in place.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
   },
   {
     name: 'longterm_migrate_movable',
     since: '5.13',
     commit: 'd1e153fea2a8',
-    title: 'mm/gup: migrate pinned pages out of movable zone (Pavel Tatashin)',
+    title: 'mm/gup: migrate pinned pages out of movable zone',
     effect: 'folio_is_longterm_pinnable() is false in ZONE_MOVABLE too: FOLL_LONGTERM migrates such pages first, and GUP-fast falls back to the slow path for them.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
   },
   {
     name: 'foll_pin',
@@ -82,7 +125,7 @@ export const KNOBS: Knob[] = [
     commit: 'eddb1c228f79',
     title: 'mm/gup: introduce pin_user_pages*() and FOLL_PIN',
     effect: 'pin_user_pages*() exist and set FOLL_PIN; before 5.6 they map to get_user_pages*() with the same flags.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
   },
   {
     name: 'pin_counting_bias',
@@ -155,7 +198,14 @@ export const KNOBS: Knob[] = [
     commit: '57efa1fe5957',
     title: 'mm/gup: prevent gup_fast from racing with COW during fork',
     effect: 'copy_page_range() makes mm->write_protect_seq odd while it write-protects; GUP-fast falls back to the slow path if it is odd, and unpins and falls back if it changed during the walk.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
+    backports: {
+      '5.10': {
+        release: '5.10.4',
+        commit: '537946556cc9',
+        evidence: 'Debian linux-source-5.10 changelog (ChangeLog-5.10.4); 5.10.y sha from a revlist ending at "Linux 5.10.4"; 5.10.262 mm/gup.c lockless_pages_from_mm() reads mm->write_protect_seq',
+      },
+    },
   },
   {
     name: 'hugetlb_fork_early_cow_pinned',
@@ -163,7 +213,7 @@ export const KNOBS: Knob[] = [
     commit: '4eae4efa2c29',
     title: 'hugetlb: do early cow when page pinned on src mm',
     effect: 'copy_hugetlb_page_range() gives the child a copy of a maybe-pinned private hugetlb page at fork (v4 posted 2021-02-08; merged between 5.12-rc2 and -rc3).',
-    status: 'INFERRED',
+    status: 'VERIFIED',
   },
   {
     name: 'no_swapcache_pinned',
@@ -188,6 +238,18 @@ export const KNOBS: Knob[] = [
     title: "ext4: don't BUG if someone dirty pages without asking ext4 first",
     effect: 'ext4 writeback of a dirty page without buffers warns, clears dirty and skips the page (data dropped) instead of BUG().',
     status: 'VERIFIED',
+    backports: {
+      '5.10': {
+        release: '5.10.110',
+        commit: '330d0e44fc5a',
+        evidence: 'AUTOSEL "[PATCH AUTOSEL 5.10 4/8]" (upstream cc5095747edf); Debian linux-source-5.10 changelog (ChangeLog-5.10.110); 5.10.262 fs/ext4/inode.c:2053, :2674',
+      },
+      '5.15': {
+        release: '5.15.33',
+        commit: 'a0856764dc12',
+        evidence: 'signed push to linux-5.15.y ending at "Linux 5.15.33"; 5.15.224 (Ubuntu linux-source-5.15.0) fs/ext4/inode.c:2023, :2643',
+      },
+    },
   },
   {
     name: 'page_anon_exclusive',
@@ -195,7 +257,7 @@ export const KNOBS: Knob[] = [
     commit: '6c287605fd56',
     title: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
     effect: 'anon pages carry PageAnonExclusive: do_wp_page reuses exclusive pages; fork (page_try_dup_anon_rmap) copies exclusive maybe-pinned pages and clears the bit otherwise.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
   },
   {
     name: 'gup_unshare_anon',
@@ -232,11 +294,12 @@ export const KNOBS: Knob[] = [
   },
   {
     name: 'p2pdma_longterm',
-    since: '6.12',
-    commit: '',
-    title: 'mm/gup: allow FOLL_LONGTERM & FOLL_PCI_P2PDMA (Martin Oliveira, with "RDMA/umem: add support for P2P RDMA")',
-    effect: 'is_valid_gup_args() accepts FOLL_LONGTERM together with FOLL_PCI_P2PDMA; before, that combination is EINVAL.',
-    status: 'RECALLED',
+    since: 'never',
+    commit: '"[PATCH v5 3/4] mm/gup: allow FOLL_LONGTERM & FOLL_PCI_P2PDMA" (Martin Oliveira, 2024-08-08)',
+    title: 'mm/gup: allow FOLL_LONGTERM & FOLL_PCI_P2PDMA (proposal; not merged)',
+    effect:
+      'is_valid_gup_args() accepts FOLL_LONGTERM together with FOLL_PCI_P2PDMA. Never merged: 6.12.117 mm/gup.c:2632 and 7.2.13 mm/gup.c:2544 still refuse the combination (WARN, EINVAL); a variant (+p2pdma_longterm) shows the proposal.',
+    status: 'VERIFIED',
   },
   {
     name: 'thp_cow_split_pmd',
@@ -269,6 +332,13 @@ export const KNOBS: Knob[] = [
     title: 'mm/MADV_COLLAPSE: set EAGAIN on unexpected page refcount',
     effect: 'SCAN_PAGE_COUNT makes MADV_COLLAPSE fail with EAGAIN; in 6.1.0-6.1.12 it fell through to EINVAL.',
     status: 'VERIFIED',
+    backports: {
+      '6.1': {
+        release: '6.1.13',
+        commit: 'fd71c8d3b005',
+        evidence: 'Debian linux-source-6.1 changelog (ChangeLog-6.1.13); 6.1.y sha from a tree merging v6.1.13 (post-receive revlist, wsa/linux renesas/bsp61); Debian 6.1.0-57 guest returns EAGAIN',
+      },
+    },
   },
   {
     name: 'wp_no_reuse_large',
@@ -276,23 +346,23 @@ export const KNOBS: Knob[] = [
     commit: '781a3ca5c345',
     title: 'mm: prohibit the last subpage from reusing the entire large folio (Barry Song)',
     effect: 'do_wp_page() never reuses a non-exclusive page of a large folio ("let\'s just consistently not reuse subpages"); 5.19-6.8 reused it when the refcount was 1, i.e. when only that page was still mapped.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
   },
   {
     name: 'wp_reuse_large_mm_id',
     since: '6.15',
-    commit: '',
-    title: 'mm: COW reuse support for PTE-mapped THP with CONFIG_MM_ID (David Hildenbrand)',
+    commit: '1da190f4d0a6',
+    title: 'mm: Copy-on-Write (COW) reuse support for PTE-mapped THP',
     effect: '__wp_can_reuse_large_anon_folio(): a large anon folio mapped only by this mm, with no references beyond its mappings, is reused.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
   },
   {
     name: 'gup_unshare_cow_mapping',
     since: '6.2',
-    commit: '8d6a0ac09a16',
-    title: 'mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping (reliable R/O long-term pinning)',
+    commit: '84209e87c696',
+    title: 'mm/gup: reliable R/O long-term pinning in COW mappings (needs 8d6a0ac09a16 "mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping")',
     effect: 'gup_must_unshare() also fires for non-anon pages when FOLL_LONGTERM in a COW mapping (GUP-fast falls back); the unshare fault gives an exclusive anon copy.',
-    status: 'INFERRED',
+    status: 'VERIFIED',
   },
   {
     name: 'dio_foll_pin',
@@ -305,7 +375,7 @@ export const KNOBS: Knob[] = [
   {
     name: 'writable_file_mapping_check',
     since: '6.5',
-    commit: 'b2cac248191b',
+    commit: '8ac268436e6d',
     title: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
     effect: 'check_vma_flags(): FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a file vma that needs dirty tracking (writable_file_mapping_allowed) is -EFAULT.',
     status: 'VERIFIED',

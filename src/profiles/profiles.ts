@@ -2,10 +2,18 @@
 // contains it; a variant adds (+knob) or removes (-knob) knobs. Version sets in
 // outcome clauses (`<=5.8`, `5.9..5.18`, `all`) are matched here.
 
-import { KNOBS, KNOB_BY_NAME } from './knobs.js';
+import { KNOBS, KNOB_BY_NAME, type Knob } from './knobs.js';
+import type { VersionItem, VersionSet } from '../lang/ast.js';
 
 /** The kernel versions pinlab models, oldest first. */
-export const VERSIONS = ['4.8', '4.9', '5.7', '5.8', '5.9', '5.18', '5.19', '6.2', '6.4', '6.5', '6.8', '6.18'] as const;
+export const VERSIONS = ['4.8', '4.9', '5.7', '5.8', '5.9', '5.10', '5.15', '5.18', '5.19', '6.1', '6.2', '6.4', '6.5', '6.6', '6.8', '6.12', '6.18'] as const;
+
+/**
+ * The long-term stable branches. Such a profile models the branch as shipped
+ * today: its mainline base plus every change recorded as backported to it
+ * (`Knob.backports`), including backported removals.
+ */
+export const LTS: readonly string[] = ['5.10', '5.15', '6.1', '6.6', '6.12'];
 
 export interface Profile {
   /** canonical text, e.g. `5.9-fork_early_cow_pinned` */
@@ -26,19 +34,24 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function isVersion(s: string): boolean {
+export function isVersion(s: string): boolean {
   return /^\d+\.\d+$/.test(s);
+}
+
+/** Is a knob on in a plain version? Mainline: since <= v < until; an LTS branch also by its backports. */
+export function knobInVersion(k: Knob, version: string): boolean {
+  if (!isVersion(k.since)) return false; // arch features and unmerged proposals come only by +knob
+  const bp = LTS.includes(version) ? k.backports?.[version] : undefined;
+  if (bp) return !bp.removes;
+  if (compareVersions(version, k.since) < 0) return false;
+  if (k.until && compareVersions(version, k.until) >= 0) return false;
+  return true;
 }
 
 /** The knobs a plain version has. */
 export function knobsOfVersion(version: string): Set<string> {
   const set = new Set<string>();
-  for (const k of KNOBS) {
-    if (!isVersion(k.since)) continue; // arch features and unmerged proposals come only by +knob
-    if (compareVersions(version, k.since) < 0) continue;
-    if (k.until && compareVersions(version, k.until) >= 0) continue;
-    set.add(k.name);
-  }
+  for (const k of KNOBS) if (knobInVersion(k, version)) set.add(k.name);
   return set;
 }
 
@@ -117,4 +130,63 @@ export function profileMatches(ms: VersionMatcher[], p: Profile): boolean {
       }
     }
   });
+}
+
+/**
+ * The profiles a version set selects, in the order written: a profile itself;
+ * a range or a bound, the plain profiles pinlab knows inside it (ascending);
+ * `all`, every plain profile. Duplicates are dropped.
+ */
+export function profilesOf(ms: VersionMatcher[]): Profile[] {
+  const out: Profile[] = [];
+  const seen = new Set<string>();
+  const add = (p: Profile) => {
+    if (!seen.has(p.name)) {
+      seen.add(p.name);
+      out.push(p);
+    }
+  };
+  for (const m of ms) {
+    if (m.kind === 'profile') add(m.profile);
+    else for (const p of allProfiles()) if (profileMatches([m], p)) add(p);
+  }
+  return out;
+}
+
+/** One item of a --kernel list: `all`, `5.9`, `5.9-knob`, `5.9..6.1`, `>=5.11`. Throws ProfileError. */
+export function parseVersionItem(text: string): VersionMatcher {
+  if (text === 'all') return { kind: 'all' };
+  const b = /^(<=|>=|<|>)(.*)$/.exec(text);
+  if (b) {
+    if (!isVersion(b[2]!)) throw new ProfileError(`a bound takes a version like 5.11, not '${b[2]}'`, b[1]!.length, [...VERSIONS]);
+    return { kind: 'bound', op: b[1] as '<' | '<=' | '>' | '>=', version: b[2]! };
+  }
+  const r = /^(.*?)\.\.(.*)$/.exec(text);
+  if (r) {
+    for (const [v, off] of [[r[1]!, 0], [r[2]!, r[1]!.length + 2]] as const)
+      if (!isVersion(v)) throw new ProfileError(`a range takes versions like 5.9..6.1, not '${v}'`, off, [...VERSIONS]);
+    if (compareVersions(r[1]!, r[2]!) > 0) throw new ProfileError(`empty range '${text}': the lower end comes first`, 0, []);
+    return { kind: 'range', lo: r[1]!, hi: r[2]! };
+  }
+  return { kind: 'profile', profile: parseProfileText(text) };
+}
+
+/** A parsed version set (a `kernels` line, a clause's `on ...`) as matchers. */
+export function matchersOfSet(v: VersionSet): VersionMatcher[] {
+  if (v.kind === 'all') return [{ kind: 'all' }];
+  return v.items.map((it: VersionItem): VersionMatcher => {
+    switch (it.kind) {
+      case 'profile':
+        return { kind: 'profile', profile: makeProfile(it.ref.version, it.ref.mods) };
+      case 'range':
+        return { kind: 'range', lo: it.lo.version, hi: it.hi.version };
+      case 'bound':
+        return { kind: 'bound', op: it.op, version: it.ref.version };
+    }
+  });
+}
+
+/** The profiles a scenario runs on by default: its kernels line, or every plain profile. */
+export function kernelsOf(kernels: VersionSet | null): Profile[] {
+  return kernels ? profilesOf(matchersOfSet(kernels)) : allProfiles();
 }

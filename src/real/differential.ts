@@ -13,8 +13,79 @@ import { Prepared, evalPred, runProfile, type Outcome, type Res } from '../inter
 import { compareVersions, makeProfile, VERSIONS, type Profile } from '../profiles/profiles.js';
 import { ERRNO_BY_NAME, SIGNAL_BY_NAME } from '../model/errno.js';
 import { T_ERRNO, T_INT, T_OK, T_SIGNAL, T_SKIPPED, T_UNSET, showValue } from '../model/state.js';
-import { NativeRunner, runnerAvailable } from './native.js';
-import { translate, type Cmd, type RealStep } from './translate.js';
+import { NativeRunner, runnerAvailable, type Runner } from './native.js';
+import { capsFromBits, DEFAULT_CAPS, translate, type Cmd, type RealCaps, type RealStep } from './translate.js';
+
+/** Where scenarios run: this machine, or a guest of `pinlab real --vm`. */
+export interface Target {
+  /** `host`, or the guest's branch (`6.1`, `6.12`) */
+  name: string;
+  /** `uname -r` */
+  release: string;
+  /** `uname -v` (a guest's says which Debian package) */
+  version: string;
+  profile: Profile;
+  caps: RealCaps;
+  /** a fresh runner for one scenario */
+  open(): Promise<Runner>;
+  /** make `pages` huge pages available for the scenario; restore() gives them back */
+  hugetlb(runner: Runner, pages: number): Promise<{ restore: () => Promise<void> } | { reason: string }>;
+  /** how long the guest took to boot, ms */
+  bootMs?: number;
+}
+
+/** A runner on this machine in its own temporary directory, removed when it closes. */
+class HostSession implements Runner {
+  private dir = mkdtempSync(join(tmpdir(), 'pinlab-real-'));
+  private r = new NativeRunner(this.dir);
+  send(cmd: Cmd, timeoutMs?: number) {
+    return this.r.send(cmd, timeoutMs);
+  }
+  async close() {
+    await this.r.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Ask a runner what its kernel and place allow. */
+export async function probeCaps(r: Runner): Promise<RealCaps> {
+  const rep = await r.send([-1, 'caps']);
+  return rep.ok && typeof rep.value === 'number' ? capsFromBits(rep.value) : DEFAULT_CAPS;
+}
+
+/** This machine as a target: its kernel, the nearest profile, what its runner may do (never whole-machine operations). */
+export async function hostTarget(): Promise<Target> {
+  const { release: rel, profile } = hostProfile();
+  let caps = DEFAULT_CAPS;
+  if (runnerAvailable()) {
+    const r = new HostSession();
+    try {
+      caps = await probeCaps(r);
+    } finally {
+      await r.close();
+    }
+  }
+  return {
+    name: 'host',
+    release: rel,
+    version: osVersion(),
+    profile,
+    caps,
+    open: async () => new HostSession(),
+    hugetlb: async (_r, pages) => {
+      const h = reserveHugetlb(pages);
+      return 'reason' in h ? h : { restore: async () => h.restore() };
+    },
+  };
+}
+
+function osVersion(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/version', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 export interface StepReport {
   line: number;
@@ -174,19 +245,15 @@ function reserveHugetlb(pages: number): { restore: () => void } | { reason: stri
   }
 }
 
-/** Run one checked scenario both ways. */
-export async function realScenario(file: string, sc: Scenario, info: CheckedInfo, profile: Profile): Promise<RealScenarioReport> {
+/** Run one checked scenario both ways, on a target (this machine or a guest). */
+export async function realScenario(file: string, sc: Scenario, info: CheckedInfo, target: Target): Promise<RealScenarioReport> {
+  const profile = target.profile;
   const rep: RealScenarioReport = { file, scenario: sc.name, source: sc.source, status: 'skipped', steps: [], clauses: [], disagreements: 0 };
-  const tr = translate(sc, info);
+  const tr = translate(sc, info, target.caps);
   const notRunnable = tr.steps.filter((s) => s.notRunnable);
-  if (tr.scenarioReason || notRunnable.length || !runnerAvailable()) {
+  if (tr.scenarioReason || notRunnable.length || (target.name === 'host' && !runnerAvailable())) {
     rep.reason = tr.scenarioReason ?? (notRunnable.length ? `${notRunnable.length} step(s) not runnable` : 'the native runner is not built (npm install builds it with cc)');
     rep.steps = notRunnable.map((s) => ({ line: s.line, text: s.text, model: '', real: '', verdict: 'not runnable', reason: s.notRunnable! }));
-    return rep;
-  }
-  const huge = reserveHugetlb(tr.hugetlbPages);
-  if ('reason' in huge) {
-    rep.reason = huge.reason;
     return rep;
   }
   // the model, with every step named
@@ -194,13 +261,17 @@ export async function realScenario(file: string, sc: Scenario, info: CheckedInfo
   const pr = new Prepared(named.sc, named.info);
   const model = runProfile(pr, profile);
   if (model.error) {
-    huge.restore();
     rep.reason = `the model cannot run it on ${profile.name}: ${model.error}`;
     return rep;
   }
 
-  const workdir = mkdtempSync(join(tmpdir(), 'pinlab-real-'));
-  const runner = new NativeRunner(workdir);
+  const runner = await target.open();
+  const huge = await target.hugetlb(runner, tr.hugetlbPages);
+  if ('reason' in huge) {
+    await runner.close();
+    rep.reason = huge.reason;
+    return rep;
+  }
   const real = new Map<string, Res>();
   const disk = new Map<string, number>();
   try {
@@ -253,8 +324,7 @@ export async function realScenario(file: string, sc: Scenario, info: CheckedInfo
     return rep;
   } finally {
     await runner.close();
-    rmSync(workdir, { recursive: true, force: true });
-    huge.restore();
+    await huge.restore();
   }
 
   const outcome: Outcome = {
@@ -278,8 +348,27 @@ export async function realScenario(file: string, sc: Scenario, info: CheckedInfo
 
 class SetupError extends Error {}
 
-export function realText(host: { release: string; profile: Profile }, reps: RealScenarioReport[]): string {
-  const out: string[] = [`running kernel ${host.release}: held to profile ${host.profile.name}`, ''];
+/** One target's run: the JSON document of `pinlab real` for one kernel. */
+export interface RealRun {
+  target: string;
+  kernel: string;
+  version: string;
+  profile: string;
+  bootMs?: number;
+  scenarios: RealScenarioReport[];
+  disagreements: number;
+}
+
+export function realRun(t: Target, reps: RealScenarioReport[]): RealRun {
+  const run: RealRun = { target: t.name, kernel: t.release, version: t.version, profile: t.profile.name, scenarios: reps, disagreements: reps.reduce((n, r) => n + r.disagreements, 0) };
+  if (t.bootMs !== undefined) run.bootMs = t.bootMs;
+  return run;
+}
+
+export function realText(host: { name: string; release: string; version: string; profile: Profile }, reps: RealScenarioReport[]): string {
+  const where = host.name === 'host' ? 'running kernel' : `guest ${host.name}: kernel`;
+  const pkg = /Debian (\S+)/.exec(host.version)?.[1];
+  const out: string[] = [`${where} ${host.release}${pkg ? ` (Debian ${pkg})` : ''}: held to profile ${host.profile.name}`, ''];
   for (const r of reps) {
     out.push(`scenario ${r.scenario}  (${r.file})`);
     if (r.source) out.push(`source   ${r.source}`);
@@ -299,8 +388,9 @@ export function realText(host: { release: string; profile: Profile }, reps: Real
   const dis = reps.reduce((n, r) => n + r.disagreements, 0);
   const steps = ran.reduce((n, r) => n + r.steps.length, 0);
   const nr = reps.reduce((n, r) => n + r.steps.filter((s) => s.verdict === 'not runnable').length, 0);
+  const verdict = dis ? `${dis} DISAGREEMENT(S)` : ran.length === 0 ? 'nothing ran: no agreement to report' : 'model and kernel agree';
   out.push(
-    `${reps.length} scenarios: ${ran.length} ran (${steps} steps, ${ran.reduce((n, r) => n + r.clauses.length, 0)} clauses), ${reps.length - ran.length} skipped (${nr} steps not runnable); ${dis === 0 ? 'model and kernel agree' : `${dis} DISAGREEMENT(S)`}`,
+    `${reps.length} scenarios: ${ran.length} ran (${steps} steps, ${ran.reduce((n, r) => n + r.clauses.length, 0)} clauses), ${reps.length - ran.length} skipped (${nr} steps not runnable); ${verdict}`,
   );
   return out.join('\n');
 }

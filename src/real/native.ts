@@ -18,6 +18,12 @@ export interface Reply {
   error?: string;
 }
 
+/** Something that runs one scenario's commands: the host runner process, or a session in a guest. */
+export interface Runner {
+  send(cmd: Cmd, timeoutMs?: number): Promise<Reply>;
+  close(): Promise<void>;
+}
+
 /** Where `npm install` builds the runner (scripts/build-native.mjs). */
 export const RUNNER = fileURLToPath(new URL('../../../native/pinlab-real', import.meta.url));
 
@@ -25,7 +31,7 @@ export function runnerAvailable(): boolean {
   return existsSync(RUNNER);
 }
 
-export class NativeRunner {
+export class NativeRunner implements Runner {
   private child: ChildProcessWithoutNullStreams;
   private lines: AsyncIterator<string>;
   private seq = 0;
@@ -33,6 +39,7 @@ export class NativeRunner {
 
   constructor(workdir: string) {
     this.child = spawn(RUNNER, [workdir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin.on('error', () => {}); // a runner that died: the next reply says so
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }

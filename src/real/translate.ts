@@ -24,6 +24,41 @@ export interface RealStep {
   notRunnable?: string;
 }
 
+/** What the kernel and the place the runner runs in allow (the runner's `caps` command). */
+export interface RealCaps {
+  /** a throwaway guest: whole-machine operations are allowed */
+  machine: boolean;
+  /** memfd_secret() works (5.14+, and secretmem.enable on 6.1) */
+  secretmem: boolean;
+  /** two NUMA nodes: migrate() is move_pages(2) to the other one */
+  numa: boolean;
+  swap: boolean;
+  ksm: boolean;
+  hwpoison: boolean;
+  /** a memory cgroup whose memory.reclaim reclaims the scenario's pages */
+  reclaim: boolean;
+  hugetlb: boolean;
+}
+
+/** caps when nothing was asked: the host as before (no whole-machine operation) */
+export const DEFAULT_CAPS: RealCaps = { machine: false, secretmem: false, numa: false, swap: false, ksm: false, hwpoison: false, reclaim: false, hugetlb: true };
+
+/** The runner's caps bitmask (native/pinlab-real.c caps()). */
+export function capsFromBits(b: number): RealCaps {
+  return {
+    machine: (b & 1) !== 0,
+    secretmem: (b & 2) !== 0,
+    numa: (b & 4) !== 0,
+    swap: (b & 8) !== 0,
+    ksm: (b & 16) !== 0,
+    hwpoison: (b & 32) !== 0,
+    reclaim: (b & 64) !== 0,
+    hugetlb: (b & 128) !== 0,
+  };
+}
+
+const IN_A_GUEST = 'it touches the whole machine: it runs in a throwaway guest (pinlab real --vm)';
+
 export interface Translation {
   steps: RealStep[];
   /** commands the controller runs before the first step (files) */
@@ -60,8 +95,8 @@ function value(v: ValueLit | Arg): number {
 
 class NotRunnable extends Error {}
 
-/** Translate a checked scenario. */
-export function translate(sc: Scenario, info: CheckedInfo): Translation {
+/** Translate a checked scenario for a runner with these caps. */
+export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFAULT_CAPS): Translation {
   const out: Translation = { steps: [], setup: [], hugetlbPages: 0 };
   if (sc.body.some((b) => b.kind === 'par') || sc.background.length)
     out.scenarioReason = 'a race (par/background): interleavings cannot be forced on the real kernel; the explorer settles it';
@@ -73,7 +108,14 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
   for (const f of sc.files) {
     fileUnit.set(f.name.name, PAGE);
     fileFs.set(f.name.name, f.fs);
-    if (f.fs === 'hugetlbfs') continue; // reported at first use
+    if (f.fs === 'hugetlbfs') {
+      if (!caps.hugetlb) continue; // reported at first use
+      // memfd_create(MFD_HUGETLB) in the controller: hugetlbfs without a mount
+      fileUnit.set(f.name.name, HUGETLB_UNIT);
+      out.hugetlbPages += f.pages;
+      out.setup.push([-1, 'file', f.name.name, 'hugetlb', f.pages, HUGETLB_UNIT, value(f.fill)]);
+      continue;
+    }
     out.setup.push([-1, 'file', f.name.name, f.fs === 'ext4' ? 'disk' : 'tmpfs', f.pages, PAGE, value(f.fill)]);
   }
   const steps: Step[] = [];
@@ -90,6 +132,69 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
   const pinOwner = new Map<string, number>(); // io_uring-backed pin -> actor that registered it
   const uringPins = new Set<string>();
   const dead = new Map<string, number>(); // results of not-runnable steps -> their line
+  const holders = new Map<string, Set<number>>(); // mapping -> the live processes that have it
+  /** The process a sys operation on mapping n goes through: the lowest-numbered live one that maps it (the interpreter's ownerOfVa). */
+  const holderOf = (n: string): number => {
+    const h = [...(holders.get(n) ?? [])].sort((x, y) => x - y);
+    if (!h.length) throw new NotRunnable(`no live process maps ${n}`);
+    return h[0]!;
+  };
+
+  /** The kernel's own work (`sys:`): writeback anywhere; the rest only where it cannot disturb a machine anybody uses. */
+  const translateSys = (rs: RealStep, c: Call): void => {
+    const ar = c.args;
+    const machine = (why: string, ok: boolean) => {
+      if (!caps.machine) throw new NotRunnable(`${c.name}(): ${IN_A_GUEST}`);
+      if (!ok) throw new NotRunnable(`${c.name}() needs ${why}, which this guest lacks`);
+    };
+    switch (c.name) {
+      case 'writeback':
+        rs.cmds.push([-1, 'writeback', nameOf(ar[0])]);
+        return;
+      case 'drop_caches':
+        machine('', true);
+        rs.cmds.push([-1, 'drop_caches']);
+        return;
+      case 'compact':
+        machine('', true);
+        rs.cmds.push([-1, 'compact']);
+        return;
+      case 'reclaim':
+        machine('a swap device and a memory cgroup', caps.swap && caps.reclaim);
+        rs.cmds.push([-1, 'reclaim']);
+        return;
+      case 'ksm_scan':
+        machine('KSM', caps.ksm);
+        rs.cmds.push([-1, 'ksm_scan']);
+        return;
+      case 'migrate': {
+        const x = nameOf(ar[0]);
+        if (!unit.has(x)) throw new NotRunnable('migrating a page-cache page that no process maps has no user-space door (move_pages works on addresses)');
+        needMapping(x);
+        if (!caps.numa) throw new NotRunnable('migrate() is move_pages(2) to another NUMA node, and this machine has one node (a guest has two: pinlab real --vm)');
+        rs.kind = 'handle';
+        rs.cmds.push([holderOf(x), 'migrate', x, int(ar[1])]);
+        return;
+      }
+      case 'memory_failure': {
+        const x = nameOf(ar[0]);
+        if (!unit.has(x)) throw new NotRunnable('poisoning a page-cache page that no process maps has no user-space door (MADV_HWPOISON works on addresses)');
+        needMapping(x);
+        machine('CONFIG_MEMORY_FAILURE', caps.hwpoison);
+        rs.kind = 'handle';
+        rs.cmds.push([holderOf(x), 'hwpoison', x, int(ar[1])]);
+        return;
+      }
+      default:
+        throw new NotRunnable(NOT_RUNNABLE[c.name] ?? `${c.name} has no user-space equivalent`);
+    }
+  };
+  const needMapping = (n: string): number => {
+    if (dead.has(n)) throw new NotRunnable(`depends on line ${dead.get(n)}, which is not runnable`);
+    const u = unit.get(n);
+    if (u === undefined) throw new NotRunnable(`${n} is not a mapping the runner created`);
+    return u;
+  };
 
   for (const st of steps) {
     const text = (sc.lines[st.line - 1] ?? '').replace(/#.*$/, '').trim();
@@ -98,12 +203,6 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
     const rs: RealStep = { line: st.line, text, name: '', kind: 'status', cmds: [] };
     out.steps.push(rs);
     try {
-      const needMapping = (n: string): number => {
-        if (dead.has(n)) throw new NotRunnable(`depends on line ${dead.get(n)}, which is not runnable`);
-        const u = unit.get(n);
-        if (u === undefined) throw new NotRunnable(`${n} is not a mapping the runner created`);
-        return u;
-      };
       const useName = (n: string) => {
         if (dead.has(n)) throw new NotRunnable(`depends on line ${dead.get(n)}, which is not runnable`);
       };
@@ -125,13 +224,18 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
       if (info.actors.get(actor) === 'secondary') throw new NotRunnable('a secondary MMU needs a KVM guest');
       const ar = c.args;
       for (const x of ar) if (x.kind === 'name') useName(x.name);
+      if (actor === 'sys') {
+        translateSys(rs, c);
+        continue;
+      }
       switch (c.name) {
         case 'mmap': {
           rs.kind = 'handle';
           const backing = nameOf(ar[0]);
           const flags = bits(ar[3], MAPF);
           const huge = (flags & MAPF.MAP_HUGETLB!) !== 0 || fileFs.get(backing) === 'hugetlbfs';
-          if (fileFs.get(backing) === 'hugetlbfs') throw new NotRunnable('hugetlbfs files need a hugetlbfs mount; the runner only reserves pages for MAP_HUGETLB');
+          if (fileFs.get(backing) === 'hugetlbfs' && !caps.hugetlb) throw new NotRunnable('hugetlbfs files need huge pages, and this kernel has no hugetlb');
+          if (fileFs.get(backing) === 'secretmem' && !caps.secretmem) throw new NotRunnable('memfd_secret is not available on this kernel');
           let u = PAGE;
           let align = 0;
           if (huge) {
@@ -143,6 +247,7 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
             align = PMD_SIZE;
           }
           unit.set(rs.name, u);
+          holders.set(rs.name, new Set([a!]));
           rs.cmds.push([a!, 'mmap', rs.name, backing, int(ar[1]), u, bits(ar[2], PROT), flags & ~MAPF.MAP_POPULATE!, align]);
           break;
         }
@@ -158,13 +263,15 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
           needMapping(nameOf(ar[0]));
           const adv = nameOf(ar[2]);
           if (MADV[adv] === undefined) throw new NotRunnable(`${adv} has no number here`);
-          if (adv === 'MADV_MERGEABLE' || adv === 'MADV_UNMERGEABLE') throw new NotRunnable('KSM merging needs ksmd, which the runner does not drive');
+          if ((adv === 'MADV_MERGEABLE' || adv === 'MADV_UNMERGEABLE') && !caps.ksm) throw new NotRunnable(`KSM merging needs ksmd, and driving it ${IN_A_GUEST}`);
           rs.cmds.push([a!, 'madvise', nameOf(ar[0]), 0, int(ar[1]), MADV[adv]!]);
           break;
         }
         case 'mremap':
           rs.kind = 'handle';
           unit.set(rs.name, needMapping(nameOf(ar[0])));
+          holders.set(rs.name, new Set([a!]));
+          holders.get(nameOf(ar[0]))?.delete(a!);
           rs.cmds.push([a!, 'mremap', nameOf(ar[0]), rs.name, int(ar[1])]);
           break;
         case 'fork': {
@@ -172,10 +279,12 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
           const child = procIndex.get(rs.name);
           if (child === undefined || child > 7) throw new NotRunnable('more than 8 processes');
           rs.cmds.push([a!, 'fork', child]);
+          for (const h of holders.values()) if (h.has(a!)) h.add(child);
           break;
         }
         case 'exit':
           rs.cmds.push([a!, 'exit']);
+          for (const h of holders.values()) h.delete(a!);
           break;
         case 'write':
           rs.cmds.push([a!, 'write', nameOf(ar[0]), int(ar[1]), value(ar[2]!)]);
@@ -190,14 +299,18 @@ export function translate(sc: Scenario, info: CheckedInfo): Translation {
         case 'fsync':
           rs.cmds.push([a!, 'fsync', nameOf(ar[0])]);
           break;
-        case 'writeback':
-          rs.cmds.push([-1, 'writeback', nameOf(ar[0])]);
-          break;
         case 'memfd_create':
           rs.kind = 'handle';
           fileUnit.set(rs.name, PAGE);
           fileFs.set(rs.name, 'tmpfs');
           rs.cmds.push([a!, 'memfd', rs.name, int(ar[0]), PAGE]);
+          break;
+        case 'memfd_secret':
+          if (!caps.secretmem) throw new NotRunnable('memfd_secret is not available on this kernel (disabled at boot, or before 5.14)');
+          rs.kind = 'handle';
+          fileUnit.set(rs.name, PAGE);
+          fileFs.set(rs.name, 'secretmem');
+          rs.cmds.push([a!, 'memfd_secret', rs.name, int(ar[0]), PAGE]);
           break;
         case 'vmsplice':
           rs.kind = 'handle';
@@ -269,16 +382,9 @@ const NOT_RUNNABLE: Record<string, string> = {
   pin_user_pages_remote: 'a remote pin has no user-space equivalent',
   get_user_pages_remote: 'a remote GUP has no user-space equivalent',
   put_pages: 'only io_uring-backed pins can be released from user space',
-  migrate: 'migrating one chosen page needs a kernel module (move_pages(2) refuses pinned pages differently and needs NUMA)',
-  compact: 'compaction writes /proc/sys/vm/compact_memory, which touches the whole machine',
-  reclaim: 'reclaim of the whole machine is not run; MADV_PAGEOUT is the runnable form',
-  drop_caches: 'drop_caches touches the whole machine',
-  memory_failure: 'MADV_HWPOISON would poison a real page of this machine',
   make_secure: 's390 protected virtualization is not available on x86',
-  ksm_scan: 'driving ksmd needs /sys/kernel/mm/ksm, which touches the whole machine',
   memfd_restricted: 'memfd_restricted was never merged',
   guest_memfd: 'guest_memfd needs a KVM VM',
-  memfd_secret: 'memfd_secret is not run (secretmem may be disabled at boot; the model covers it)',
   p2pmem: 'no P2PDMA-capable PCI device on this machine',
   map: 'a secondary MMU needs a KVM guest',
 };

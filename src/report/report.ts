@@ -4,7 +4,7 @@
 import type { ProfileRun } from '../interp/interpreter.js';
 import type { WitnessStep } from '../explore/explorer.js';
 import { KNOBS } from '../profiles/knobs.js';
-import { VERSIONS, compareVersions, knobsOfVersion } from '../profiles/profiles.js';
+import { LTS, VERSIONS, compareVersions, knobsOfVersion } from '../profiles/profiles.js';
 
 export interface ScenarioResult {
   scenario: string;
@@ -186,20 +186,32 @@ export function checkTable(rows: CheckRow[]): string {
 
 /** `pinlab profiles`: versions with their knobs, then every knob with its source. */
 export function profilesText(): string {
-  const out: string[] = ['Kernel profiles (a profile is a set of knobs; variants add +knob or remove -knob):', ''];
-  for (const v of VERSIONS) out.push(`  ${v.padEnd(5)} ${[...knobsOfVersion(v)].join(' ') || '(base)'}`);
+  const out: string[] = [
+    'Kernel profiles (a profile is a set of knobs; variants add +knob or remove -knob).',
+    `LTS profiles (${LTS.join(', ')}) model the stable branch as shipped today: its mainline base plus the backports listed under each knob.`,
+    '',
+  ];
+  for (const v of VERSIONS) {
+    const bp = KNOBS.filter((k) => k.backports?.[v]);
+    const tag = LTS.includes(v) ? ` [LTS ${v}.y${bp.length ? `; backports: ${bp.map((k) => `${k.backports![v]!.removes ? '-' : '+'}${k.name}`).join(' ')}` : ''}]` : '';
+    out.push(`  ${v.padEnd(5)} ${[...knobsOfVersion(v)].join(' ') || '(base)'}${tag}`);
+  }
   out.push('', 'Knobs:', '');
   for (const k of KNOBS) {
     const range = k.since === 'never' ? 'never merged' : k.since === 'arch' ? 'arch feature' : `${k.since}${k.until ? `..<${k.until}` : '+'}`;
     out.push(`  ${k.name}  [${range}]  ${k.commit} "${k.title}" (${k.status})`);
     out.push(`      ${k.effect}`);
+    for (const [br, b] of Object.entries(k.backports ?? {}))
+      out.push(`      ${br}.y: ${b!.removes ? 'removal ' : ''}backported in ${b!.release}${b!.commit ? ` (${b!.commit})` : ' (stable commit not found)'}: ${b!.evidence}`);
   }
+  const unverified = KNOBS.filter((k) => k.status !== 'VERIFIED');
+  out.push('', unverified.length ? `Not verified from source: ${unverified.map((k) => `${k.name} (${k.status})`).join(', ')}` : 'Every knob was read from the kernel source or its patch mails (VERIFIED).');
   return out.join('\n');
 }
 
 export function profilesJson(): object {
   return {
-    versions: VERSIONS.map((v) => ({ version: v, knobs: [...knobsOfVersion(v)] })),
+    versions: VERSIONS.map((v) => ({ version: v, lts: LTS.includes(v), knobs: [...knobsOfVersion(v)] })),
     knobs: KNOBS,
   };
 }

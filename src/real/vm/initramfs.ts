@@ -1,0 +1,133 @@
+// The guest's initramfs (a gzipped cpio "newc" archive, the format the kernel
+// unpacks into its rootfs): busybox, the statically linked native runner, the
+// kernel's own modules for a virtio disk with ext4, and /init, which prepares
+// the throwaway machine and hands the second serial port to the runner's agent.
+// Also the disk images: an ext4 file system for the scenarios' "disk" files and
+// a swap device (both attached with snapshot=on, so they stay pristine).
+
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { cached, cacheRoot, sha256 } from './cache.js';
+import { VmError, type KernelArtifacts } from './debian.js';
+
+const run = promisify(execFile);
+
+interface Entry {
+  name: string;
+  mode: number;
+  data?: Buffer;
+  rdev?: [number, number];
+}
+
+/** A cpio "newc" archive (the initramfs format in Documentation/driver-api/early-userspace). */
+export function cpioNewc(entries: Entry[]): Buffer {
+  const parts: Buffer[] = [];
+  const pad4 = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+  const hex = (n: number) => n.toString(16).padStart(8, '0');
+  let ino = 1;
+  const one = (e: Entry) => {
+    const name = Buffer.from(e.name + '\0');
+    const data = e.data ?? Buffer.alloc(0);
+    const head =
+      '070701' +
+      [ino++, e.mode, 0, 0, 1, 0, data.length, 0, 0, e.rdev?.[0] ?? 0, e.rdev?.[1] ?? 0, name.length, 0].map(hex).join('');
+    parts.push(Buffer.from(head), name, pad4(110 + name.length), data, pad4(data.length));
+  };
+  for (const e of entries) one(e);
+  one({ name: 'TRAILER!!!', mode: 0 });
+  return Buffer.concat(parts);
+}
+
+const DIR = 0o040755;
+const EXE = 0o100755;
+const FILE = 0o100644;
+const CHR = 0o020600;
+
+/**
+ * /init: mount the pseudo file systems, load the modules, mount the ext4 disk
+ * on /mnt, turn on swap, set THP to "madvise" (the model's mode), turn NUMA
+ * balancing off (it would move pages by itself), enable the memory cgroup for
+ * the runner's per-session reclaim, then run the agent on ttyS1. If the agent
+ * exits, init exits and the kernel panics; with panic=-1 and -no-reboot QEMU
+ * ends.
+ */
+export const INIT = `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/shm /mnt /tmp
+mount -t tmpfs tmpfs /dev/shm
+mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo +memory > /sys/fs/cgroup/cgroup.subtree_control
+for m in $(cat /modules); do insmod /lib/modules/$m || echo "pinlab-init: insmod $m failed"; done
+i=0; while [ ! -b /dev/vdb ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+mount -t ext4 /dev/vda /mnt || echo "pinlab-init: cannot mount the ext4 disk"
+mkswap /dev/vdb >/dev/null && swapon /dev/vdb || echo "pinlab-init: no swap"
+echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
+echo 0 > /proc/sys/kernel/numa_balancing 2>/dev/null
+echo "pinlab-init: $(uname -r) ready"
+exec /pinlab-real --serve /dev/ttyS1 /mnt
+`;
+
+const SOURCE = fileURLToPath(new URL('../../../../native/pinlab-real.c', import.meta.url));
+
+/** native/pinlab-real.c linked statically for the guest (cached by source and compiler). */
+export async function staticRunner(log: (s: string) => void): Promise<string> {
+  let src: Buffer;
+  try {
+    src = readFileSync(SOURCE);
+  } catch {
+    throw new VmError(`cannot read ${SOURCE}: pinlab real --vm builds the guest's runner from it`);
+  }
+  const cc = spawnSync('cc', ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  const out = join(cacheRoot(), 'runner', sha256(src, cc).slice(0, 16), 'pinlab-real');
+  await cached(out, async (tmp) => {
+    log('building the static runner for the guest');
+    try {
+      await run('cc', ['-static', '-O2', '-Wall', '-o', tmp, SOURCE]);
+    } catch (e) {
+      throw new VmError(`cc -static failed (${((e as { stderr?: string }).stderr ?? '').trim().split('\n').pop()}): install libc6-dev`);
+    }
+  });
+  return out;
+}
+
+/** The initramfs for one kernel (cached by kernel package, runner, busybox and /init). */
+export async function initramfs(k: KernelArtifacts, runner: string, bb: { path: string; version: string }): Promise<string> {
+  const runnerBytes = readFileSync(runner);
+  const key = sha256(k.pkg, k.version, runnerBytes, bb.version, INIT, k.modules.join(',')).slice(0, 16);
+  return cached(join(cacheRoot(), 'initrd', `${key}.cpio.gz`), (tmp) => {
+    const entries: Entry[] = [
+      ...['bin', 'dev', 'proc', 'sys', 'mnt', 'tmp', 'lib', 'lib/modules'].map((name) => ({ name, mode: DIR })),
+      { name: 'dev/console', mode: CHR, rdev: [5, 1] },
+      { name: 'init', mode: EXE, data: Buffer.from(INIT) },
+      { name: 'bin/busybox', mode: EXE, data: readFileSync(bb.path) },
+      { name: 'pinlab-real', mode: EXE, data: runnerBytes },
+      { name: 'modules', mode: FILE, data: Buffer.from(k.modules.join('\n') + '\n') },
+      ...k.modules.map((m) => ({ name: `lib/modules/${m}`, mode: FILE, data: readFileSync(join(k.dir, 'modules', m)) })),
+    ];
+    writeFileSync(tmp, gzipSync(cpioNewc(entries), { level: 6 }));
+  });
+}
+
+/** The ext4 disk (64 MiB) and a swap disk (64 MiB, made with mkswap in the guest), cached. */
+export async function diskImages(): Promise<{ ext4: string; swap: string }> {
+  const ext4 = await cached(join(cacheRoot(), 'disk', 'ext4-64M.img'), async (tmp) => {
+    try {
+      await run('mkfs.ext4', ['-q', '-F', tmp, '64M']);
+    } catch (e) {
+      throw new VmError(`mkfs.ext4 failed: ${((e as { stderr?: string }).stderr ?? String(e)).trim()}`);
+    }
+  });
+  const swap = await cached(join(cacheRoot(), 'disk', 'swap-64M.img'), (tmp) => {
+    const fd = openSync(tmp, 'w');
+    ftruncateSync(fd, 64 << 20);
+    closeSync(fd);
+  });
+  return { ext4, swap };
+}
