@@ -30,6 +30,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/vfio.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -86,6 +88,7 @@
 struct regfile { char name[NAMELEN]; char path[PATHLEN]; long long unit; int tmpfs, hugetlb; };
 struct shared {
 	pid_t pids[NACT];             /* pid of each live actor, 0 when none */
+	unsigned long long next_iova; /* VFIO: the next free I/O virtual address */
 	int nfiles;
 	struct regfile files[TABLE];  /* files made by the controller's "file" */
 };
@@ -121,8 +124,9 @@ static const struct opdef OPS[] = {
 	{"fsync", 0, "s"}, {"odirect_read", 0, "sisi"}, {"odirect_write", 0, "sisi"},
 	{"proc_mem_write", 0, "sii"}, {"process_vm_writev", 0, "isii"},
 	{"caps", 1, ""}, {"drop_caches", 1, ""}, {"compact", 1, ""}, {"reclaim", 1, ""},
-	{"ksm_scan", 1, ""}, {"hugepages", 1, "i"},
+	{"ksm_scan", 1, ""}, {"hugepages", 1, "i"}, {"getnum", 1, "s"}, {"pfnflags", 1, "i"},
 	{"memfd_secret", 0, "sii"}, {"migrate", 0, "si"}, {"hwpoison", 0, "si"},
+	{"vfio_pin", 0, "ssiii"}, {"vfio_unpin", 0, "s"}, {"pfn", 0, "si"}, {"kpageflags", 0, "si"},
 };
 
 static const char *skipws(const char *p) { while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++; return p; }
@@ -227,6 +231,30 @@ static void r_err(long long seq, const char *fmt, ...)
 	reply(seq, "\"error\":\"%s\"", m);
 }
 
+/* write a short value to a sysctl/sysfs/cgroup file: 0 or an errno */
+static int put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	if (fd < 0) return errno;
+	ssize_t n = write(fd, val, strlen(val));
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	return e;
+}
+/* read a number from a sysfs file, -1 if unreadable */
+static long long getnum(const char *path)
+{
+	char b[64];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) return -1;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return -1;
+	b[n] = 0;
+	return strtoll(b, NULL, 10);
+}
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
 /* ------------------------------------------------------------------ */
 /* actor tables (private to each actor, inherited by fork)             */
 
@@ -243,6 +271,8 @@ static struct mapping maps[TABLE]; static int nmaps;
 static struct lfile files[TABLE]; static int nfiles;
 static struct upipe pipes[TABLE]; static int npipes;
 static struct ring rings[TABLE]; static int nrings;
+struct vpin { char name[NAMELEN]; unsigned long long iova; char *vaddr; long long unit, pages; int write; };
+static struct vpin vpins[TABLE]; static int nvpins;
 
 /* every table entry starts with its name */
 static void *find(void *tab, int cnt, size_t sz, const char *nm)
@@ -442,6 +472,106 @@ static int ring_rw(struct ring *r, int op, int fd, char *addr, unsigned len, int
 }
 
 /* ------------------------------------------------------------------ */
+/* VFIO and QEMU's "edu" PCI device: real long-term pins, real DMA      */
+/*
+ * In a guest with an emulated IOMMU (intel-iommu) and the edu device bound to
+ * vfio-pci, VFIO_IOMMU_MAP_DMA is vfio_iommu_type1's vfio_pin_pages_remote():
+ * pin_user_pages_remote(FOLL_LONGTERM | (IOMMU_WRITE ? FOLL_WRITE : 0)) of the
+ * caller's pages, mapped at an IOVA; VFIO_IOMMU_UNMAP_DMA unpins them with
+ * unpin_user_pages_dirty_lock(page, 1, prot & IOMMU_WRITE). The edu device's
+ * DMA engine (hw/misc/edu.c) copies between its 4 KiB buffer at device address
+ * 0x40000 and an IOVA, through the IOMMU: a device access to the pinned page
+ * itself, never to the process's view of it. A device write of value v is two
+ * transfers: v from a staging page (shared anonymous memory of the controller,
+ * mapped before the actors fork) into the buffer, then the buffer to the pin.
+ */
+static int vfio_container = -1, vfio_device = -1;
+static char vfio_why[600] = "no edu device bound to vfio-pci";   /* why there is no VFIO device, for the error */
+static unsigned long long edu_bar0, edu_cfg;       /* region offsets in the device fd */
+static volatile int32_t *vstage;                  /* the staging page */
+#define STAGE_IOVA 0x100000ULL
+#define EDU_BUF 0x40000ULL
+
+static int edu_w64(unsigned long long reg, unsigned long long v)
+{
+	return pwrite(vfio_device, &v, 8, (off_t)(edu_bar0 + reg)) == 8 ? 0 : -1;
+}
+/* one edu transfer of len bytes (dir 0: RAM(src) -> buffer, 1: buffer -> RAM(dst)); 0 or an errno */
+static int edu_dma(unsigned long long src, unsigned long long dst, unsigned long long len, int to_ram)
+{
+	if (edu_w64(0x80, src) || edu_w64(0x88, dst) || edu_w64(0x90, len) || edu_w64(0x98, 1ULL | (to_ram ? 2ULL : 0ULL))) return EIO;
+	for (int t = 0; t < 3000; t++) {                 /* the device starts 100 ms (virtual) later */
+		unsigned long long cmd = ~0ULL;
+		if (pread(vfio_device, &cmd, 8, (off_t)(edu_bar0 + 0x98)) != 8) return EIO;
+		if (!(cmd & 1)) return 0;
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return ETIMEDOUT;
+}
+
+/* Find the edu device bound to vfio-pci, attach its group to a type1 container,
+ * enable bus mastering and map the staging page. Called once, before actor 0
+ * exists, so every actor inherits the fds and the staging page. */
+static void vfio_open(void)
+{
+	DIR *d = opendir("/sys/bus/pci/drivers/vfio-pci");
+	if (!d) return;
+	struct dirent *de;
+	char bdf[256] = "";
+	while ((de = readdir(d))) {
+		char p[PATHLEN];
+		if (!strchr(de->d_name, ':')) continue;
+		snprintf(p, sizeof p, "/sys/bus/pci/devices/%s/device", de->d_name);
+		FILE *f = fopen(p, "r");
+		unsigned dev = 0;
+		if (f) { if (fscanf(f, "%x", &dev) != 1) dev = 0; fclose(f); }
+		if (dev == 0x11e8) { snprintf(bdf, sizeof bdf, "%s", de->d_name); break; }
+	}
+	closedir(d);
+	if (!bdf[0]) return;
+	char link[PATHLEN], tgt[PATHLEN];
+	snprintf(link, sizeof link, "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	ssize_t n = readlink(link, tgt, sizeof tgt - 1);
+	if (n <= 0) return;
+	tgt[n] = 0;
+	const char *grp = strrchr(tgt, '/');
+	char gpath[PATHLEN + 16];
+	snprintf(gpath, sizeof gpath, "/dev/vfio/%s", grp ? grp + 1 : tgt);
+	int c = open("/dev/vfio/vfio", O_RDWR), g = open(gpath, O_RDWR);
+#define VFAIL(what) do { snprintf(vfio_why, sizeof vfio_why, "%s: %s", what, strerror(errno)); goto fail; } while (0)
+	if (c < 0 || g < 0) VFAIL(gpath);
+	if (ioctl(c, VFIO_GET_API_VERSION) != VFIO_API_VERSION || !ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU)) VFAIL("no type1 IOMMU");
+	struct vfio_group_status gs = { .argsz = sizeof gs };
+	if (ioctl(g, VFIO_GROUP_GET_STATUS, &gs) < 0 || !(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) VFAIL("group not viable");
+	if (ioctl(g, VFIO_GROUP_SET_CONTAINER, &c) < 0) VFAIL("VFIO_GROUP_SET_CONTAINER");
+	if (ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) VFAIL("VFIO_SET_IOMMU");
+	int dv = ioctl(g, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (dv < 0) VFAIL("VFIO_GROUP_GET_DEVICE_FD");
+	struct vfio_region_info bar = { .argsz = sizeof bar, .index = VFIO_PCI_BAR0_REGION_INDEX };
+	struct vfio_region_info cfg = { .argsz = sizeof cfg, .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	if (ioctl(dv, VFIO_DEVICE_GET_REGION_INFO, &bar) < 0 || ioctl(dv, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0) { close(dv); goto fail; }
+	unsigned short cmd = 0;
+	if (pread(dv, &cmd, 2, (off_t)(cfg.offset + 4)) != 2) { close(dv); goto fail; }
+	cmd |= 0x6;                                  /* memory space + bus master */
+	if (pwrite(dv, &cmd, 2, (off_t)(cfg.offset + 4)) != 2) { close(dv); goto fail; }
+	void *st = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (st == MAP_FAILED) { close(dv); goto fail; }
+	memset(st, 0, 4096);
+	struct vfio_iommu_type1_dma_map m = { .argsz = sizeof m, .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)st, .iova = STAGE_IOVA, .size = 4096 };
+	if (ioctl(c, VFIO_IOMMU_MAP_DMA, &m) < 0) { munmap(st, 4096); close(dv); VFAIL("map the staging page"); }
+	vfio_container = c; vfio_device = dv; vstage = st;
+	edu_bar0 = bar.offset; edu_cfg = cfg.offset;
+	sh->next_iova = 0x200000ULL;
+	(void)g;                                      /* kept open: the group stays attached to the container */
+	return;
+fail:
+	if (c >= 0) close(c);
+	if (g >= 0) close(g);
+}
+
+/* ------------------------------------------------------------------ */
 /* actors                                                              */
 
 static void become_actor(int idx)
@@ -577,13 +707,45 @@ static void actor_cmd(struct cmd *c)
 		if (st[0] < 0) return r_errno(seq, -st[0]);      /* isolation failed: EBUSY, ... */
 		return r_val(seq, st[0]);
 	}
-	if (!strcmp(op, "hwpoison")) {                    /* madvise(MADV_HWPOISON): memory_failure() on the page */
+	if (!strcmp(op, "hwpoison")) {                    /* memory_failure(pfn, MF_SW_SIMULATED) through hwpoison_inject */
+		/* MADV_HWPOISON would be memory_failure(MF_ACTION_REQUIRED): SIGBUS to the caller at once.
+		 * debugfs hwpoison/corrupt-pfn is the asynchronous kind (a machine check found by a
+		 * scrubber): mappers are unmapped and get SIGBUS when they next touch the page. */
 		if (!machine_mode) return r_err(seq, "refused: poisons a page of this machine (only in a guest)");
 		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
 		char *a = range(m, N(1), 1);
 		if (!a) return r_err(seq, "index outside the mapping");
-		if (madvise(a, 4096, MADV_HWPOISON) < 0) return r_errno(seq, errno);
+		int fd = open("/proc/self/pagemap", O_RDONLY);
+		if (fd < 0) return r_errno(seq, errno);
+		uint64_t e = 0;
+		ssize_t n = pread(fd, &e, 8, (off_t)((uintptr_t)a / 4096 * 8));
+		close(fd);
+		if (n != 8) return r_errno(seq, n < 0 ? errno : EIO);
+		if (!(e & (1ULL << 63))) return r_errno(seq, EFAULT);        /* not present: nothing to poison */
+		char v[32];
+		snprintf(v, sizeof v, "%llu", (unsigned long long)(e & ((1ULL << 55) - 1)));
+		if ((err = put("/sys/kernel/debug/hwpoison/corrupt-pfn", v))) return r_errno(seq, err);
 		return r_ok(seq);
+	}
+	if (!strcmp(op, "pfn") || !strcmp(op, "kpageflags")) {  /* diagnostics: /proc/self/pagemap, /proc/kpageflags */
+		if (!(m = FIND(maps, nmaps, S(0)))) return r_err(seq, "unknown mapping %s", S(0));
+		char *a = range(m, N(1), 1);
+		if (!a) return r_err(seq, "index outside the mapping");
+		int fd = open("/proc/self/pagemap", O_RDONLY);
+		if (fd < 0) return r_errno(seq, errno);
+		uint64_t e = 0;
+		ssize_t n = pread(fd, &e, 8, (off_t)((uintptr_t)a / 4096 * 8));
+		close(fd);
+		if (n != 8) return r_errno(seq, n < 0 ? errno : EIO);
+		if (!(e & (1ULL << 63))) return r_val(seq, -1);                /* not present */
+		long long pfn = (long long)(e & ((1ULL << 55) - 1));
+		if (op[0] == 'p') return r_val(seq, pfn);
+		fd = open("/proc/kpageflags", O_RDONLY);
+		if (fd < 0) return r_errno(seq, errno);
+		n = pread(fd, &e, 8, (off_t)(pfn * 8));
+		close(fd);
+		if (n != 8) return r_errno(seq, n < 0 ? errno : EIO);
+		return r_val(seq, (long long)(e & 0x7fffffffffffffffULL));
 	}
 	if (!strcmp(op, "exit")) {                        /* _exit(2) */
 		r_ok(seq);
@@ -665,6 +827,58 @@ static void actor_cmd(struct cmd *c)
 		r.buf = a; r.unit = m->unit; r.pages = N(3);
 		*rs = r;
 		return r_ok(seq);
+	}
+	if (!strcmp(op, "vfio_pin")) {                    /* VFIO_IOMMU_MAP_DMA: pin_user_pages_remote(FOLL_LONGTERM[|FOLL_WRITE]) */
+		if (vfio_container < 0) return r_err(seq, "no VFIO device here (%s)", vfio_why);
+		if (!(m = FIND(maps, nmaps, S(1)))) return r_err(seq, "unknown mapping %s", S(1));
+		if (badname(S(0))) return r_err(seq, "bad name");
+		char *a = range(m, N(2), N(3));
+		if (!a || N(3) <= 0) return r_err(seq, "range outside the mapping");
+		unsigned long long size = (unsigned long long)(N(3) * m->unit);
+		unsigned long long align = m->unit >= (2 << 20) ? (2 << 20) : 4096;
+		unsigned long long iova = (__atomic_load_n(&sh->next_iova, __ATOMIC_SEQ_CST) + align - 1) & ~(align - 1);
+		if (iova + size > (1ULL << 28)) return r_err(seq, "out of edu-addressable IOVA space");
+		struct vfio_iommu_type1_dma_map dm = { .argsz = sizeof dm, .flags = VFIO_DMA_MAP_FLAG_READ | (N(4) ? VFIO_DMA_MAP_FLAG_WRITE : 0),
+			.vaddr = (uintptr_t)a, .iova = iova, .size = size };
+		if (ioctl(vfio_container, VFIO_IOMMU_MAP_DMA, &dm) < 0) return r_errno(seq, errno);
+		sh->next_iova = iova + size;
+		struct vpin *vp = SLOT(vpins, nvpins, S(0));
+		if (!vp) return r_err(seq, "too many pins");
+		vp->iova = iova; vp->vaddr = a; vp->unit = m->unit; vp->pages = N(3); vp->write = N(4) != 0;
+		return r_ok(seq);
+	}
+	if (!strcmp(op, "vfio_unpin")) {                  /* VFIO_IOMMU_UNMAP_DMA: unpin_user_pages_dirty_lock(prot & IOMMU_WRITE) */
+		struct vpin *vp = FIND(vpins, nvpins, S(0));
+		if (!vp || !vp->pages) return r_err(seq, "unknown pin %s", S(0));
+		struct vfio_iommu_type1_dma_unmap du = { .argsz = sizeof du, .iova = vp->iova, .size = (unsigned long long)(vp->pages * vp->unit) };
+		if (ioctl(vfio_container, VFIO_IOMMU_UNMAP_DMA, &du) < 0) return r_errno(seq, errno);
+		vp->pages = 0;
+		return r_ok(seq);
+	}
+	if ((!strcmp(op, "dma_write") || !strcmp(op, "dma_read")) && FIND(vpins, nvpins, S(0))) {  /* the edu device through the IOMMU */
+		struct vpin *vp = FIND(vpins, nvpins, S(0));
+		if (!vp->pages) return r_err(seq, "pin %s was released", S(0));
+		if (N(1) < 0 || N(1) >= vp->pages) return r_err(seq, "index outside the pin");
+		unsigned long long at = vp->iova + (unsigned long long)(N(1) * vp->unit);
+		if (op[4] == 'w') {
+			if (!vp->write) return r_err(seq, "pin %s is mapped read-only: the IOMMU refuses the device's writes", S(0));
+			vstage[0] = (int32_t)N(2);
+			__sync_synchronize();
+			if ((err = edu_dma(STAGE_IOVA, EDU_BUF, 4, 0)) || (err = edu_dma(EDU_BUF, at, 4, 1))) return r_errno(seq, err);
+			return r_ok(seq);
+		}
+		/* edu does not report a failed transfer (an IOMMU fault): fill its buffer with a
+		 * sentinel first, and if the sentinel comes back, try once more with another one */
+		static const int32_t sentinel[2] = { 0x5ee1ed01, 0x5ee1ed02 };
+		for (int t = 0; t < 2; t++) {
+			vstage[0] = sentinel[t];
+			__sync_synchronize();
+			if ((err = edu_dma(STAGE_IOVA, EDU_BUF, 4, 0)) || (err = edu_dma(at, EDU_BUF, 4, 0)) || (err = edu_dma(EDU_BUF, STAGE_IOVA, 4, 1)))
+				return r_errno(seq, err);
+			__sync_synchronize();
+			if (vstage[0] != sentinel[t]) return r_val(seq, vstage[0]);
+		}
+		return r_err(seq, "the device could not read the page (its DMA left the buffer untouched: an IOMMU fault?)");
 	}
 	struct ring *r = NULL;
 	if (!strncmp(op, "uring_un", 8) || !strncmp(op, "dma_", 4)) {
@@ -888,33 +1102,10 @@ static int wait_result(int k, char *buf, size_t sz)
 	}
 }
 
-/* write a short value to a sysctl/sysfs/cgroup file: 0 or an errno */
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	if (fd < 0) return errno;
-	ssize_t n = write(fd, val, strlen(val));
-	int e = n < 0 ? errno : 0;
-	close(fd);
-	return e;
-}
-/* read a number from a sysfs file, -1 if unreadable */
-static long long getnum(const char *path)
-{
-	char b[64];
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) return -1;
-	ssize_t n = read(fd, b, sizeof b - 1);
-	close(fd);
-	if (n <= 0) return -1;
-	b[n] = 0;
-	return strtoll(b, NULL, 10);
-}
-static int exists(const char *path) { return access(path, F_OK) == 0; }
 
 /* what this kernel and mode allow (the "caps" command) */
 enum { CAP_MACHINE = 1, CAP_SECRETMEM = 2, CAP_NUMA = 4, CAP_SWAP = 8, CAP_KSM = 16, CAP_HWPOISON = 32,
-       CAP_RECLAIM = 64, CAP_HUGETLB = 128 };
+       CAP_RECLAIM = 64, CAP_HUGETLB = 128, CAP_VFIO = 256 };
 static long long caps(void)
 {
 	long long c = 0;
@@ -930,13 +1121,14 @@ static long long caps(void)
 		if (n > 1) c |= CAP_SWAP;
 	}
 	if (machine_mode && exists("/sys/kernel/mm/ksm/run")) c |= CAP_KSM;
-	if (machine_mode && exists("/proc/sys/vm/memory_failure_recovery")) c |= CAP_HWPOISON;
+	if (machine_mode && exists("/sys/kernel/debug/hwpoison/corrupt-pfn")) c |= CAP_HWPOISON;
 	if (machine_mode && cgdir[0]) {
 		char p[PATHLEN + 32];
 		snprintf(p, sizeof p, "%s/memory.reclaim", cgdir);
 		if (exists(p)) c |= CAP_RECLAIM;
 	}
 	if (exists("/proc/sys/vm/nr_hugepages")) c |= CAP_HUGETLB;
+	if (vfio_container >= 0) c |= CAP_VFIO;
 	return c;
 }
 
@@ -955,11 +1147,18 @@ static void machine_cmd(struct cmd *c)
 		if ((e = put("/proc/sys/vm/compact_memory", "1"))) return r_errno(seq, e);
 		return r_ok(seq);
 	}
-	if (!strcmp(c->op, "reclaim")) {                 /* memory.reclaim of our cgroup: everything it can */
+	if (!strcmp(c->op, "reclaim")) {                 /* every page cold (clear_refs), then memory.reclaim of our cgroup */
 		char p[PATHLEN + 32];
+		for (int k = 0; k < NACT; k++) {
+			if (!alive[k]) continue;
+			snprintf(p, sizeof p, "/proc/%d/clear_refs", (int)apid[k]);
+			put(p, "1");                             /* test_and_clear young bits and PG_referenced */
+		}
 		snprintf(p, sizeof p, "%s/memory.reclaim", cgdir);
-		e = put(p, "1G");
-		if (e && e != EAGAIN) return r_errno(seq, e);   /* EAGAIN: it reclaimed what it could */
+		for (int t = 0; t < 3; t++) {                /* until a pass finds nothing more to take */
+			e = put(p, "1G");
+			if (e && e != EAGAIN) return r_errno(seq, e);   /* EAGAIN: it reclaimed what it could */
+		}
 		return r_ok(seq);
 	}
 	if (!strcmp(c->op, "ksm_scan")) {                /* run ksmd for three full scans, then stop it */
@@ -1010,6 +1209,20 @@ static void controller_cmd(struct cmd *c)
 		return r_val(seq, maj * 100 + min);
 	}
 	if (!strcmp(c->op, "caps")) return r_val(seq, caps());
+	if (!strcmp(c->op, "pfnflags")) {                 /* diagnostics: /proc/kpageflags of a pfn */
+		int fd = open("/proc/kpageflags", O_RDONLY);
+		if (fd < 0) return r_errno(seq, errno);
+		uint64_t e = 0;
+		ssize_t n = pread(fd, &e, 8, (off_t)(N(0) * 8));
+		close(fd);
+		if (n != 8) return r_errno(seq, n < 0 ? errno : EIO);
+		return r_val(seq, (long long)(e & 0x7fffffffffffffffULL));
+	}
+	if (!strcmp(c->op, "getnum")) {                   /* diagnostics: the number a /proc or /sys file starts with */
+		if (strncmp(S(0), "/proc/", 6) && strncmp(S(0), "/sys/", 5)) return r_err(seq, "only /proc and /sys");
+		long long v = getnum(S(0));
+		return v < 0 ? r_errno(seq, errno ? errno : EINVAL) : r_val(seq, v);
+	}
 	if (!strcmp(c->op, "drop_caches") || !strcmp(c->op, "compact") || !strcmp(c->op, "reclaim") ||
 	    !strcmp(c->op, "ksm_scan") || !strcmp(c->op, "hugepages"))
 		return machine_cmd(c);
@@ -1194,6 +1407,7 @@ static int controller_main(const char *wd)
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 
+	if (machine_mode) vfio_open();          /* inherited by every actor */
 	pid_t p = fork();                       /* actor 0 */
 	if (p < 0) { perror("pinlab-real: fork"); cleanup(0); return 2; }
 	if (p == 0) {

@@ -65,6 +65,7 @@ export type KnobName =
   | 'secretmem'
   | 'longterm_migrate_movable'
   | 'no_swapcache_pinned'
+  | 'vmscan_skip_pinned'
   | 'ext4_bufferless_warn'
   | 'page_anon_exclusive'
   | 'gup_unshare_anon'

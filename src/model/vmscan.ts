@@ -34,11 +34,24 @@ import { filemap_release_folio, remove_mapping } from './filemap.js';
 import { get_swap_slot, swap_duplicate, swap_write_slot } from './swap.js';
 import { check_secure_io } from './invariants.js';
 
+/**
+ * shrink_folio_list() after try_to_unmap(), from d824ec2a1546 (6.4; 6.1.28):
+ * "Folio is unmapped now so it cannot be newly pinned anymore. No point in
+ * trying to reclaim folio if it is pinned" -- and its buffers (fs metadata)
+ * stay, since the pinning device may write the page at any time.
+ */
+function pinned_after_unmap(k: Kernel, f: number): boolean {
+  if (!k.on('vmscan_skip_pinned') || !folio_maybe_dma_pinned(k, f)) return false;
+  k.trace('shrink_folio_list', `folio #${f} is unmapped but may be pinned: activated, its private data kept`);
+  return true;
+}
+
 /** Reclaim one page-cache folio (ext4): unmap, release buffers if clean, then try to free it. */
 function shrink_file_folio(k: Kernel, f: number): void {
   const fi = k.fget(f, F_MAPPING) - 1;
   if (k.fileFs(fi) !== FS_EXT4 || k.ftest(f, PG_WRITEBACK)) return;
   rmap_walk(k, f, (p, va) => zap_pte(k, p, va, 'try_to_unmap'));
+  if (pinned_after_unmap(k, f)) return;
   if (k.ftest(f, PG_DIRTY)) return; // reclaim does not write ext4 pages; the flusher will
   if (!filemap_release_folio(k, f)) return;
   const idx = k.s[k.L.folio(f) + 7]!; // F_INDEX
@@ -70,6 +83,7 @@ export function shrink_anon_folio(k: Kernel, f: number): void {
     folio_put(k, f);
   });
   k.fclearFlag(f, PG_ANON_EXCLUSIVE);
+  if (pinned_after_unmap(k, f)) return; // stays in the swap cache, unwritten
   // pageout() -> swap_writepage(): writeback start makes a secure page accessible (5.7, s390)
   if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback') && k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);

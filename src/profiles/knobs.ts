@@ -224,6 +224,23 @@ export const KNOBS: Knob[] = [
     status: 'VERIFIED',
   },
   {
+    name: 'vmscan_skip_pinned',
+    since: '6.4',
+    commit: 'd824ec2a1546',
+    title: 'mm: do not reclaim private data from pinned page',
+    effect:
+      'shrink_folio_list(): once try_to_unmap() has unmapped a folio, a maybe-pinned one is activated instead of reclaimed, so an ext4 page keeps its buffers (and an anon page is not written to swap) while a device may still write it. Before, reclaim released the buffers of a clean pinned page (seed 003).',
+    status: 'VERIFIED',
+    backports: {
+      '6.1': {
+        release: '6.1.28',
+        commit: '',
+        evidence:
+          'Debian linux-source-6.1 changelog (ChangeLog-6.1.28); 6.1.192 mm/vmscan.c:1897-1905; Debian 6.1.0-57 guest keeps PG_private on a pinned ext4 page through memory.reclaim (kpageflags). Absent from 5.10.262 and 5.15.224.',
+      },
+    },
+  },
+  {
     name: 'secretmem',
     since: '5.14',
     commit: '1507f51255c9',
@@ -366,11 +383,12 @@ export const KNOBS: Knob[] = [
   },
   {
     name: 'dio_foll_pin',
-    since: '6.3',
-    commit: '1ccf164ec866',
-    title: 'block: Use iov_iter_extract_pages() and page pinning in direct-io.c (bio/iomap: "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages")',
-    effect: 'O_DIRECT takes FOLL_PIN references on user memory (was FOLL_GET).',
-    status: 'RECALLED',
+    since: '6.5',
+    commit: 'a7e689dd1c06',
+    title: 'block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages (iomap/ext4 O_DIRECT; fs/direct-io.c got 1ccf164ec866 in the same 6.5 block pull)',
+    effect:
+      'O_DIRECT takes FOLL_PIN references on user memory (iov_iter_extract_user_pages -> pin_user_pages_fast, released by unpin_user_page: BIO_PAGE_PINNED); before, FOLL_GET (iov_iter_get_pages, put_page). 6.1.192 and 6.2.16 block/bio.c still use iov_iter_get_pages; 6.5.13 and 6.12.117 pin. Not backported to 6.1.',
+    status: 'VERIFIED',
   },
   {
     name: 'writable_file_mapping_check',

@@ -6,10 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, release } from 'node:os';
 import { join } from 'node:path';
-import type { Pred, Scenario, Step } from '../lang/ast.js';
+import type { Call, Pred, Scenario, Step } from '../lang/ast.js';
 import type { CheckedInfo } from '../lang/check.js';
 import { OPS } from '../lang/ops.js';
-import { Prepared, evalPred, runProfile, type Outcome, type Res } from '../interp/interpreter.js';
+import { Prepared, evalPred, runProfile, type Outcome, type ProfileRun, type Res } from '../interp/interpreter.js';
 import { compareVersions, makeProfile, VERSIONS, type Profile } from '../profiles/profiles.js';
 import { ERRNO_BY_NAME, SIGNAL_BY_NAME } from '../model/errno.js';
 import { T_ERRNO, T_INT, T_OK, T_SIGNAL, T_SKIPPED, T_UNSET, showValue } from '../model/state.js';
@@ -138,6 +138,38 @@ function withStepNames(sc: Scenario, info: CheckedInfo): { sc: Scenario; info: C
   return { sc: { ...sc, body }, info: { ...info, results } };
 }
 
+/** The scenario with each stand-in call in place of its step's call. */
+function withStandIns(sc: Scenario, steps: RealStep[]): Scenario {
+  const by = new Map(steps.filter((s) => s.standIn).map((s) => [s.line, s.standIn!] as const));
+  const swap = (st: Step): Step => (st.stmt.kind === 'call' && by.has(st.line) ? { ...st, stmt: { ...st.stmt, call: by.get(st.line)! } } : st);
+  return { ...sc, body: sc.body.map((b) => (b.kind === 'step' ? swap(b) : { ...b, threads: b.threads.map((t) => t.map(swap)) })) };
+}
+
+function callText(c: Call): string {
+  const arg = (a: Call['args'][number]) => (a.kind === 'int' ? String(a.n) : a.kind === 'char' ? `'${a.ch}'` : a.kind === 'name' ? a.name : a.names.map((n) => n.name).join('|'));
+  return `${c.name}(${c.args.map(arg).join(', ')})`;
+}
+
+/**
+ * Where the scenario and its stand-in version part ways in the model: the first
+ * step whose result differs, or the first clause whose verdict differs (so a
+ * stand-in that would change what the scenario asks -- a VFIO unmap that dirties
+ * where the scenario's unpin does not -- is refused); null when they agree.
+ */
+function standInDifference(steps: RealStep[], a: ProfileRun, b: ProfileRun): string | null {
+  const how = () => steps.filter((t) => t.standIn).map((t) => `line ${t.line} runs as ${callText(t.standIn!)}`).join(', ');
+  for (const s of steps) {
+    const x = showModel(s, a.values[s.name], a.notes);
+    const y = showModel(s, b.values[s.name], b.notes);
+    if (x !== y) return `line ${s.line} gives ${x}, and ${y} once ${how()}`;
+  }
+  for (const c of a.checks) {
+    const d = b.checks.find((x) => x.line === c.line);
+    if (d && d.status !== c.status) return `the clause on line ${c.line} is ${c.status}, and ${d.status} once ${how()}`;
+  }
+  return null;
+}
+
 /** Drop `violation(...)` and `clean` from a conjunction; null if the clause depends on them in another way. */
 function observable(p: Pred): Pred | null | 'empty' {
   switch (p.kind) {
@@ -259,10 +291,23 @@ export async function realScenario(file: string, sc: Scenario, info: CheckedInfo
   // the model, with every step named
   const named = withStepNames(sc, info);
   const pr = new Prepared(named.sc, named.info);
-  const model = runProfile(pr, profile);
+  let model = runProfile(pr, profile);
   if (model.error) {
     rep.reason = `the model cannot run it on ${profile.name}: ${model.error}`;
     return rep;
+  }
+  // Where the runner performs a stand-in (io_uring or VFIO for a pin), the model runs the
+  // stand-ins too, and the scenario counts only if the model finds both versions alike here.
+  if (tr.steps.some((s) => s.standIn)) {
+    const si = withStandIns(named.sc, tr.steps);
+    const alt = runProfile(new Prepared(si, named.info), profile);
+    const why = alt.error ?? standInDifference(tr.steps, model, alt);
+    if (why) {
+      rep.reason = `a stand-in changes the outcome on ${profile.name}: ${why}`;
+      rep.steps = tr.steps.filter((s) => s.standIn).map((s) => ({ line: s.line, text: s.text, model: '', real: '', verdict: 'not runnable', reason: `runs as ${callText(s.standIn!)}` }));
+      return rep;
+    }
+    model = alt;
   }
 
   const runner = await target.open();

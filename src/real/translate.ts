@@ -22,6 +22,13 @@ export interface RealStep {
   kind: 'value' | 'handle' | 'status';
   cmds: Cmd[];
   notRunnable?: string;
+  /**
+   * When the runner performs another call than the step's (io_uring registration
+   * or a VFIO mapping for pin_user_pages*, a VFIO unmap for an unpin), that call in
+   * the language: the model runs it too, and the scenario counts only if the model
+   * finds the two equivalent on the profile (differential.ts).
+   */
+  standIn?: Call;
 }
 
 /** What the kernel and the place the runner runs in allow (the runner's `caps` command). */
@@ -38,10 +45,12 @@ export interface RealCaps {
   /** a memory cgroup whose memory.reclaim reclaims the scenario's pages */
   reclaim: boolean;
   hugetlb: boolean;
+  /** VFIO with QEMU's edu device behind an IOMMU: long-term pins with or without FOLL_WRITE, real DMA */
+  vfio: boolean;
 }
 
 /** caps when nothing was asked: the host as before (no whole-machine operation) */
-export const DEFAULT_CAPS: RealCaps = { machine: false, secretmem: false, numa: false, swap: false, ksm: false, hwpoison: false, reclaim: false, hugetlb: true };
+export const DEFAULT_CAPS: RealCaps = { machine: false, secretmem: false, numa: false, swap: false, ksm: false, hwpoison: false, reclaim: false, hugetlb: true, vfio: false };
 
 /** The runner's caps bitmask (native/pinlab-real.c caps()). */
 export function capsFromBits(b: number): RealCaps {
@@ -54,6 +63,7 @@ export function capsFromBits(b: number): RealCaps {
     hwpoison: (b & 32) !== 0,
     reclaim: (b & 64) !== 0,
     hugetlb: (b & 128) !== 0,
+    vfio: (b & 256) !== 0,
   };
 }
 
@@ -77,7 +87,6 @@ const PMD_SIZE = 2 << 20;
 const PROT = PROT_BY_NAME;
 const MAPF = MAP_BY_NAME;
 const MADV: Record<string, number> = MADV_BY_NAME;
-const FOLL_IO_URING = ['FOLL_LONGTERM', 'FOLL_WRITE'];
 
 const names = flagNames;
 const bits = flagBits;
@@ -86,6 +95,12 @@ function int(a: Arg | undefined): number {
 }
 function nameOf(a: Arg | undefined): string {
   return a && a.kind === 'name' ? a.name : '';
+}
+/** FOLL_* names as an argument (0 for none). */
+function flagsArg(ns: string[], pos: Call['pos']): Arg {
+  if (!ns.length) return { kind: 'int', n: 0, pos };
+  if (ns.length === 1) return { kind: 'name', name: ns[0]!, pos };
+  return { kind: 'flags', names: ns.map((name) => ({ name, pos })), pos };
 }
 function value(v: ValueLit | Arg): number {
   if (v.kind === 'char') return encodeChar(v.ch);
@@ -129,8 +144,13 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
       thpNames.add(nameOf(st.stmt.call.args[0]));
 
   const unit = new Map<string, number>(); // mapping -> bytes per model page
-  const pinOwner = new Map<string, number>(); // io_uring-backed pin -> actor that registered it
+  const pinOwner = new Map<string, number>(); // pin -> the actor whose runner holds it
   const uringPins = new Set<string>();
+  const vfioPins = new Map<string, boolean>(); // VFIO-backed pin -> mapped writable
+  // pins released with unpin_user_pages_dirty_lock somewhere: io_uring cannot stand in for them
+  const dirtyUnpinned = new Set<string>();
+  for (const st of steps)
+    if (st.stmt.kind === 'call' && st.stmt.call.name === 'unpin_user_pages_dirty_lock') dirtyUnpinned.add(nameOf(st.stmt.call.args[0]));
   const dead = new Map<string, number>(); // results of not-runnable steps -> their line
   const holders = new Map<string, Set<number>>(); // mapping -> the live processes that have it
   /** The process a sys operation on mapping n goes through: the lowest-numbered live one that maps it (the interpreter's ownerOfVa). */
@@ -321,28 +341,67 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
           rs.kind = 'value';
           rs.cmds.push([a!, 'read_pipe', nameOf(ar[0]), int(ar[1])]);
           break;
-        case 'pin_user_pages':
-        case 'pin_user_pages_fast':
         case 'io_uring_register_buffers':
-          // io_uring registration is pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) (io_pin_pages)
-          if (c.name !== 'io_uring_register_buffers' && names(ar[2]).sort().join('|') !== FOLL_IO_URING.join('|'))
-            throw new NotRunnable(`${c.name}(${names(ar[2]).join('|') || '0'}) has no user-space equivalent (io_uring buffer registration is exactly FOLL_WRITE|FOLL_LONGTERM)`);
           rs.kind = 'handle';
           needMapping(nameOf(ar[0]));
           rs.cmds.push([a!, 'uring_register', rs.name, nameOf(ar[0]), 0, int(ar[1])]);
           pinOwner.set(rs.name, a!);
           uringPins.add(rs.name);
           break;
+        case 'pin_user_pages':
+        case 'pin_user_pages_fast':
+        case 'pin_user_pages_remote': {
+          const remote = c.name === 'pin_user_pages_remote';
+          const owner = remote ? procIndex.get(nameOf(ar[0])) : a;
+          const xa = remote ? ar.slice(1) : ar;
+          const x = nameOf(xa[0]);
+          const foll = names(xa[2]);
+          rs.kind = 'handle';
+          needMapping(x);
+          if (owner === undefined) throw new NotRunnable(`${nameOf(ar[0])} is not a process the runner started`);
+          const other = foll.filter((f) => f !== 'FOLL_WRITE' && f !== 'FOLL_LONGTERM');
+          const write = foll.includes('FOLL_WRITE');
+          // io_uring registration is pin_user_pages(_fast)(FOLL_WRITE|FOLL_LONGTERM) of the caller (io_pin_pages)
+          if (!remote && write && foll.includes('FOLL_LONGTERM') && !other.length && !dirtyUnpinned.has(rs.name) && !caps.vfio) {
+            rs.cmds.push([a!, 'uring_register', rs.name, x, 0, int(xa[1])]);
+            rs.standIn = { ...c, name: 'io_uring_register_buffers', args: [xa[0]!, xa[1]!] };
+            pinOwner.set(rs.name, a!);
+            uringPins.add(rs.name);
+            break;
+          }
+          // VFIO_IOMMU_MAP_DMA is pin_user_pages_remote(FOLL_LONGTERM [| FOLL_WRITE]) of the mapping process
+          if (caps.vfio && !other.length) {
+            rs.cmds.push([owner, 'vfio_pin', rs.name, x, 0, int(xa[1]), write ? 1 : 0]);
+            const procArg: Arg = remote ? ar[0]! : { kind: 'name', name: actor, pos: c.pos };
+            rs.standIn = { ...c, name: 'pin_user_pages_remote', args: [procArg, xa[0]!, xa[1]!, flagsArg([...foll.filter((f) => f !== 'FOLL_LONGTERM'), 'FOLL_LONGTERM'], c.pos)] };
+            pinOwner.set(rs.name, owner);
+            vfioPins.set(rs.name, write);
+            break;
+          }
+          throw new NotRunnable(
+            `${c.name}(${foll.join('|') || '0'}) has no user-space equivalent here (io_uring registration is FOLL_WRITE|FOLL_LONGTERM; a guest's VFIO mapping is FOLL_LONGTERM with or without FOLL_WRITE: pinlab real --vm)`,
+          );
+        }
         case 'unpin_user_pages':
-        case 'unpin_user_pages_dirty_lock':
-          if (!uringPins.has(nameOf(ar[0]))) throw new NotRunnable('only io_uring-backed pins can be released from user space');
+        case 'unpin_user_pages_dirty_lock': {
+          const pin = nameOf(ar[0]);
+          if (vfioPins.has(pin)) {
+            // vfio_unmap_unpin() -> put_pfn(): unpin_user_pages_dirty_lock(page, 1, prot & IOMMU_WRITE)
+            rs.cmds.push([pinOwner.get(pin)!, 'vfio_unpin', pin]);
+            rs.standIn = { ...c, name: vfioPins.get(pin) ? 'unpin_user_pages_dirty_lock' : 'unpin_user_pages' };
+            break;
+          }
+          if (!uringPins.has(pin)) throw new NotRunnable('only io_uring- or VFIO-backed pins can be released from user space');
           if (c.name === 'unpin_user_pages_dirty_lock') throw new NotRunnable('io_uring unregistration does not dirty the pages');
-          rs.cmds.push([pinOwner.get(nameOf(ar[0]))!, 'uring_unregister', nameOf(ar[0])]);
+          rs.cmds.push([pinOwner.get(pin)!, 'uring_unregister', pin]);
           break;
+        }
         case 'dma_write':
         case 'dma_read': {
           const p = nameOf(ar[0]);
-          if (!uringPins.has(p)) throw new NotRunnable('the device can only be io_uring READ_FIXED/WRITE_FIXED on a registered buffer');
+          if (!uringPins.has(p) && !vfioPins.has(p)) throw new NotRunnable('the device is io_uring READ_FIXED/WRITE_FIXED on a registered buffer, or the edu device through a VFIO mapping');
+          if (c.name === 'dma_write' && vfioPins.get(p) === false)
+            throw new NotRunnable('a device write through a read-only pin: a VFIO mapping without IOMMU_WRITE makes the IOMMU refuse it, where a driver holding a FOLL_PIN page can write it');
           if (c.name === 'dma_read') rs.kind = 'value';
           rs.cmds.push(c.name === 'dma_write' ? [pinOwner.get(p)!, 'dma_write', p, int(ar[1]), value(ar[2]!)] : [pinOwner.get(p)!, 'dma_read', p, int(ar[1])]);
           break;

@@ -9,7 +9,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cached, cacheRoot } from './cache.js';
+import { cached, cacheRoot, sha256 } from './cache.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +23,7 @@ export const DEBIAN_KERNELS: Record<string, { prefix: string; pattern: RegExp }>
 };
 
 /** Modules a guest loads (with their dependencies) unless the kernel has them built in. */
-const WANTED_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4'];
+const WANTED_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', 'vfio_iommu_type1', 'vfio_pci', 'hwpoison_inject'];
 
 export interface KernelArtifacts {
   /** e.g. `6.1` */
@@ -193,7 +193,8 @@ export async function kernelArtifacts(branch: string, log: (s: string) => void):
     log(`${(e as Error).message}; using the cached ${meta.pkg} ${meta.version}`);
     return meta;
   }
-  const dir = join(root, 'kernels', `${pkg}_${version}`);
+  // keyed by the package and the module list, so a change to WANTED_MODULES re-extracts
+  const dir = join(root, 'kernels', `${pkg}_${version}_${sha256(WANTED_MODULES.join(',')).slice(0, 8)}`);
   await cached(dir, async (tmp) => {
     const deb = await download(root, pkg, version, join(tmp, 'deb'), log);
     const ex = join(tmp, 'unpacked');

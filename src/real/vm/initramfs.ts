@@ -63,16 +63,26 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/shm /mnt /tmp
 mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
 mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo +memory > /sys/fs/cgroup/cgroup.subtree_control
-for m in $(cat /modules); do insmod /lib/modules/$m || echo "pinlab-init: insmod $m failed"; done
+for m in $(cat /modules); do insmod /lib/modules/$m $(cat /lib/modules/$m.args 2>/dev/null) || echo "pinlab-init: insmod $m failed"; done
 i=0; while [ ! -b /dev/vdb ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 mount -t ext4 /dev/vda /mnt || echo "pinlab-init: cannot mount the ext4 disk"
 mkswap /dev/vdb >/dev/null && swapon /dev/vdb || echo "pinlab-init: no swap"
+# QEMU's edu device (1234:11e8) to vfio-pci: VFIO pins pages for it, and it DMAs to them through the IOMMU
+echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id 2>/dev/null || echo "pinlab-init: no vfio-pci"
 echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
 echo 0 > /proc/sys/kernel/numa_balancing 2>/dev/null
 echo "pinlab-init: $(uname -r) ready"
 exec /pinlab-real --serve /dev/ttyS1 /mnt
 `;
+
+/**
+ * Module parameters. vfio_iommu_type1 refuses to attach a group when the IOMMU
+ * cannot remap interrupts (QEMU's intel-iommu under TCG, intremap=off) unless
+ * told this machine is not worth protecting -- true of a throwaway guest.
+ */
+const MODULE_ARGS: Record<string, string> = { 'vfio_iommu_type1.ko': 'allow_unsafe_interrupts=1' };
 
 const SOURCE = fileURLToPath(new URL('../../../../native/pinlab-real.c', import.meta.url));
 
@@ -91,7 +101,9 @@ export async function staticRunner(log: (s: string) => void): Promise<string> {
     try {
       await run('cc', ['-static', '-O2', '-Wall', '-o', tmp, SOURCE]);
     } catch (e) {
-      throw new VmError(`cc -static failed (${((e as { stderr?: string }).stderr ?? '').trim().split('\n').pop()}): install libc6-dev`);
+      const err = ((e as { stderr?: string }).stderr ?? '').trim();
+      const first = err.split('\n').find((l) => /error/.test(l)) ?? err.split('\n').pop();
+      throw new VmError(/cannot find -lc|crt1\.o|libc\.a/.test(err) ? 'cc -static cannot link: install libc6-dev (the static libc)' : `cc -static failed on ${SOURCE}: ${first}`);
     }
   });
   return out;
@@ -100,7 +112,7 @@ export async function staticRunner(log: (s: string) => void): Promise<string> {
 /** The initramfs for one kernel (cached by kernel package, runner, busybox and /init). */
 export async function initramfs(k: KernelArtifacts, runner: string, bb: { path: string; version: string }): Promise<string> {
   const runnerBytes = readFileSync(runner);
-  const key = sha256(k.pkg, k.version, runnerBytes, bb.version, INIT, k.modules.join(',')).slice(0, 16);
+  const key = sha256(k.pkg, k.version, runnerBytes, bb.version, INIT, k.modules.join(','), JSON.stringify(MODULE_ARGS)).slice(0, 16);
   return cached(join(cacheRoot(), 'initrd', `${key}.cpio.gz`), (tmp) => {
     const entries: Entry[] = [
       ...['bin', 'dev', 'proc', 'sys', 'mnt', 'tmp', 'lib', 'lib/modules'].map((name) => ({ name, mode: DIR })),
@@ -110,6 +122,7 @@ export async function initramfs(k: KernelArtifacts, runner: string, bb: { path: 
       { name: 'pinlab-real', mode: EXE, data: runnerBytes },
       { name: 'modules', mode: FILE, data: Buffer.from(k.modules.join('\n') + '\n') },
       ...k.modules.map((m) => ({ name: `lib/modules/${m}`, mode: FILE, data: readFileSync(join(k.dir, 'modules', m)) })),
+      ...k.modules.filter((m) => MODULE_ARGS[m]).map((m) => ({ name: `lib/modules/${m}.args`, mode: FILE, data: Buffer.from(MODULE_ARGS[m]!) })),
     ];
     writeFileSync(tmp, gzipSync(cpioNewc(entries), { level: 6 }));
   });

@@ -17,7 +17,8 @@ import type { Cmd } from '../translate.js';
 import { RUNNER, runnerAvailable, type Reply, type Runner } from '../native.js';
 import { VmError, type KernelArtifacts } from './debian.js';
 
-export const GUEST_MEMORY_MIB = 512;
+// at least 512 MiB of usable RAM: below that hugepage_init() clears every THP flag (use_zero_page included)
+export const GUEST_MEMORY_MIB = 768;
 
 export interface GuestOptions {
   kernel: KernelArtifacts;
@@ -81,13 +82,16 @@ export class Guest {
     const half = GUEST_MEMORY_MIB / 2;
     const args = [
       '-accel', kvmUsable() ? 'kvm' : 'tcg',
+      // q35 with an emulated IOMMU, so that VFIO can pin pages for QEMU's "edu" PCI device and the device can DMA to them
+      '-machine', 'q35', '-device', 'intel-iommu,intremap=off',
       '-m', String(GUEST_MEMORY_MIB), '-smp', '1',
       '-nodefaults', '-display', 'none', '-monitor', 'none', '-no-reboot',
       // two NUMA nodes (node 1 has memory and no CPU): migrate() is move_pages(2) to the other node
       '-object', `memory-backend-ram,id=m0,size=${half}M`, '-object', `memory-backend-ram,id=m1,size=${half}M`,
       '-numa', 'node,nodeid=0,cpus=0,memdev=m0', '-numa', 'node,nodeid=1,memdev=m1',
       '-kernel', opts.kernel.vmlinuz, '-initrd', opts.initrd,
-      '-append', 'console=ttyS0 quiet panic=-1 transparent_hugepage=madvise numa_balancing=disable secretmem.enable=1',
+      '-append', 'console=ttyS0 quiet panic=-1 transparent_hugepage=madvise numa_balancing=disable secretmem.enable=1 intel_iommu=on',
+      '-device', 'edu',
       '-drive', `file=${opts.disk},format=raw,if=virtio,snapshot=on`,
       '-drive', `file=${opts.swap},format=raw,if=virtio,snapshot=on`,
       '-serial', `file:${join(this.tmp, 'console.log')}`,
