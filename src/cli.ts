@@ -373,7 +373,7 @@ program
     if (opts.json) {
       const doc = runs.length === 1 && names.length === 1 ? runs[0]!.run : { runs: runs.map((r) => r.run), disagreements: dis };
       process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
-    } else {
+    } else if (runs.length) {
       process.stdout.write(runs.map((r) => realText(r.target, r.reps)).join('\n\n') + '\n');
       if (runs.length > 1)
         process.stdout.write(

@@ -283,7 +283,7 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
           needMapping(nameOf(ar[0]));
           const adv = nameOf(ar[2]);
           if (MADV[adv] === undefined) throw new NotRunnable(`${adv} has no number here`);
-          if ((adv === 'MADV_MERGEABLE' || adv === 'MADV_UNMERGEABLE') && !caps.ksm) throw new NotRunnable(`KSM merging needs ksmd, and driving it ${IN_A_GUEST}`);
+          if ((adv === 'MADV_MERGEABLE' || adv === 'MADV_UNMERGEABLE') && !caps.ksm) throw new NotRunnable(`KSM merging needs ksmd: ${IN_A_GUEST}`);
           rs.cmds.push([a!, 'madvise', nameOf(ar[0]), 0, int(ar[1]), MADV[adv]!]);
           break;
         }

@@ -6,6 +6,7 @@ import { freemem } from 'node:os';
 import { hostProfile, probeCaps, type Target } from '../differential.js';
 import { busybox, checkHostTools, DEBIAN_KERNELS, kernelArtifacts, VmError } from './debian.js';
 import { diskImages, initramfs, staticRunner } from './initramfs.js';
+import { withCacheLock } from './cache.js';
 import { Guest, GUEST_MEMORY_MIB, qemuBinary, type GuestOptions } from './qemu.js';
 
 export { VmError } from './debian.js';
@@ -15,12 +16,14 @@ export const VM_BRANCHES = Object.keys(DEBIAN_KERNELS);
 export async function prepareGuest(branch: string, log: (s: string) => void): Promise<GuestOptions> {
   checkHostTools();
   qemuBinary();
-  const kernel = await kernelArtifacts(branch, log);
-  const runner = await staticRunner(log);
-  const bb = await busybox(log);
-  const initrd = await initramfs(kernel, runner, bb);
-  const { ext4, swap } = await diskImages();
-  return { kernel, initrd, disk: ext4, swap, log };
+  return withCacheLock(async () => {
+    const kernel = await kernelArtifacts(branch, log);
+    const runner = await staticRunner(log);
+    const bb = await busybox(log);
+    const initrd = await initramfs(kernel, runner, bb);
+    const { ext4, swap } = await diskImages();
+    return { kernel, initrd, disk: ext4, swap, log };
+  });
 }
 
 /** Boot a guest and describe it as a target: its release, profile and caps. */

@@ -8,7 +8,7 @@
 // its temporary directory before pinlab exits.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,19 @@ function installHandlers(): void {
   }
 }
 
+/** Temporary directories of guests whose pinlab was SIGKILLed (QEMU died with it, by --pdeathsig): remove them. */
+function removeStaleDirs(): void {
+  for (const d of readdirSync(tmpdir())) {
+    const m = /^pinlab-vm-(\d+)-/.exec(d);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), d), { recursive: true, force: true });
+    }
+  }
+}
+
 export function qemuBinary(): string {
   const r = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' });
   const p = r.stdout.trim();
@@ -78,7 +91,8 @@ export class Guest {
 
   private constructor(opts: GuestOptions) {
     this.name = opts.kernel.branch;
-    this.tmp = mkdtempSync(join(tmpdir(), `pinlab-vm-${opts.kernel.branch}-`));
+    removeStaleDirs();
+    this.tmp = mkdtempSync(join(tmpdir(), `pinlab-vm-${process.pid}-${opts.kernel.branch}-`));
     const half = GUEST_MEMORY_MIB / 2;
     const args = [
       '-accel', kvmUsable() ? 'kvm' : 'tcg',
@@ -125,14 +139,16 @@ export class Guest {
       /* nothing yet */
     }
     const lines = (text + (this.consoleExtra ? `\n${this.consoleExtra}` : '')).split(/\r?\n/).filter((l) => l.trim());
-    return lines.slice(-n).map((l) => `    ${l}`).join('\n');
+    return lines.length ? lines.slice(-n).map((l) => `    ${l}`).join('\n') : '    (nothing yet: the kernel boots with "quiet")';
   }
 
   /** Boot a guest and wait until its agent answers. */
   static async boot(opts: GuestOptions): Promise<Guest> {
     const g = new Guest(opts);
     const t0 = Date.now();
-    const timeout = opts.bootTimeoutMs ?? 240_000;
+    // PINLAB_VM_BOOT_TIMEOUT (seconds) overrides the default, e.g. for a slow machine
+    const env = Number(process.env.PINLAB_VM_BOOT_TIMEOUT);
+    const timeout = opts.bootTimeoutMs ?? (env > 0 ? env * 1000 : 240_000);
     try {
       // the socket appears when QEMU starts listening
       const sockPath = join(g.tmp, 'data.sock');

@@ -1,0 +1,122 @@
+// `pinlab real --vm`: the differential corpus on Debian's 6.1 and 6.12 kernels
+// in QEMU guests. Where QEMU or Debian's package mirror cannot be had, the test
+// says so and is skipped -- never passed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseScenario } from '../src/lang/parser.js';
+import { checkScenario } from '../src/lang/check.js';
+import { parseProfileText } from '../src/profiles/profiles.js';
+import { realScenario, type Target } from '../src/real/differential.js';
+import { DEFAULT_CAPS } from '../src/real/translate.js';
+import { parseVmList } from '../src/real/vm/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = join(root, 'dist/src/cli.js');
+
+function pinlab(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 1_500_000, env });
+}
+
+function qemuMissing(): string | null {
+  const r = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64 && command -v apt-get && command -v dpkg-deb && command -v mkfs.ext4'], { encoding: 'utf8' });
+  return r.status === 0 ? null : 'qemu-system-x86_64, apt-get, dpkg-deb or mkfs.ext4 is missing here (.ci/run installs qemu-system-x86)';
+}
+
+interface Run {
+  target: string;
+  kernel: string;
+  profile: string;
+  bootMs: number;
+  disagreements: number;
+  scenarios: { scenario: string; status: string; reason?: string; disagreements: number }[];
+}
+
+test('pinlab real --vm 6.1,6.12: corpus/real on Debian kernels in QEMU guests, held to the 6.1 and 6.12 profiles', { timeout: 1_500_000 }, (t) => {
+  const why = qemuMissing();
+  if (why) return t.skip(why);
+  const r = pinlab(['real', '--vm', '6.1,6.12', '--jobs', '2', '--json', 'corpus/real']);
+  if (r.status === 2 && /cannot reach Debian|cannot download|no package matching/.test(r.stderr)) return t.skip(`Debian's package mirror cannot be had: ${r.stderr.trim().split('\n').pop()}`);
+  assert.equal(r.status, 0, `pinlab real --vm failed (${r.status}):\n${r.stderr}\n${r.stdout.slice(-3000)}`);
+  const doc = JSON.parse(r.stdout) as { runs: Run[]; disagreements: number };
+  assert.equal(doc.runs.length, 2, 'one run per kernel');
+  assert.deepEqual(
+    doc.runs.map((x) => [x.target, x.profile]),
+    [
+      ['6.1', '6.1'],
+      ['6.12', '6.12'],
+    ],
+  );
+  for (const run of doc.runs) {
+    assert.match(run.kernel, run.target === '6.1' ? /^6\.1\.0-\d+-amd64$/ : /^6\.12\.\d+\+deb12-amd64$/);
+    const bad = run.scenarios.filter((s) => s.disagreements).map((s) => s.scenario);
+    assert.deepEqual(bad, [], `${run.target}: disagreements`);
+    const skipped = run.scenarios.filter((s) => s.status !== 'ran');
+    for (const s of skipped) assert.ok(s.reason, `${run.target}: ${s.scenario} skipped without a reason`);
+    assert.deepEqual(skipped.map((s) => `${s.scenario}: ${s.reason}`), [], `${run.target}: every scenario of corpus/real runs in a guest`);
+  }
+  assert.equal(doc.disagreements, 0);
+  // nothing left behind: no guest, no temporary directory of this run
+  assert.equal(spawnSync('pgrep', ['-f', 'qemu-system-x86_64.*pinlab-vm'], { encoding: 'utf8' }).stdout.trim(), '');
+  assert.deepEqual(readdirSync(tmpdir()).filter((d) => d.startsWith('pinlab-vm-')), []);
+});
+
+test('--vm: an unknown kernel is an input error (exit 2) naming the known ones', () => {
+  assert.deepEqual(parseVmList('all'), ['host', '6.1', '6.12']);
+  assert.deepEqual(parseVmList('6.12, host,6.12'), ['6.12', 'host']);
+  const r = pinlab(['real', '--vm', '6.2', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown kernel '6\.2' \(known: host, 6\.1, 6\.12, all\)/);
+});
+
+test('--vm: without QEMU the message names the package to install (exit 2)', () => {
+  const r = pinlab(['real', '--vm', '6.12', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin'], { ...process.env, PATH: '/nonexistent' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /qemu-system-x86_64 not found: install the Debian package qemu-system-x86|needs .*apt/);
+});
+
+test('a stand-in is used only where the model finds it equivalent: a VFIO unmap dirties, an unpin_user_pages() does not', async () => {
+  // corpus/27: the scenario's point is a release that does NOT dirty; VFIO's writable unmap always does
+  const file = join(root, 'corpus/27-unpin-without-dirty.pin');
+  const { readFileSync } = await import('node:fs');
+  const sc = parseScenario(readFileSync(file, 'utf8'), file);
+  const info = checkScenario(sc);
+  let opened = 0;
+  const target: Target = {
+    name: 'fake',
+    release: '6.1.0-0-amd64',
+    version: '',
+    profile: parseProfileText('6.1'),
+    caps: { ...DEFAULT_CAPS, machine: true, vfio: true },
+    open: async () => {
+      opened++;
+      throw new Error('the runner must not be opened');
+    },
+    hugetlb: async () => ({ restore: async () => {} }),
+  };
+  const rep = await realScenario(file, sc, info, target);
+  assert.equal(rep.status, 'skipped');
+  assert.match(rep.reason ?? '', /a stand-in changes the outcome on 6\.1: the clause on line 19 is passed, and failed once line 12 runs as pin_user_pages_remote\(A, x, 1, FOLL_WRITE\|FOLL_LONGTERM\)/);
+  assert.equal(opened, 0);
+  // a device write through a read-only VFIO pin is refused by the IOMMU: not a stand-in for a FOLL_PIN page
+  const ro = parseScenario(
+    `scenario ro
+device dev
+A: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)
+A: x[0] = 'a'
+A: p = pin_user_pages(x, 1, FOLL_LONGTERM)
+dev: dma_write(p, 0, 'c')
+A: r = x[0]
+expect r == 'c'
+`,
+    'ro.pin',
+  );
+  const rr = await realScenario('ro.pin', ro, checkScenario(ro), target);
+  assert.equal(rr.status, 'skipped');
+  assert.ok(rr.steps.some((s) => /read-only pin/.test(s.reason ?? '')));
+});
