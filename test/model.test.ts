@@ -381,3 +381,19 @@ test('io_uring_shmem_buffers (40dad765c045, 5.14; 5.10.162) and io_uring_same_fi
   assert.equal(mixed('6.2').kind, 'pin', 'mainline 6.2 had no such check');
   assert.equal(mixed('6.4').kind, 'pin', 'mainline 6.4 reverted it (3c85cc43c8e7)');
 });
+
+test('copy_present_page: 5.9-5.18 copy a maybe-pinned page-cache page of a private mapping for the child (no PageAnon test until fb3d824d1a46; 5.10.153, 5.15.173)', () => {
+  const childCopies = (profile: string) => {
+    const k = mk(profile);
+    const x = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
+    load(k, 0, x);
+    must(gup(k, x, FOLL_PIN), 'pin');
+    run(k, { op: 'fork', p: 0, child: 1 });
+    return k.pteFolio(1, x) !== k.pteFolio(0, x);
+  };
+  assert.equal(childCopies('5.9'), true);
+  assert.equal(childCopies('5.18'), true);
+  assert.equal(childCopies('5.10'), false, '5.10.y has the stable fix');
+  assert.equal(childCopies('5.15'), false, '5.15.y has the stable fix');
+  assert.equal(childCopies('5.19'), false);
+});

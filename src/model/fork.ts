@@ -93,6 +93,11 @@ export function copy_present_pte_decide(k: Kernel, parent: number, child: number
       copy_present_page(k, child, va, f);
       return false;
     }
+  } else if (!k.on(k.ftest(f, PG_HUGETLB) ? 'hugetlb_fork_early_cow_anon_only' : 'fork_early_cow_anon_only') && is_cow_mapping(k.vmFlags(parent, va)) && page_needs_cow_for_dma(k, parent, f)) {
+    // 70e806e4e645 (5.9) and 4eae4efa2c29 (hugetlb, 5.12) had no PageAnon test: a maybe-pinned
+    // page-cache page of a MAP_PRIVATE mapping is copied for the child as well (until 5.19)
+    copy_present_page(k, child, va, f);
+    return false;
   }
   k.trace('copy_present_pte', `folio #${f} does not look pinned: it will be shared with the child`);
   return true;

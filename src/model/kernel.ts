@@ -60,6 +60,8 @@ export type KnobName =
   | 'wp_reuse_page_count'
   | 'fork_early_cow_pinned'
   | 'hugetlb_fork_early_cow_pinned'
+  | 'fork_early_cow_anon_only'
+  | 'hugetlb_fork_early_cow_anon_only'
   | 'gup_fast_write_protect_seq'
   | 'longterm_migrate_cma'
   | 'secretmem'

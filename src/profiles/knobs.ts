@@ -216,6 +216,28 @@ export const KNOBS: Knob[] = [
     status: 'VERIFIED',
   },
   {
+    name: 'fork_early_cow_anon_only',
+    since: '5.19',
+    commit: 'fb3d824d1a46',
+    title: 'mm/rmap: split page_dup_rmap() into page_dup_file_rmap() and page_try_dup_anon_rmap() (stable: "mm/memory: add non-anonymous page check in the copy_present_page()")',
+    effect:
+      "copy_present_pte() copies a maybe-pinned page for the child only if it is anonymous. From 70e806e4e645 (5.9) to 5.18, copy_present_page() had no PageAnon() test: a maybe-pinned page-cache page of a MAP_PRIVATE, VM_MAYWRITE mapping was copied for the child too (5.10.262 mm/memory.c:797-820 has the test by backport).",
+    status: 'VERIFIED',
+    backports: {
+      '5.10': { release: '5.10.153', commit: '935a8b620210', evidence: 'stable-only fix, Debian ChangeLog-5.10.153; 5.10.262 mm/memory.c copy_present_page(): `if (!PageAnon(page)) return 1;`' },
+      '5.15': { release: '5.15.173', commit: 'a5ee9fe48fa5', evidence: 'stable-only fix, signed push to linux-5.15.y ending at "Linux 5.15.173"' },
+    },
+  },
+  {
+    name: 'hugetlb_fork_early_cow_anon_only',
+    since: '5.19',
+    commit: 'fb3d824d1a46',
+    title: 'mm/rmap: split page_dup_rmap() into page_dup_file_rmap() and page_try_dup_anon_rmap() (copy_hugetlb_page_range: page_dup_file_rmap for non-anon)',
+    effect:
+      'copy_hugetlb_page_range() copies a maybe-pinned hugetlb page for the child only if it is anonymous; 4eae4efa2c29 (5.12) to 5.18 copied any maybe-pinned page of a COW mapping (5.15.224 mm/hugetlb.c:4374 `page_needs_cow_for_dma(vma, ptepage)`, no PageAnon test; no stable fix).',
+    status: 'VERIFIED',
+  },
+  {
     name: 'no_swapcache_pinned',
     since: '5.9',
     commit: 'feb889fb40fa',
