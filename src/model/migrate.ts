@@ -32,7 +32,7 @@ import {
 } from './state.js';
 import { rmap_walk } from './rmap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
-import { EAGAIN, EBUSY, EINVAL, EFAULT } from './errno.js';
+import { EAGAIN, EBUSY, EFAULT, EOPNOTSUPP } from './errno.js';
 
 /**
  * migrate_pages() first half for one folio (migrate_folio_unmap): refusals,
@@ -46,8 +46,10 @@ export function migrate_folio_unmap(k: Kernel, f: number): number {
   const m = k.fget(f, F_MAPPING) - 1;
   if (m >= 0 && k.fileFs(m) === FS_GUEST) {
     if (k.fileFlags(m) & FIF_UNMOVABLE) {
-      k.trace('kvm_gmem_migrate_folio', `folio #${f}: guest_memfd is unmovable`);
-      return -EINVAL;
+      // move_to_new_folio(): mapping_unmovable() (6.8-6.10) / mapping_inaccessible() (6.11+) ->
+      // -EOPNOTSUPP before a_ops->migrate_folio (kvm_gmem_migrate_folio, which would WARN) is reached
+      k.trace('move_to_new_folio', `folio #${f}: guest_memfd's mapping is unmovable`);
+      return -EOPNOTSUPP;
     }
     if (k.fileFlags(m) & FIF_RESTRICTED_AOPS) {
       k.trace('restricted_folio', `folio #${f}: restrictedmem refuses migration`);

@@ -26,6 +26,8 @@ export interface Knob {
   /** what the model does differently when the knob is on */
   effect: string;
   status: 'VERIFIED' | 'RECALLED' | 'INFERRED';
+  /** where the change was read: the source at which versions (file:line), the patch mails */
+  evidence: string;
   /** LTS branches (profiles.ts LTS) whose base predates `since` (or `until`) but that took the change as a backport */
   backports?: Partial<Record<string, Backport>>;
 }
@@ -40,6 +42,7 @@ export const KNOBS: Knob[] = [
     effect:
       'faultin_page() sets FOLL_COW after a COW fault on a !VM_WRITE vma; can_follow_write_pte() accepts a R/O pte if FOLL_FORCE && FOLL_COW && pte_dirty. Without it (<=4.8) FOLL_WRITE is dropped after the COW fault (Dirty COW).',
     status: 'VERIFIED',
+    evidence: 'Code read in 5.10.262 mm/gup.c:388-392 (can_follow_write_pte: FOLL_FORCE && FOLL_COW && pte_dirty) and :915 (faultin_page sets FOLL_COW), 5.15.224 mm/gup.c:492-496; gone in 6.1.192. 4.9 from the commit date (2016-10-13, after 4.8) and the stable postings; removal 5535be309971 in 6.0 (5.19.6 backport).',
   },
   {
     name: 'madv_wipeonfork',
@@ -48,6 +51,7 @@ export const KNOBS: Knob[] = [
     title: 'mm,fork: introduce MADV_WIPEONFORK',
     effect: 'MADV_WIPEONFORK/MADV_KEEPONFORK exist; dup_mmap gives the child an empty copy of a VM_WIPEONFORK vma.',
     status: 'VERIFIED',
+    evidence: 'Sha and date from the patch mails; code read in 5.4.291, 5.10.262 and 6.12.117 (kernel/fork.c dup_mmap: VM_WIPEONFORK -> empty copy). 4.13 absence from mail dates only.',
   },
   {
     name: 'foll_longterm',
@@ -55,7 +59,8 @@ export const KNOBS: Knob[] = [
     commit: '2bb6d2837083',
     title: 'mm: introduce get_user_pages_longterm (the FOLL_LONGTERM flag, and GUP-fast support for it, came with 932f4a630a69 in 5.2)',
     effect: 'FOLL_LONGTERM exists; before it the flag is dropped and the report says so.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
+    evidence: 'Sha/title from Fixes: tags (2bb6d2837083, 932f4a630a69); FOLL_LONGTERM with check_and_migrate_cma_pages read in 5.4.291 mm/gup.c:1570-1620. Release boundaries (4.15 function, 5.2 flag) from mail dates (no 4.15/5.2 tree); no profile lies between 4.9 (without) and 5.7 (with), so none depends on them.',
   },
   {
     name: 'io_uring',
@@ -64,6 +69,7 @@ export const KNOBS: Knob[] = [
     title: 'io_uring: add support for pre-mapped user IO buffers',
     effect: 'io_uring_register_buffers exists: a FOLL_WRITE|FOLL_LONGTERM pin of the buffer.',
     status: 'VERIFIED',
+    evidence: 'Fixes: tag (edafccee56ff); io_sqe_buffer_register read in 5.4.291 fs/io_uring.c (get_user_pages FOLL_WRITE|FOLL_LONGTERM), 5.10.262 io_uring/io_uring.c:8945 and 6.1.192 io_uring/rsrc.c:1006 (pin_user_pages), 6.12.117 io_uring/memmap.c:134 (pin_user_pages_fast).',
   },
   {
     name: 'io_uring_vma_file_check',
@@ -73,6 +79,7 @@ export const KNOBS: Knob[] = [
     title: 'io_uring: own check rejecting file-backed, non-hugetlbfs buffers with -EOPNOTSUPP',
     effect: 'io_uring_register_buffers fails with EOPNOTSUPP when a vma has a file that is not hugetlbfs or shmem (shmem accepted from 5.14, 40dad765c045); removed by 34ed8d0dcd69 "io_uring: rsrc: delegate VMA file-backed check to GUP" (6.5, not backported: 6.1.192 io_uring/rsrc.c:979 still checks).',
     status: 'VERIFIED',
+    evidence: 'Order read in 5.10.262 io_uring/io_uring.c:8943-8975 and 6.1.192 io_uring/rsrc.c:979-1046: pin_user_pages() first, then the vm_file check, unpin_user_pages() on refusal. Removal 34ed8d0dcd69 (6.5): u6.5 io_uring/rsrc.c:1036-1073 has no VMA check; not in 6.1.192.',
   },
   {
     name: 'io_uring_shmem_buffers',
@@ -81,6 +88,7 @@ export const KNOBS: Knob[] = [
     title: 'io_uring: enable shmem/memfd memory registration',
     effect: "io_uring's own VMA check (io_uring_vma_file_check) accepts shmem VMAs (tmpfs files, memfd, MAP_SHARED|MAP_ANONYMOUS) besides hugetlbfs; before, they got -EOPNOTSUPP.",
     status: 'VERIFIED',
+    evidence: '40dad765c045 RFC diff (mail) and liburing#358; vma_is_shmem() test present in 5.10.262 (via the 5.10.162 io_uring import) and 5.15.224, absent in 5.4.291.',
     backports: {
       '5.10': {
         release: '5.10.162',
@@ -97,6 +105,7 @@ export const KNOBS: Knob[] = [
     title: 'io_uring/rsrc: disallow multi-source reg buffers (reverted in 6.4 by 3c85cc43c8e7)',
     effect: 'io_sqe_buffer_register() refuses (-EINVAL) a buffer whose pages come from mappings of different files (or anon and a file). Mainline had it only in 6.3; the revert was not taken by the stable branches, which keep it.',
     status: 'VERIFIED',
+    evidence: 'Stable review mails "[PATCH 6.1 662/885]" and "[PATCH 5.10 376/529]" (commit edd478269640 upstream); -EINVAL test read in 5.15.224 io_uring/io_uring.c:9185, 6.1.192 io_uring/rsrc.c, u6.2; revert 3c85cc43c8e7 in the 6.4 io_uring pull.',
     backports: {
       '5.10': { release: '5.10.173', commit: '72783d2af89b', evidence: '"[PATCH 5.10 376/529]" (commit edd478269640 upstream); Debian ChangeLog-5.10.173; revlist ending "Linux 5.10.173"' },
       '5.15': { release: '5.15.99', commit: 'dde0d0dfbde2', evidence: 'revlist before "Linux 5.15.99"; 5.15.224 io_uring/io_uring.c:9185' },
@@ -110,6 +119,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: update get_user_pages_longterm to migrate pages allocated from CMA region',
     effect: 'a FOLL_LONGTERM GUP migrates pages out of CMA before pinning them (check_and_migrate_cma_pages); before, they were pinned in place.',
     status: 'VERIFIED',
+    evidence: 'check_and_migrate_cma_pages() read in 5.4.291 and 5.10.262 mm/gup.c; sha/title from mails; 5.1 from mail dates.',
   },
   {
     name: 'longterm_migrate_movable',
@@ -118,6 +128,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: migrate pinned pages out of movable zone',
     effect: 'folio_is_longterm_pinnable() is false in ZONE_MOVABLE too: FOLL_LONGTERM migrates such pages first, and GUP-fast falls back to the slow path for them.',
     status: 'VERIFIED',
+    evidence: 'is_pinnable_page()/folio_is_longterm_pinnable() read: absent in 5.10.262, present in 5.15.224 and 6.12.117 include/linux/mm.h:1993-2012.',
   },
   {
     name: 'foll_pin',
@@ -126,6 +137,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: introduce pin_user_pages*() and FOLL_PIN',
     effect: 'pin_user_pages*() exist and set FOLL_PIN; before 5.6 they map to get_user_pages*() with the same flags.',
     status: 'VERIFIED',
+    evidence: 'Fixes: tag (eddb1c228f79); FOLL_PIN absent in 5.4.291, present in 5.10.262 include/linux/mm.h:2838; 5.6-rc1 date.',
   },
   {
     name: 'pin_counting_bias',
@@ -134,6 +146,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: track FOLL_PIN pages',
     effect: 'FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to a small folio refcount (exact _pincount for large folios); page_maybe_dma_pinned() reads it, with false positives.',
     status: 'VERIFIED',
+    evidence: 'Fixes: tags and a 5.7-rc regression report (3faa52c03f44); try_grab_page() read in 5.10.262 mm/gup.c:197-226 (GUP_PIN_COUNTING_BIAS, hpage_pincount), page_maybe_dma_pinned include/linux/mm.h:1274-1290; absent in 5.4.291.',
   },
   {
     name: 'arch_make_page_accessible_gup',
@@ -142,6 +155,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup/writeback: add callbacks for inaccessible pages',
     effect: 'FOLL_PIN (not FOLL_GET) calls arch_make_page_accessible() on each page (matters with s390_pv).',
     status: 'VERIFIED',
+    evidence: 'Fixes: tags (f28d43636d6f); FOLL_PIN-only call read in 5.10.262 mm/gup.c:496-508, :2213-2224, 6.1.192 :648-659, 6.12.117 :919-930.',
   },
   {
     name: 'arch_make_page_accessible_writeback',
@@ -150,6 +164,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup/writeback: add callbacks for inaccessible pages',
     effect: 'writeback start (__test_set_page_writeback) calls arch_make_page_accessible() (matters with s390_pv).',
     status: 'VERIFIED',
+    evidence: 'Fixes: tags (f28d43636d6f); __test_set_page_writeback() calls arch_make_page_accessible() in 5.10.262 mm/page-writeback.c:2834-2839, 6.1.192 :3031, 6.12.117 :3164; only s390 implements it (6.12 arch/s390/include/asm/page.h:178).',
   },
   {
     name: 's390_pv',
@@ -157,7 +172,8 @@ export const KNOBS: Knob[] = [
     commit: '214d9bbcd3a6',
     title: 's390/mm: provide memory management functions for protected KVM guests',
     effect: 'the machine is s390 with protected virtualization: sys make_secure() can give a page to a protected guest.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
+    evidence: 'Fixes: tags (214d9bbcd3a6, v4 05/36 of the PV series); make_secure_pte()/gmap_make_secure() read in 5.10.262 arch/s390/kernel/uv.c:169-311 and 6.12.117 (make_folio_secure).',
   },
   {
     name: 'x86_sev',
@@ -165,7 +181,8 @@ export const KNOBS: Knob[] = [
     commit: 'seed 001 (Dave Hansen, 2020-04-15)',
     title: 'x86 SEV: encrypted guest pages the host cannot make accessible',
     effect: 'make_secure() encrypts a page for the guest; nothing can make it accessible again (no arch_make_page_accessible), so any host CPU access, device DMA or writeback I/O of it is SECURE_ACCESS: the host must not map it at all.',
-    status: 'RECALLED',
+    status: 'VERIFIED',
+    evidence: 'Dave Hansen, 2020-04-15, <3ae46945-0c7b-03cd-700a-a6fe8003c6ab@intel.com> (seed 001): SEV pages are ciphertext to the host, which may need to leave them out of its direct map; 6.12.117 x86 has no arch_make_page_accessible. The model\'s abstraction: every host access is SECURE_ACCESS.',
   },
   {
     name: 'gup_force_cow_break',
@@ -175,6 +192,7 @@ export const KNOBS: Knob[] = [
     title: "gup: document and work around 'COW can break either way' issue",
     effect: 'a read GUP (FOLL_GET|FOLL_PIN) on a COW mapping is turned into a write (FOLL_WRITE), breaking COW at GUP time; reverted by a308c71bf1e6 in 5.9.',
     status: 'VERIFIED',
+    evidence: '17839856fd58 quoted in Peter Xu\'s revert a308c71bf1e6 (mail); the CVE-2020-29374 text dates the 5.7.3 backport (so 5.8-rc1); the revert sits in the simplify-do_wp_page merge between 5.9-rc3 and -rc4. Code read in 5.4.291 mm/gup.c:167-180 (5.4.y kept it).',
   },
   {
     name: 'wp_reuse_page_count',
@@ -183,6 +201,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: do_wp_page() simplification',
     effect: 'do_wp_page() reuses an anon page only if page_count()==1 (was: reuse_swap_page(), i.e. mapcount==1).',
     status: 'VERIFIED',
+    evidence: '09854ba94c6a in the 5.9-rc4 announcement; do_wp_page read in 5.4.291 mm/memory.c:2740-2780 (reuse_swap_page), 5.10.262 :3191-3199 and 5.15.224 :3343-3351 (`page_count(page) != 1` -> copy).',
   },
   {
     name: 'fork_early_cow_pinned',
@@ -191,6 +210,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: Do early cow for pinned pages during fork() for ptes',
     effect: 'copy_present_pte() gives the child a copy of an anon page when the parent mm has_pinned and page_maybe_dma_pinned(); the parent keeps its writable pte.',
     status: 'VERIFIED',
+    evidence: '70e806e4e645 in a 5.9-rc7 revlist; copy_present_page() absent in 5.4.291, present in 5.10.262 mm/memory.c:798-856.',
   },
   {
     name: 'gup_fast_write_protect_seq',
@@ -199,6 +219,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: prevent gup_fast from racing with COW during fork',
     effect: 'copy_page_range() makes mm->write_protect_seq odd while it write-protects; GUP-fast falls back to the slow path if it is odd, and unpins and falls back if it changed during the walk.',
     status: 'VERIFIED',
+    evidence: 'Full sha in a 0-day report; copy_page_range() raw_write_seqcount_begin/end read in 5.10.262 mm/memory.c:1180-1213 and 6.12.117 :1387-1420; lockless_pages_from_mm() checks it for FOLL_PIN (5.10.262 mm/gup.c:2685-2730); absent in 5.4.291.',
     backports: {
       '5.10': {
         release: '5.10.4',
@@ -214,6 +235,7 @@ export const KNOBS: Knob[] = [
     title: 'hugetlb: do early cow when page pinned on src mm',
     effect: 'copy_hugetlb_page_range() gives the child a copy of a maybe-pinned private hugetlb page at fork (v4 posted 2021-02-08; merged between 5.12-rc2 and -rc3).',
     status: 'VERIFIED',
+    evidence: '4eae4efa2c29 merged between 5.12-rc2 and -rc3 (mails); copy_hugetlb_page_range() page_needs_cow_for_dma read in 5.15.224 mm/hugetlb.c:4374; absent in 5.10.262.',
   },
   {
     name: 'fork_early_cow_anon_only',
@@ -223,6 +245,7 @@ export const KNOBS: Knob[] = [
     effect:
       "copy_present_pte() copies a maybe-pinned page for the child only if it is anonymous. From 70e806e4e645 (5.9) to 5.18, copy_present_page() had no PageAnon() test: a maybe-pinned page-cache page of a MAP_PRIVATE, VM_MAYWRITE mapping was copied for the child too (5.10.262 mm/memory.c:797-820 has the test by backport).",
     status: 'VERIFIED',
+    evidence: '5.10.262 mm/memory.c copy_present_page() `if (!PageAnon(page)) return 1;` (stable fix 5.10.153); 5.19 rmap rework (page_try_dup_anon_rmap) in 5.19.17; the 5.9-5.18 code without the test read in the 70e806e4e645 diff.',
     backports: {
       '5.10': { release: '5.10.153', commit: '935a8b620210', evidence: 'stable-only fix, Debian ChangeLog-5.10.153; 5.10.262 mm/memory.c copy_present_page(): `if (!PageAnon(page)) return 1;`' },
       '5.15': { release: '5.15.173', commit: 'a5ee9fe48fa5', evidence: 'stable-only fix, signed push to linux-5.15.y ending at "Linux 5.15.173"' },
@@ -236,6 +259,7 @@ export const KNOBS: Knob[] = [
     effect:
       'copy_hugetlb_page_range() copies a maybe-pinned hugetlb page for the child only if it is anonymous; 4eae4efa2c29 (5.12) to 5.18 copied any maybe-pinned page of a COW mapping (5.15.224 mm/hugetlb.c:4374 `page_needs_cow_for_dma(vma, ptepage)`, no PageAnon test; no stable fix).',
     status: 'VERIFIED',
+    evidence: '5.15.224 mm/hugetlb.c:4374 copies any maybe-pinned page of a COW mapping (no PageAnon test); 5.19.17 copy_hugetlb_page_range() dups file pages with page_dup_file_rmap().',
   },
   {
     name: 'no_swapcache_pinned',
@@ -244,6 +268,7 @@ export const KNOBS: Knob[] = [
     title: "mm: don't put pinned pages into the swap cache",
     effect: 'reclaim skips a maybe-pinned anon page instead of adding it to the swap cache.',
     status: 'VERIFIED',
+    evidence: 'feb889fb40fa in a 5.11-rc4 revlist; the folio_maybe_dma_pinned() skip before add_to_swap read in 5.10.262 mm/vmscan.c (Debian ChangeLog-5.10.9 backport); absent in 5.4.291.',
   },
   {
     name: 'vmscan_skip_pinned',
@@ -253,6 +278,7 @@ export const KNOBS: Knob[] = [
     effect:
       'shrink_folio_list(): once try_to_unmap() has unmapped a folio, a maybe-pinned one is activated instead of reclaimed, so an ext4 page keeps its buffers (and an anon page is not written to swap) while a device may still write it. Before, reclaim released the buffers of a clean pinned page (seed 003).',
     status: 'VERIFIED',
+    evidence: '"[PATCH 6.2 620/663] mm: do not reclaim private data from pinned page"; the test after try_to_unmap read in 6.1.192 mm/vmscan.c:1897-1905, u6.2, u6.5 and 6.12.117; absent in 5.10.262 and 5.15.224. A Debian 6.1.0-57 guest keeps PG_private on a pinned ext4 page through reclaim.',
     backports: {
       '6.1': {
         release: '6.1.28',
@@ -269,6 +295,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: introduce memfd_secret system call to create "secret" memory areas',
     effect: 'memfd_secret() exists; check_vma_flags() refuses its VMAs (-EFAULT) and GUP-fast refuses its folios, so no GUP user (O_DIRECT, vmsplice, io_uring, /proc/pid/mem) can reach it.',
     status: 'VERIFIED',
+    evidence: 'memfd_secret() and vma_is_secretmem() read in 5.15.224 mm/secretmem.c:237, 6.12.117 mm/gup.c:1289 and gup_fast_folio_allowed :2833-2898; absent in 5.10.262. Default off (secretmem.enable) in 5.15/6.1/6.2, on from 6.5 (b758fe6df50d).',
   },
   {
     name: 'ext4_bufferless_warn',
@@ -277,6 +304,7 @@ export const KNOBS: Knob[] = [
     title: "ext4: don't BUG if someone dirty pages without asking ext4 first",
     effect: 'ext4 writeback of a dirty page without buffers warns, clears dirty and skips the page (data dropped) instead of BUG().',
     status: 'VERIFIED',
+    evidence: 'AUTOSEL mail with the full upstream sha; the warning + ClearPageDirty read in 5.10.262 fs/ext4/inode.c:2053-2059, :2674-2679, 5.15.224 :2023, :2643, 6.1.192 :2053, :2670, 6.12.117 :2525-2529.',
     backports: {
       '5.10': {
         release: '5.10.110',
@@ -297,6 +325,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
     effect: 'anon pages carry PageAnonExclusive: do_wp_page reuses exclusive pages; fork (page_try_dup_anon_rmap) copies exclusive maybe-pinned pages and clears the bit otherwise.',
     status: 'VERIFIED',
+    evidence: 'PG_anon_exclusive absent in 5.15.224, present in 5.19.17 (include/linux/page-flags.h, mm/rmap.c page_try_dup_anon_rmap), 6.1.192 and 6.12.117.',
   },
   {
     name: 'gup_unshare_anon',
@@ -305,6 +334,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page',
     effect: 'gup_must_unshare(): a R/O FOLL_PIN of a !PageAnonExclusive anon page returns -EMLINK and faults with FAULT_FLAG_UNSHARE first.',
     status: 'VERIFIED',
+    evidence: 'gup_must_unshare() read in 5.19.17 include/linux/mm.h:3075-3095, 6.1.192 :3189-3224, 6.12.117 mm/internal.h:1373-1416; absent in 5.15.224.',
   },
   {
     name: 'foll_force_anon_exclusive',
@@ -312,7 +342,8 @@ export const KNOBS: Knob[] = [
     commit: '5535be309971',
     title: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
     effect: 'a FOLL_FORCE write follows a R/O pte only in a private, VM_MAYWRITE, !VM_WRITE vma on a PageAnonExclusive anon page (replaces gup_foll_cow).',
-    status: 'RECALLED',
+    status: 'VERIFIED',
+    evidence: '5535be309971 (CVE-2022-2590) in the 6.0 window, backported to 5.19.6 (Debian changelog); can_follow_write_pte(pte, page, vma, flags) read in 6.1.192 mm/gup.c:506-541 and 6.12.117 :802ff; not in 5.10.262/5.15.224.',
   },
   {
     name: 'foll_pci_p2pdma',
@@ -322,6 +353,7 @@ export const KNOBS: Knob[] = [
     effect:
       'the FOLL_PCI_P2PDMA flag exists; try_grab_folio() refuses a P2PDMA page without it (EREMOTEIO, GUP-fast falls back); O_DIRECT passes it (5e3e3f2e15df "block: set FOLL_PCI_P2PDMA in __bio_iov_iter_get_pages()"). Before 6.2 using the flag is an error naming 6.2. (research/kernel-history.md gives 4293a0a2c4b5; the linux-next and for-6.2/block logs give 4003f107fa2e.)',
     status: 'VERIFIED',
+    evidence: 'Full shas in the md-next revlist based on block for-6.2; try_grab_page() FOLL_PCI_P2PDMA refusal read in u6.2 mm/gup.c:222-223 and 6.12.117; absent in 6.1.192.',
   },
   {
     name: 'p2pdma_user_mmap',
@@ -330,6 +362,7 @@ export const KNOBS: Knob[] = [
     title: 'PCI/P2PDMA: Allow userspace VMA allocations through sysfs',
     effect: 'a P2PDMA BAR can be mmap()ed from /sys/bus/pci/devices/*/p2pmem/allocate (`p2pmem` in pinlab); before, there is no such file (mmap gives ENODEV).',
     status: 'VERIFIED',
+    evidence: '7e9c7ef83d78 cited by mainline Fixes: tags; p2pmem_alloc_mmap() in u6.2 drivers/pci/p2pdma.c; absent in 6.1.192.',
   },
   {
     name: 'p2pdma_longterm',
@@ -339,6 +372,7 @@ export const KNOBS: Knob[] = [
     effect:
       'is_valid_gup_args() accepts FOLL_LONGTERM together with FOLL_PCI_P2PDMA. Never merged: 6.12.117 mm/gup.c:2632 and 7.2.13 mm/gup.c:2544 still refuse the combination (WARN, EINVAL); a variant (+p2pdma_longterm) shows the proposal.',
     status: 'VERIFIED',
+    evidence: 'The v5 proposal (2024-08-08) drew objections and was not merged: is_valid_gup_args() still refuses FOLL_LONGTERM|FOLL_PCI_P2PDMA in 6.12.117 mm/gup.c:2632 and 7.2.13 mm/gup.c:2544.',
   },
   {
     name: 'thp_cow_split_pmd',
@@ -347,6 +381,7 @@ export const KNOBS: Knob[] = [
     title: 'thp: change CoW semantics for anon-THP',
     effect: 'a COW fault on a PMD-mapped anon THP that cannot be reused splits the PMD and copies one 4K page (do_wp_page); before, do_huge_pmd_wp_page() copied the whole huge page into a new THP.',
     status: 'VERIFIED',
+    evidence: '3917c80280c9 with a "# v5.8+" stable tag; do_huge_pmd_wp_page read in 5.4.291 (copies the THP) and 5.10.262 (splits: __split_huge_pmd + VM_FAULT_FALLBACK).',
   },
   {
     name: 'thp_wp_refcount',
@@ -355,6 +390,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page() (COW fixes part 1: the COW security issue for THP and swap)',
     effect: 'do_huge_pmd_wp_page() reuses a PMD-mapped THP only if its refcount is 1 (plus the swap cache); before, reuse_swap_page()/page_trans_huge_mapcount() reused it when mapped once, whatever other references (a vmsplice-held THP kept seeing the writer: CVE-2020-29374 for THP).',
     status: 'VERIFIED',
+    evidence: '3bff7e3f1f16 in the 5.18 merge-window revlist; do_huge_pmd_wp_page read in 5.15.224 (reuse_swap_page/page_trans_huge_mapcount) and 5.19.17 (page_count != 1 + swapcache -> fallback).',
   },
   {
     name: 'madv_collapse',
@@ -363,6 +399,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/madvise: introduce MADV_COLLAPSE sync hugepage collapse',
     effect: 'MADV_COLLAPSE collapses a range into THPs synchronously; a page with references beyond its mappings (pinned, GUP-held) fails with SCAN_PAGE_COUNT. Before, advice 25 is unknown (EINVAL).',
     status: 'VERIFIED',
+    evidence: 'MADV_COLLAPSE absent in 5.19.17, present in 6.1.192 mm/khugepaged.c (madvise_collapse), named 6.1 by the author\'s man-page mail.',
   },
   {
     name: 'madv_collapse_eagain',
@@ -371,6 +408,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/MADV_COLLAPSE: set EAGAIN on unexpected page refcount',
     effect: 'SCAN_PAGE_COUNT makes MADV_COLLAPSE fail with EAGAIN; in 6.1.0-6.1.12 it fell through to EINVAL.',
     status: 'VERIFIED',
+    evidence: 'ae63c898f400 full sha in revlists; SCAN_PAGE_COUNT -> -EAGAIN read in 6.1.192 mm/khugepaged.c (6.1.13 backport, Debian changelog); a Debian 6.1.0-57 guest returns EAGAIN.',
     backports: {
       '6.1': {
         release: '6.1.13',
@@ -386,6 +424,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: prohibit the last subpage from reusing the entire large folio (Barry Song)',
     effect: 'do_wp_page() never reuses a non-exclusive page of a large folio ("let\'s just consistently not reuse subpages"); 5.19-6.8 reused it when the refcount was 1, i.e. when only that page was still mapped.',
     status: 'VERIFIED',
+    evidence: '781a3ca5c345 in the MM updates for 6.9-rc1 pull; absent in u6.8 (6.8.12) mm/memory.c, present in 6.12.117 wp_can_reuse_anon_folio (folio_test_large -> no reuse).',
   },
   {
     name: 'wp_reuse_large_mm_id',
@@ -394,6 +433,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: Copy-on-Write (COW) reuse support for PTE-mapped THP',
     effect: '__wp_can_reuse_large_anon_folio(): a large anon folio mapped only by this mm, with no references beyond its mappings, is reused.',
     status: 'VERIFIED',
+    evidence: '1da190f4d0a6 (mails: v3 patch, 6.15 pull); __wp_can_reuse_large_anon_folio() read in the v3 patch and 7.2.13 mm/memory.c.',
   },
   {
     name: 'gup_unshare_cow_mapping',
@@ -402,6 +442,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: reliable R/O long-term pinning in COW mappings (needs 8d6a0ac09a16 "mm: extend FAULT_FLAG_UNSHARE support to anything in a COW mapping")',
     effect: 'gup_must_unshare() also fires for non-anon pages when FOLL_LONGTERM in a COW mapping (GUP-fast falls back); the unshare fault gives an exclusive anon copy.',
     status: 'VERIFIED',
+    evidence: 'gup_must_unshare() FOLL_LONGTERM / non-anon branch absent in 6.1.192 include/linux/mm.h:3189-3224, present in u6.2 :3242-3260 and 6.12.117 mm/internal.h:1387-1405.',
   },
   {
     name: 'dio_foll_pin',
@@ -411,6 +452,7 @@ export const KNOBS: Knob[] = [
     effect:
       'O_DIRECT takes FOLL_PIN references on user memory (iov_iter_extract_user_pages -> pin_user_pages_fast, released by unpin_user_page: BIO_PAGE_PINNED); before, FOLL_GET (iov_iter_get_pages, put_page). 6.1.192 and 6.2.16 block/bio.c still use iov_iter_get_pages; 6.5.13 and 6.12.117 pin. Not backported to 6.1.',
     status: 'VERIFIED',
+    evidence: '"Block updates for 6.5" pull (David Howells\' page pinning for dio); 6.1.192 block/bio.c:1217 and u6.2 (6.2.16) :1267-1279 still iov_iter_get_pages (FOLL_GET); u6.5 :1236-1266 and 6.12.117 :1327-1360 iov_iter_extract_pages -> pin_user_pages_fast.',
   },
   {
     name: 'writable_file_mapping_check',
@@ -419,6 +461,7 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
     effect: 'check_vma_flags(): FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a file vma that needs dirty tracking (writable_file_mapping_allowed) is -EFAULT.',
     status: 'VERIFIED',
+    evidence: '8ac268436e6d (v8 series, 6.5 window); writable_file_mapping_allowed() absent in u6.2, present in u6.5 mm/gup.c:1019-1035 and 6.12.117 :1252-1294.',
   },
   {
     name: 'gup_fast_longterm_file_check',
@@ -427,14 +470,16 @@ export const KNOBS: Knob[] = [
     title: 'mm/gup: disallow FOLL_LONGTERM GUP-fast writing to file-backed mappings',
     effect: 'folio_fast_pin_allowed(): GUP-fast refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on folios that are not anon, shmem or hugetlb and falls back to the slow path.',
     status: 'VERIFIED',
+    evidence: 'a6e79df92e4a (same series); folio_fast_pin_allowed() absent in u6.2, present in u6.5 mm/gup.c:2454-2505, renamed gup_fast_folio_allowed() in u6.8 and 6.12.117 :2833.',
   },
   {
     name: 'guest_memfd',
     since: '6.8',
     commit: 'a7800aa80ea4',
     title: 'KVM: Add KVM_CREATE_GUEST_MEMFD ioctl() for guest-specific backing memory',
-    effect: 'guest_memfd() (and memfd_restricted()) create a file with no user mapping whose mapping is unmovable (AS_UNMOVABLE, 0003e2a41468): migration fails with EINVAL.',
+    effect: 'guest_memfd() (and memfd_restricted()) create a file with no user mapping whose mapping is unmovable (AS_UNMOVABLE, 0003e2a41468; AS_INACCESSIBLE from 6.11, 27e6a24a4cf3): move_to_new_folio() refuses migration with EOPNOTSUPP, and compaction never isolates its folios.',
     status: 'VERIFIED',
+    evidence: 'virt/kvm/guest_memfd.c absent in u6.5, present in u6.8 (6.8.12) :361-367 (mapping_set_unmovable) and 6.12.117 :437-443 (mapping_set_inaccessible); migration refused in mm/migrate.c move_to_new_folio (u6.8 :974-977, 6.12.117 :1076-1077).',
   },
   {
     name: 'upm_v10',
@@ -443,6 +488,7 @@ export const KNOBS: Knob[] = [
     title: 'mm: Introduce memfd_restricted system call to create restricted user memory',
     effect: 'memfd_restricted() creates shmem-backed memory with no user mapping; KVM releases its page reference after mapping (kvm_release_pfn_clean) and migration sends no notification.',
     status: 'VERIFIED',
+    evidence: '"[PATCH v10 1/9] mm: Introduce memfd_restricted system call" (Chao Peng, 2022-12-02) and the thread (kvm_release_pfn_clean, no migration notification).',
   },
   {
     name: 'restricted_aops',
@@ -451,6 +497,7 @@ export const KNOBS: Knob[] = [
     title: 'restrictedmem: own address_space_operations',
     effect: 'restricted memory migration returns -EBUSY; memory failure notifies the bindings (error_remove_page).',
     status: 'VERIFIED',
+    evidence: 'Kirill A. Shutemov, 2023-01-23, <20230123154334.mmbdpniy76zsec5m@box> (seed 004): restricted_aops with migrate_folio -> -EBUSY and error_remove_page notifying the bindings.',
   },
 ];
 

@@ -201,6 +201,7 @@ export function profilesText(): string {
     const range = k.since === 'never' ? 'never merged' : k.since === 'arch' ? 'arch feature' : `${k.since}${k.until ? `..<${k.until}` : '+'}`;
     out.push(`  ${k.name}  [${range}]  ${k.commit} "${k.title}" (${k.status})`);
     out.push(`      ${k.effect}`);
+    out.push(`      evidence: ${k.evidence}`);
     for (const [br, b] of Object.entries(k.backports ?? {}))
       out.push(`      ${br}.y: ${b!.removes ? 'removal ' : ''}backported in ${b!.release}${b!.commit ? ` (${b!.commit})` : ' (stable commit not found)'}: ${b!.evidence}`);
   }
