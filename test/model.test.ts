@@ -252,6 +252,20 @@ test('FOLL_LONGTERM in ZONE_MOVABLE (5.13+): GUP-fast falls back, the slow path 
   const f = k.pteFolio(0, x);
   must(gup(k, x, FOLL_PIN | FOLL_LONGTERM), 'pin');
   assert.notEqual(k.pteFolio(0, x), f, '5.7 already migrates out of CMA (5.1)');
+  // a CMA page that cannot migrate: 5.7 pins it where it is; 5.10.y (5.10.38) and 5.13+ fail (f0f4463837da)
+  for (const [profile, fails] of [['5.7', false], ['5.9', false], ['5.10', true], ['5.15', true]] as const) {
+    const k2 = mk(profile);
+    k2.allocZone = PG_CMA;
+    const y = anon(k2);
+    store(k2, 0, y, 'a');
+    must(gup(k2, y, FOLL_GET), 'pin');
+    const r = gup(k2, y, FOLL_PIN | FOLL_LONGTERM);
+    if (fails) assert.deepEqual(r, { kind: 'errno', e: 12 }, profile);
+    else {
+      must(r, 'pin');
+      assert.ok((k2.s[H_VIOLATIONS]! & 128) !== 0, `${profile}: pinned in CMA: UNMOVABLE_PIN`);
+    }
+  }
 });
 
 // ---- THP (mm/huge_memory.c)
@@ -350,7 +364,7 @@ test('io_sqe_buffer_register (5.1-6.4): pins first, checks the VMAs after, unpin
     assert.equal(k.fget(f, F_REF), 1, `${profile}: and the refused pin was dropped (unpin_user_pages)`);
   }
   // secretmem: GUP refuses first (EFAULT), before io_uring would have looked at the file
-  const k = mk('6.1');
+  const k = mk('6.1+secretmem_enabled');
   const m = must(run(k, { op: 'memfd_create', p: 0, pages: 1, secret: true }), 'file').fi;
   const y = must(run(k, { op: 'mmap', p: 0, file: m, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
   store(k, 0, y, 's');
@@ -396,4 +410,23 @@ test('copy_present_page: 5.9-5.18 copy a maybe-pinned page-cache page of a priva
   assert.equal(childCopies('5.10'), false, '5.10.y has the stable fix');
   assert.equal(childCopies('5.15'), false, '5.15.y has the stable fix');
   assert.equal(childCopies('5.19'), false);
+});
+
+test('GUP-fast reads write_protect_seq only for FOLL_PIN (lockless_pages_from_mm): a FOLL_GET walk ignores a fork in progress', async () => {
+  const { gup_fast } = await import('../src/model/gup.js');
+  const { P_WPSEQ } = await import('../src/model/state.js');
+  const k = mk('6.1');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  k.s[k.L.proc(0) + P_WPSEQ] = 1; // fork is write-protecting this mm right now
+  assert.equal(gup_fast(k, 0, x, 1, FOLL_PIN).length, 0, 'FOLL_PIN bails out to the slow path');
+  assert.equal(gup_fast(k, 0, x, 1, FOLL_GET).length, 1, 'FOLL_GET takes the page');
+});
+
+test('memfd_secret is ENOSYS until 6.5 unless booted with secretmem.enable=1 (b758fe6df50d)', () => {
+  for (const [profile, works] of [['5.15', false], ['6.1', false], ['6.1+secretmem_enabled', true], ['6.5', true], ['6.12', true]] as const) {
+    const k = mk(profile);
+    const r = run(k, { op: 'memfd_create', p: 0, pages: 1, secret: true });
+    assert.equal(r.kind, works ? 'file' : 'errno', profile);
+  }
 });

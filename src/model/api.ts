@@ -24,7 +24,7 @@ import { gmap_make_secure } from './s390_uv.js';
 import { reclaim_page_at, shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
 import { FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
-import { EINVAL, EFAULT } from './errno.js';
+import { EINVAL, EFAULT, ENOSYS } from './errno.js';
 import { ModelInvariantError } from './kernel.js';
 
 export type ModelOp =
@@ -214,6 +214,11 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
     case 'guest_memfd':
       return { kind: 'file', fi: guest_memfd_create(k, o.pages) };
     case 'memfd_create':
+      // memfd_secret() (mm/secretmem.c): -ENOSYS unless secretmem.enable (a boot parameter, on by default from 6.5)
+      if (o.secret && !k.on('secretmem_enabled')) {
+        k.trace('memfd_secret', 'secretmem_enable is off (boot with secretmem.enable=1): -ENOSYS');
+        return { kind: 'errno', e: ENOSYS };
+      }
       // memfd_create(): a shmem file; memfd_secret(): secretmem, out of the direct map
       return { kind: 'file', fi: alloc_file(k, o.secret ? FS_SECRETMEM : FS_TMPFS, o.pages, 0) };
     case 'p2pmem':

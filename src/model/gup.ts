@@ -346,7 +346,8 @@ export function folio_fast_pin_allowed(k: Kernel, f: number, foll: number): bool
   const m = k.fget(f, F_MAPPING);
   if (m <= 0) return false;
   const fs = k.fileFs(m - 1);
-  return fs === FS_TMPFS || fs === FS_GUEST || fs === FS_HUGETLBFS || (k.fileFlags(m - 1) & FIF_SHMEM_ANON) !== 0;
+  // anon, shmem, hugetlb (u6.5 mm/gup.c:2454-2505); guest_memfd has no user mapping before 6.12, so it never gets here
+  return fs === FS_TMPFS || fs === FS_HUGETLBFS || (k.fileFlags(m - 1) & FIF_SHMEM_ANON) !== 0;
 }
 
 /**
@@ -393,7 +394,13 @@ export function check_and_migrate_movable_pages(k: Kernel, r: GupResult, redo: (
     for (const f of r.folios) gup_put_folio(k, f, r.flags);
     for (const f of bad) {
       k.trace('migrate_longterm_unpinnable_folios', `folio #${f} is in ${k.ftest(f, PG_CMA) ? 'CMA' : 'ZONE_MOVABLE'}: migrate it before pinning`);
-      if (migrate_folio(k, f, true)) return { err: -ENOMEM, folios: [], viaPrivate: [], flags: r.flags };
+      if (migrate_folio(k, f, true)) {
+        // f0f4463837da (5.13; 5.10.38): a folio that will not move fails the GUP
+        if (k.on('longterm_migrate_fail_error')) return { err: -ENOMEM, folios: [], viaPrivate: [], flags: r.flags };
+        // before: "some of the pages failed migration. Do get_user_pages without migration" (5.4 check_and_migrate_cma_pages)
+        k.trace('check_and_migrate_cma_pages', `folio #${f} failed to migrate: GUP again without migration, pinned where it is`);
+        return redo();
+      }
     }
     r = redo();
     if (r.err) return r;
@@ -411,7 +418,8 @@ export function gup_fast_grab(k: Kernel, p: number, va: number, foll: number, f:
   const m = k.fget(f, F_MAPPING);
   if (m > 0 && k.fileFs(m - 1) === FS_SECRETMEM) return false;
   // long-term pins of unpinnable (movable/CMA) folios go the slow way, which migrates them
-  if (foll & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, f)) return false;
+  // (try_grab_folio_fast(): only for FOLL_PIN -- FOLL_LONGTERM implies it from 5.10 on)
+  if (foll & FOLL_PIN && foll & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, f)) return false;
   // try_grab_folio_fast(): a P2PDMA page without FOLL_PCI_P2PDMA is not taken (4003f107fa2e, 6.2)
   if (k.ftest(f, PG_P2PDMA) && !(foll & FOLL_PCI_P2PDMA)) return false;
   if (!try_grab_folio(k, f, foll)) return false;
@@ -429,9 +437,14 @@ export function gup_fast_grab(k: Kernel, p: number, va: number, foll: number, f:
   return true;
 }
 
-/** mm->write_protect_seq (5.11+): odd while fork write-protects; 0 when the kernel has no such counter. */
-export function mm_write_protect_seq(k: Kernel, p: number): number {
-  return k.on('gup_fast_write_protect_seq') ? k.s[k.L.proc(p) + P_WPSEQ]! : 0;
+/**
+ * mm->write_protect_seq as GUP-fast reads it (5.11+): odd while fork
+ * write-protects. lockless_pages_from_mm() reads and re-checks it only for
+ * FOLL_PIN (5.10.262 mm/gup.c:2685-2730, 6.12.117 :3400-3434): a FOLL_GET walk
+ * ignores forks. 0 when it is not consulted.
+ */
+export function mm_write_protect_seq(k: Kernel, p: number, foll: number): number {
+  return k.on('gup_fast_write_protect_seq') && foll & FOLL_PIN ? k.s[k.L.proc(p) + P_WPSEQ]! : 0;
 }
 
 /**
@@ -444,7 +457,7 @@ export function mm_write_protect_seq(k: Kernel, p: number): number {
 export function gup_fast(k: Kernel, p: number, start: number, n: number, foll: number): number[] {
   const got: number[] = [];
   if (foll & FOLL_PIN) mm_set_has_pinned_flag(k, p);
-  const seq = mm_write_protect_seq(k, p);
+  const seq = mm_write_protect_seq(k, p, foll);
   if (seq & 1) return got;
   for (let i = 0; i < n; i++) {
     const va = start + i;
@@ -454,7 +467,7 @@ export function gup_fast(k: Kernel, p: number, start: number, n: number, foll: n
     if (!gup_fast_grab(k, p, va, foll, f, k.pte(p, va))) break;
     got.push(f);
   }
-  if (mm_write_protect_seq(k, p) !== seq) {
+  if (mm_write_protect_seq(k, p, foll) !== seq) {
     for (const f of got) gup_put_folio(k, f, foll);
     k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
     return [];

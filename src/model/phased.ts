@@ -107,7 +107,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       const toSlow = (): PhaseResult => {
         loc[FOLIO] = 0;
         // end of the lockless walk: a fork that ran meanwhile makes it give everything back (5.11+)
-        if (loc[STAGE] !== 2 && mm_write_protect_seq(k, op.p) !== loc[SEQ]) {
+        if (loc[STAGE] !== 2 && mm_write_protect_seq(k, op.p, op.foll) !== loc[SEQ]) {
           for (let j = 0; j < loc[GC_I]!; j++) gup_put_folio(k, loc[GC_FOLIOS + j]!, op.foll);
           loc[GC_I] = 0;
           k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
@@ -133,7 +133,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         if (!op.fast) {
           loc[STAGE] = 2;
         } else {
-          loc[SEQ] = mm_write_protect_seq(k, op.p);
+          loc[SEQ] = mm_write_protect_seq(k, op.p, op.foll);
           if (loc[SEQ]! & 1) return toSlow(); // a fork is write-protecting: go slow at once
           return readNext();
         }

@@ -131,6 +131,19 @@ export const KNOBS: Knob[] = [
     evidence: 'is_pinnable_page()/folio_is_longterm_pinnable() read: absent in 5.10.262, present in 5.15.224 and 6.12.117 include/linux/mm.h:1993-2012.',
   },
   {
+    name: 'longterm_migrate_fail_error',
+    since: '5.13',
+    commit: 'f0f4463837da',
+    title: 'mm/gup: return an error on migration failure',
+    effect:
+      'a FOLL_LONGTERM GUP whose unpinnable (CMA, later ZONE_MOVABLE) folio fails to migrate returns an error (-ENOMEM) with nothing pinned; before, check_and_migrate_cma_pages() took the pages again without migration and pinned them where they were.',
+    status: 'VERIFIED',
+    evidence: 'Pavel Tatashin\'s series (with 6e7f34ebb8d2 "mm/gup: check for isolation errors"); 5.4.291 mm/gup.c check_and_migrate_cma_pages(): "some of the pages failed migration. Do get_user_pages without migration"; 5.10.262 mm/gup.c returns the error (backport 5.10.38, Debian changelog).',
+    backports: {
+      '5.10': { release: '5.10.38', commit: '096c9482cea2', evidence: 'revlist ending at "Linux 5.10.38"; Debian ChangeLog-5.10.38' },
+    },
+  },
+  {
     name: 'foll_pin',
     since: '5.6',
     commit: 'eddb1c228f79',
@@ -296,6 +309,16 @@ export const KNOBS: Knob[] = [
     effect: 'memfd_secret() exists; check_vma_flags() refuses its VMAs (-EFAULT) and GUP-fast refuses its folios, so no GUP user (O_DIRECT, vmsplice, io_uring, /proc/pid/mem) can reach it.',
     status: 'VERIFIED',
     evidence: 'memfd_secret() and vma_is_secretmem() read in 5.15.224 mm/secretmem.c:237, 6.12.117 mm/gup.c:1289 and gup_fast_folio_allowed :2833-2898; absent in 5.10.262. Default off (secretmem.enable) in 5.15/6.1/6.2, on from 6.5 (b758fe6df50d).',
+  },
+  {
+    name: 'secretmem_enabled',
+    since: '6.5',
+    commit: 'b758fe6df50d',
+    title: 'mm/secretmem: make it on by default',
+    effect:
+      'memfd_secret() works without booting with secretmem.enable=1; before (5.14-6.4, and 5.15.y/6.1.y today) it returns ENOSYS unless that parameter is given. A variant (5.18+secretmem_enabled) models a kernel booted with it.',
+    status: 'VERIFIED',
+    evidence: 'mm/secretmem.c `static bool secretmem_enable __ro_after_init;` in 5.15.224 :38, 6.1.192 :41, u6.2 :38; `= 1` in u6.5 :38 and 6.12.117 :40; memfd_secret() `if (!secretmem_enable || !can_set_direct_map()) return -ENOSYS;`. A Debian 6.1.0-57 guest without the parameter gives ENOSYS.',
   },
   {
     name: 'ext4_bufferless_warn',

@@ -104,7 +104,7 @@ export class Guest {
       '-object', `memory-backend-ram,id=m0,size=${half}M`, '-object', `memory-backend-ram,id=m1,size=${half}M`,
       '-numa', 'node,nodeid=0,cpus=0,memdev=m0', '-numa', 'node,nodeid=1,memdev=m1',
       '-kernel', opts.kernel.vmlinuz, '-initrd', opts.initrd,
-      '-append', 'console=ttyS0 quiet panic=-1 transparent_hugepage=madvise numa_balancing=disable secretmem.enable=1 intel_iommu=on',
+      '-append', 'console=ttyS0 quiet panic=-1 transparent_hugepage=madvise numa_balancing=disable intel_iommu=on',
       '-device', 'edu',
       '-drive', `file=${opts.disk},format=raw,if=virtio,snapshot=on`,
       '-drive', `file=${opts.swap},format=raw,if=virtio,snapshot=on`,
