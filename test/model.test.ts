@@ -430,3 +430,31 @@ test('memfd_secret is ENOSYS until 6.5 unless booted with secretmem.enable=1 (b7
     assert.equal(r.kind, works ? 'file' : 'errno', profile);
   }
 });
+
+test('swap: COW after fork of a swapped-out page copies on every version while the other swap PTE still names the slot (cow.c "Basic COW after fork() ... swapped out")', () => {
+  for (const profile of ['4.9', '5.7', '5.9', '5.10', '5.18', '6.1', '6.18']) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    run(k, { op: 'madvise', p: 0, va: x, pages: 1, advice: 'MADV_PAGEOUT' });
+    run(k, { op: 'fork', p: 0, child: 1 });
+    store(k, 0, x, 'b'); // the parent swaps in and writes first
+    assert.deepEqual(load(k, 1, x), { kind: 'value', v: c('a') }, `${profile}: the child keeps its data`);
+    assert.equal(k.s[H_VIOLATIONS], 0, profile);
+  }
+});
+
+test('swap: do_swap_page() <=5.17 reuses a still-referenced page on a write fault (reuse_swap_page; c145e0b47c77 in 5.18, not in 5.10.y/5.15.y)', () => {
+  for (const [profile, leaks] of [['5.9', true], ['5.10', true], ['5.15', true], ['5.18', false], ['6.1', false]] as const) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    run(k, { op: 'fork', p: 0, child: 1 });
+    const q = must(run(k, { op: 'vmsplice', p: 1, va: x, n: 1 }), 'pipe').h;
+    run(k, { op: 'munmap', p: 1, va: x, pages: 1 });
+    run(k, { op: 'reclaim' });
+    store(k, 0, x, 'b');
+    const r = run(k, { op: 'read_pipe', p: 1, h: q, i: 0 });
+    assert.deepEqual(r, { kind: 'value', v: c(leaks ? 'b' : 'a') }, `${profile}: the pipe ${leaks ? 'sees the parent\'s later write' : 'keeps the snapshot'}`);
+  }
+});

@@ -58,6 +58,8 @@ export type KnobName =
   | 'x86_sev'
   | 'gup_force_cow_break'
   | 'wp_reuse_page_count'
+  | 'wp_reuse_swapcache'
+  | 'swapin_write_reuse_swap_page'
   | 'fork_early_cow_pinned'
   | 'hugetlb_fork_early_cow_pinned'
   | 'fork_early_cow_anon_only'

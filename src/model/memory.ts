@@ -14,6 +14,9 @@ import {
 import {
   E_FOLIO,
   F_REF,
+  F_SWAP,
+  PG_DIRTY,
+  PG_WRITEBACK,
   F_VALUE,
   FS_EXT4,
   FS_GUEST,
@@ -43,7 +46,7 @@ import {
 } from './state.js';
 import { filemap_fault } from './filemap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
-import { do_swap_page, swap_free } from './swap.js';
+import { do_swap_page, free_swap_and_cache, swap_count, try_to_free_swap, delete_from_swap_cache } from './swap.js';
 import { SIGBUS, SIGSEGV } from './errno.js';
 import {
   do_huge_pmd_anonymous_page,
@@ -191,10 +194,15 @@ function wp_page_reuse(k: Kernel, p: number, va: number, f: number): number {
 
 /**
  * The anon reuse decision of do_wp_page() by version:
- *  <=5.8  reuse_swap_page(): reuse iff mapcount (+swapcount) == 1
- *  5.9+   09854ba94c6a: reuse iff page_count() == 1 (+1 for the swap cache)
+ *  <=5.8  reuse_swap_page(): reuse iff mapcount + swap count <= 1 (references
+ *         do not count); a page in the swap cache leaves it when the count is 1
+ *  5.9    09854ba94c6a: reuse iff page_count() == 1 -- a page in the swap
+ *         cache (its reference counts) is always copied
+ *  5.18   53a05ad9f21d: a refcount of 1 + the swap cache is worth trying:
+ *         try_to_free_swap() (fails while another swap PTE names the slot),
+ *         then reuse iff page_count() == 1
  *  5.19+  PageAnonExclusive pages are reused outright; otherwise
- *         wp_can_reuse_anon_folio() applies the refcount rule and marks the page exclusive.
+ *         wp_can_reuse_anon_folio() applies the 5.18 rule and marks the page exclusive.
  */
 function wp_can_reuse_anon(k: Kernel, p: number, f: number): boolean {
   if (k.ftest(f, PG_KSM)) return false;
@@ -208,11 +216,21 @@ function wp_can_reuse_anon(k: Kernel, p: number, f: number): boolean {
       return folio_mapped_only_by(k, h, p) && k.fget(h, F_REF) === k.folioMapcount(h) + swapcache;
     }
     if (large && k.on('wp_no_reuse_large')) return false; // "let's just consistently not reuse subpages" (6.9)
-    return k.fget(f, F_REF) <= 1 + swapcache;
   }
-  if (k.on('wp_reuse_page_count')) return k.fget(f, F_REF) <= 1 + swapcache;
-  // reuse_swap_page(): this page mapped once (page_trans_huge_map_swapcount for a THP's page)
-  return large ? page_mapcount(k, f) === 1 : k.folioMapcount(f) === 1;
+  if (k.on('wp_reuse_swapcache')) {
+    if (k.fget(f, F_REF) > 1 + swapcache) return false;
+    if (swapcache) try_to_free_swap(k, f);
+    return k.fget(f, F_REF) === 1;
+  }
+  if (k.on('wp_reuse_page_count')) return k.fget(f, F_REF) === 1;
+  // reuse_swap_page(): this page mapped once (page_trans_huge_map_swapcount for a THP's page), plus its swap count
+  const count = (large ? page_mapcount(k, f) : k.folioMapcount(f)) + (swapcache ? swap_count(k, k.fget(f, F_SWAP) - 1) : 0);
+  if (count > 1) return false;
+  if (swapcache && !k.ftest(f, PG_WRITEBACK)) {
+    delete_from_swap_cache(k, f);
+    k.fsetFlag(f, PG_DIRTY);
+  }
+  return true;
 }
 
 /** hugetlb_wp() (mm/hugetlb.c, all versions): reuse by mapcount, whatever the refcount. */
@@ -269,9 +287,9 @@ export function handle_mm_fault(k: Kernel, p: number, va: number, fflags: number
   if (bits & PTE_MIGRATION) return VM_FAULT_RETRY; // migration_entry_wait()
   if (bits & PTE_HWPOISON) return VM_FAULT_SIGBUS; // VM_FAULT_HWPOISON
   if (bits & PTE_SWAP) {
-    const r = do_swap_page(k, p, va);
-    if (r & VM_FAULT_ERROR) return r;
-    return handle_mm_fault(k, p, va, fflags);
+    const r = do_swap_page(k, p, va, (fflags & FAULT_FLAG_WRITE) !== 0);
+    if (r & (VM_FAULT_ERROR | VM_FAULT_WRITE)) return r;
+    return handle_mm_fault(k, p, va, fflags); // mapped read-only: a write or unshare fault goes to do_wp_page()
   }
   if (!(bits & PTE_PRESENT)) {
     if (fi < 0 && thp_fault_possible(k, p, va))
@@ -302,7 +320,7 @@ export function zap_pte(k: Kernel, p: number, va: number, reason: string): void 
     return;
   }
   if (bits & PTE_SWAP) {
-    swap_free(k, k.s[o + E_FOLIO]! - 1);
+    free_swap_and_cache(k, k.s[o + E_FOLIO]! - 1);
     k.clearPte(p, va);
     return;
   }

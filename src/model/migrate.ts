@@ -21,6 +21,7 @@ import {
   PG_FREED,
   PG_HUGETLB,
   PG_SWAPCACHE,
+  F_SWAP,
   PG_ZONE_MOVABLE,
   PG_CMA,
   PTE_DIRTY,
@@ -112,6 +113,13 @@ export function migrate_folio_move(k: Kernel, f: number, toNormal = false): numb
     // folio_migrate_mapping(): the cache slot and its reference move to the new folio
     k.setCachedFolio(m, k.fget(f, F_INDEX), n);
     k.fset(f, F_MAPPING, 0);
+    folio_put(k, f);
+  } else if (k.ftest(f, PG_SWAPCACHE)) {
+    // folio_migrate_mapping() for a swap-cache folio: the swap cache now holds the new folio
+    // (the allocation reference becomes the cache's); the old one drops its cache reference
+    k.fset(n, F_SWAP, k.fget(f, F_SWAP));
+    k.fclearFlag(f, PG_SWAPCACHE);
+    k.fset(f, F_SWAP, 0);
     folio_put(k, f);
   } else {
     folio_put(k, n); // the allocation reference: the PTEs hold it now

@@ -23,6 +23,7 @@ import {
   PG_SWAPCACHE,
   PG_WRITEBACK,
   PTE_SWAP,
+  PTE_DIRTY,
   PTE_SWP_EXCLUSIVE,
   PG_LARGE,
 } from './state.js';
@@ -31,7 +32,7 @@ import { rmap_walk } from './rmap.js';
 import { zap_pte } from './memory.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { filemap_release_folio, remove_mapping } from './filemap.js';
-import { get_swap_slot, swap_duplicate, swap_write_slot } from './swap.js';
+import { delete_from_swap_cache, get_swap_slot, swap_duplicate, swap_write_slot } from './swap.js';
 import { check_secure_io } from './invariants.js';
 
 /**
@@ -59,24 +60,33 @@ function shrink_file_folio(k: Kernel, f: number): void {
 }
 
 /**
- * Reclaim one anon folio: add_to_swap, try_to_unmap (PTEs become swap
+ * Reclaim one anon folio: add_to_swap (unless it is in the swap cache already,
+ * e.g. swapped in and not written since), try_to_unmap (PTEs become swap
  * entries), pageout, then free it unless someone still holds a reference.
- * 5.9+ (feb889fb40fa): a maybe-pinned page is not put in the swap cache.
+ * 5.11+ (feb889fb40fa; 5.10.9): a maybe-pinned page is not put in the swap cache.
  */
 export function shrink_anon_folio(k: Kernel, f: number): void {
-  if (k.ftest(f, PG_HUGETLB) || k.ftest(f, PG_SWAPCACHE)) return;
+  if (k.ftest(f, PG_HUGETLB)) return;
   if (k.ftest(f, PG_LARGE)) return; // THP swap-out (split or THP_SWAP) is not modelled: the THP stays
-  if (k.on('no_swapcache_pinned') && folio_maybe_dma_pinned(k, f)) {
-    k.trace('shrink_folio_list', `folio #${f} may be pinned: not added to the swap cache`);
-    return;
+  let slot: number;
+  if (k.ftest(f, PG_SWAPCACHE)) {
+    slot = k.fget(f, F_SWAP) - 1;
+  } else {
+    if (k.on('no_swapcache_pinned') && folio_maybe_dma_pinned(k, f)) {
+      k.trace('shrink_folio_list', `folio #${f} may be pinned: not added to the swap cache`);
+      return;
+    }
+    // add_to_swap(): a slot, and the swap cache's reference
+    slot = get_swap_slot(k);
+    k.fsetFlag(f, PG_SWAPCACHE);
+    k.fset(f, F_SWAP, slot + 1);
+    folio_get(k, f);
+    k.fsetFlag(f, PG_DIRTY);
   }
-  const slot = get_swap_slot(k);
-  k.fsetFlag(f, PG_SWAPCACHE);
-  k.fset(f, F_SWAP, slot + 1);
-  folio_get(k, f); // the swap cache's reference
   const excl = k.ftest(f, PG_ANON_EXCLUSIVE);
   rmap_walk(k, f, (p, va) => {
     mmu_notifier_invalidate(k, p, va, 'try_to_unmap');
+    if (k.pte(p, va) & PTE_DIRTY) k.fsetFlag(f, PG_DIRTY); // try_to_unmap_one(): the PTE's dirty bit moves to the folio
     folio_remove_rmap(k, f);
     k.setPte(p, va, slot, PTE_SWAP | (excl && k.on('page_anon_exclusive') ? PTE_SWP_EXCLUSIVE : 0));
     swap_duplicate(k, slot);
@@ -89,15 +99,15 @@ export function shrink_anon_folio(k: Kernel, f: number): void {
     k.fclearFlag(f, PG_SECURE);
     k.trace('arch_make_page_accessible', `folio #${f} exported before swap writeback`);
   }
-  check_secure_io(k, f, 'swap writeback I/O');
-  swap_write_slot(k, slot, f);
-  k.fclearFlag(f, PG_DIRTY);
-  k.trace('pageout', `folio #${f} written to swap slot ${slot}`);
+  if (k.ftest(f, PG_DIRTY)) {
+    check_secure_io(k, f, 'swap writeback I/O');
+    swap_write_slot(k, slot, f);
+    k.fclearFlag(f, PG_DIRTY);
+    k.trace('pageout', `folio #${f} written to swap slot ${slot}`);
+  }
   if (k.fget(f, F_REF) === 1) {
     // __remove_mapping(): only the swap cache holds it
-    k.fclearFlag(f, PG_SWAPCACHE);
-    k.fset(f, F_SWAP, 0);
-    folio_put(k, f);
+    delete_from_swap_cache(k, f);
   } else {
     k.trace('__remove_mapping', `folio #${f} still referenced: stays in the swap cache`);
   }

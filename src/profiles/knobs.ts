@@ -217,6 +217,27 @@ export const KNOBS: Knob[] = [
     evidence: '09854ba94c6a in the 5.9-rc4 announcement; do_wp_page read in 5.4.291 mm/memory.c:2740-2780 (reuse_swap_page), 5.10.262 :3191-3199 and 5.15.224 :3343-3351 (`page_count(page) != 1` -> copy).',
   },
   {
+    name: 'wp_reuse_swapcache',
+    since: '5.18',
+    commit: '53a05ad9f21d',
+    title: 'mm: optimize do_wp_page() for exclusive pages in the swapcache',
+    effect:
+      'do_wp_page(): a page whose only other reference is the swap cache is reused after try_to_free_swap() succeeds (no other swap PTE names the slot); 5.9-5.17 copied every swap-cache page (page_count != 1).',
+    status: 'VERIFIED',
+    evidence: 'u5.19 (5.19.17) mm/memory.c:3426-3432 `if (page_count(page) > 1 + PageSwapCache(page)) goto copy; ... try_to_free_swap(page); ... page_count(page) != 1`; 5.10.262 :3191 and 5.15.224 :3343 `page_count(page) != 1` -> copy; the 5.18 merge-window revlist.',
+  },
+  {
+    name: 'swapin_write_reuse_swap_page',
+    since: '2.6',
+    until: '5.18',
+    commit: 'c145e0b47c77',
+    title: 'mm: streamline COW logic in do_swap_page() (removed reuse_swap_page() from the swap-in write fault)',
+    effect:
+      'do_swap_page() on a write fault maps the page writable when reuse_swap_page() says mapcount + swap count <= 1, whatever other references it has: a page vmsplice or FOLL_GET still holds is written in place (the swap flavour of CVE-2020-29374). Not backported: 5.10.y and 5.15.y keep it.',
+    status: 'VERIFIED',
+    evidence: '5.4.291 mm/memory.c:3071, 5.10.262 :3509-3514, 5.15.224 :3708 `if ((vmf->flags & FAULT_FLAG_WRITE) && reuse_swap_page(page, NULL))`; reuse_swap_page() 5.10.262 mm/swapfile.c:1718-1752 (`count <= 1`, delete_from_swap_cache when 1); gone in 5.19.17; post-commit code in the patch mail.',
+  },
+  {
     name: 'fork_early_cow_pinned',
     since: '5.9',
     commit: '70e806e4e645',
@@ -276,12 +297,15 @@ export const KNOBS: Knob[] = [
   },
   {
     name: 'no_swapcache_pinned',
-    since: '5.9',
+    since: '5.11',
     commit: 'feb889fb40fa',
     title: "mm: don't put pinned pages into the swap cache",
     effect: 'reclaim skips a maybe-pinned anon page instead of adding it to the swap cache.',
     status: 'VERIFIED',
     evidence: 'feb889fb40fa in a 5.11-rc4 revlist; the folio_maybe_dma_pinned() skip before add_to_swap read in 5.10.262 mm/vmscan.c (Debian ChangeLog-5.10.9 backport); absent in 5.4.291.',
+    backports: {
+      '5.10': { release: '5.10.9', commit: '72c5ce89427f', evidence: 'revlist between "Linux 5.10.8" and "Linux 5.10.9"; Debian ChangeLog-5.10.9; 5.10.262 mm/vmscan.c' },
+    },
   },
   {
     name: 'vmscan_skip_pinned',
