@@ -458,3 +458,16 @@ test('swap: do_swap_page() <=5.17 reuses a still-referenced page on a write faul
     assert.deepEqual(r, { kind: 'value', v: c(leaks ? 'b' : 'a') }, `${profile}: the pipe ${leaks ? 'sees the parent\'s later write' : 'keeps the snapshot'}`);
   }
 });
+
+test('invalidate_inode_pages2 ignores references: an O_DIRECT write orphans a pinned page-cache page (invalidate_complete_folio2)', () => {
+  const k = mk('6.1');
+  const x = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+  load(k, 0, x);
+  const f = k.pteFolio(0, x);
+  must(gup(k, x, FOLL_PIN), 'pin');
+  const b = anon(k);
+  store(k, 0, b, 'o');
+  assert.equal(run(k, { op: 'odirect_write', p: 0, file: 0, idx: 0, va: b }).kind, 'ok');
+  assert.notEqual(k.cachedFolio(0, 0), f, 'the pinned folio left the page cache');
+  assert.deepEqual(run(k, { op: 'read', p: 0, file: 0, idx: 0 }), { kind: 'value', v: c('o') });
+});

@@ -10,9 +10,10 @@ import { Kernel } from './kernel.js';
 import { FOLL_GET, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_WRITE, folio_store } from './folio.js';
 import { gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock, pin_handle_folio } from './gup.js';
 import { F_VALUE, PIN_KIND_DIO } from './state.js';
-import { filemap_write_and_wait, invalidate_inode_page2 } from './filemap.js';
+import { filemap_write_and_wait, generic_perform_write, invalidate_inode_page2 } from './filemap.js';
+import { cpu_load } from './memory.js';
 import { check_device_read, check_device_write } from './invariants.js';
-import { EFBIG, EINVAL } from './errno.js';
+import { EFBIG, EINVAL, EFAULT } from './errno.js';
 
 /**
  * The flags the block layer takes an O_DIRECT buffer with: FOLL_GET, FOLL_PIN
@@ -55,6 +56,14 @@ export function dio_rw_step(
   if (seg === 0) {
     if (idx < 0 || (read ? idx >= k.fileSize(fi) : idx >= k.L.d.filePages)) return fail(read ? -EINVAL : -EFBIG);
     filemap_write_and_wait(k, fi); // iomap_dio_rw: flush dirty page cache in range first
+    if (!read && !invalidate_inode_page2(k, fi, idx)) {
+      // iomap_dio_rw(): "If this invalidation fails, let the caller fall back to buffered I/O" (-ENOTBLK; ext4_dio_write_iter)
+      k.trace('iomap_dio_rw', `file ${fi} page ${idx} could not be invalidated: buffered write instead`);
+      const v = cpu_load(k, p, va);
+      if ('signal' in v || 'wait' in v) return fail(-EFAULT);
+      const e = generic_perform_write(k, fi, idx, v.value);
+      return fail(e);
+    }
     const h = dio_get_pages(k, p, va, read);
     if (h < 0) return fail(h);
     loc[0] = h;

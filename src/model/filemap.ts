@@ -224,20 +224,26 @@ export function do_truncate(k: Kernel, fi: number, pages: number): number {
   return 0;
 }
 
-/** invalidate_inode_pages2_range() for one page (after an O_DIRECT write): unmap, then drop if unused. */
+/**
+ * invalidate_inode_pages2_range() for one page (around an O_DIRECT write):
+ * unmap it, then invalidate_complete_folio2() -- which "ignores the page's
+ * refcount": a clean page whose buffers can go leaves the page cache even if a
+ * pin or GUP reference holds it (the holder keeps an orphan). Only a dirty page
+ * or busy buffers make it fail (-EBUSY; "page cache invalidation failure" is
+ * printed after the write). Read in 5.10.262 mm/truncate.c:648-680 and
+ * 6.12.117 :568-600.
+ */
 export function invalidate_inode_page2(k: Kernel, fi: number, idx: number): boolean {
   const f = k.cachedFolio(fi, idx);
   if (f < 0) return true;
   rmap_walk(k, f, (p, va) => zap_pte(k, p, va, 'invalidate_inode_pages2'));
-  if (k.ftest(f, PG_DIRTY)) return false;
+  if (k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK)) return false;
   if (!filemap_release_folio(k, f)) return false;
-  if (k.fget(f, F_REF) !== 1) {
-    k.sink.note(`page cache invalidation failure on direct I/O (file ${fi} page ${idx} is still referenced)`);
-    return false;
-  }
   k.setCachedFolio(fi, idx, -1);
   k.fset(f, F_MAPPING, 0);
   k.fclearFlag(f, PG_LRU | PG_FS_WRITABLE);
+  if (k.fget(f, F_REF) > 1) k.trace('invalidate_complete_folio2', `file ${fi} page ${idx}: folio #${f} leaves the page cache although still referenced (orphaned)`);
+  else k.trace('invalidate_complete_folio2', `file ${fi} page ${idx}: folio #${f} leaves the page cache`);
   folio_put(k, f);
   return true;
 }
