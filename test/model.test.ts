@@ -397,19 +397,22 @@ test('io_uring_shmem_buffers (40dad765c045, 5.14; 5.10.162) and io_uring_same_fi
 });
 
 test('copy_present_page: 5.9-5.18 copy a maybe-pinned page-cache page of a private mapping for the child (no PageAnon test until fb3d824d1a46; 5.10.153, 5.15.173)', () => {
-  const childCopies = (profile: string) => {
+  const childCopies = (profile: string, anonVma = true) => {
     const k = mk(profile);
-    const x = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
+    const x = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 2, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
+    if (anonVma) store(k, 0, x + 1, 'c'); // a COW fault gives the VMA an anon_vma
     load(k, 0, x);
     must(gup(k, x, FOLL_PIN), 'pin');
     run(k, { op: 'fork', p: 0, child: 1 });
-    return k.pteFolio(1, x) !== k.pteFolio(0, x);
+    return (k.pte(1, x) & PTE_PRESENT) !== 0 && k.pteFolio(1, x) !== k.pteFolio(0, x);
   };
   assert.equal(childCopies('5.9'), true);
   assert.equal(childCopies('5.18'), true);
   assert.equal(childCopies('5.10'), false, '5.10.y has the stable fix');
   assert.equal(childCopies('5.15'), false, '5.15.y has the stable fix');
   assert.equal(childCopies('5.19'), false);
+  // vma_needs_copy(): without an anon_vma fork copies no PTE at all, so nothing is copied early
+  assert.equal(childCopies('5.9', false), false);
 });
 
 test('GUP-fast reads write_protect_seq only for FOLL_PIN (lockless_pages_from_mm): a FOLL_GET walk ignores a fork in progress', async () => {

@@ -36,6 +36,7 @@ import {
   VM_DONTCOPY,
   VM_HUGETLB,
   VM_WIPEONFORK,
+  VM_ANON_VMA,
   VM_WRITE,
 } from './state.js';
 import { is_cow_mapping } from './memory.js';
@@ -143,7 +144,7 @@ export function dup_mmap_start(k: Kernel, parent: number, child: number): void {
     if (vmf === 0 || vmf & VM_DONTCOPY) continue;
     const po = k.L.pte(parent, va);
     const co = k.L.pte(child, va);
-    k.s[co + E_VMFLAGS] = vmf;
+    k.s[co + E_VMFLAGS] = vmf & VM_WIPEONFORK ? vmf & ~VM_ANON_VMA : vmf; // a wiped VMA starts without an anon_vma
     k.s[co + E_FILE] = k.s[po + E_FILE]!;
     k.s[co + E_PGOFF] = k.s[po + E_PGOFF]!;
   }
@@ -155,7 +156,9 @@ export function copy_page_range_next(k: Kernel, parent: number, va: number): num
   for (; va < k.L.d.vpages; va++) {
     const vmf = k.vmFlags(parent, va);
     if (vmf === 0 || vmf & (VM_DONTCOPY | VM_WIPEONFORK)) continue;
-    if (!is_cow_mapping(vmf) && !(vmf & VM_HUGETLB)) continue;
+    // vma_needs_copy(): only VMAs with an anon_vma (and, before bcd51a3c679d in 6.0, hugetlb ones);
+    // the child faults everything else in from the page cache
+    if (!(vmf & VM_ANON_VMA) && !(vmf & VM_HUGETLB && !k.on('hugetlb_lazy_fork_copy'))) continue;
     const bits = k.pte(parent, va);
     if (bits & PTE_PMD && va % HPAGE_PMD_NR !== 0) continue; // copied with its PMD
     if (bits & (PTE_PRESENT | PTE_SWAP | PTE_MIGRATION)) return va;

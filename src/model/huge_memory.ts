@@ -13,6 +13,7 @@
 // form), mTHP sizes, the deferred split queue (a partially unmapped THP keeps
 // all its pages until its last reference goes).
 
+import { anon_vma_prepare } from './rmap.js';
 import { Kernel, ZERO_FOLIO } from './kernel.js';
 import { folio_copy, folio_get, folio_put } from './folio.js';
 import {
@@ -107,6 +108,7 @@ export function map_pmd(k: Kernel, p: number, base: number, head: number, bits: 
  * fresh exclusive THP mapped by the PMD.
  */
 export function do_huge_pmd_anonymous_page(k: Kernel, p: number, va: number, write: boolean): number {
+  anon_vma_prepare(k, p, va); // before the huge zero page too
   const base = pmd_base(va);
   if (!write) {
     const z = get_huge_zero_folio(k);

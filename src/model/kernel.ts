@@ -62,6 +62,7 @@ export type KnobName =
   | 'swapin_write_reuse_swap_page'
   | 'fork_early_cow_pinned'
   | 'hugetlb_fork_early_cow_pinned'
+  | 'hugetlb_lazy_fork_copy'
   | 'fork_early_cow_anon_only'
   | 'hugetlb_fork_early_cow_anon_only'
   | 'gup_fast_write_protect_seq'

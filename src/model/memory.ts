@@ -46,6 +46,7 @@ import {
 } from './state.js';
 import { filemap_fault } from './filemap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
+import { anon_vma_prepare } from './rmap.js';
 import { do_swap_page, free_swap_and_cache, swap_count, try_to_free_swap, delete_from_swap_cache } from './swap.js';
 import { SIGBUS, SIGSEGV } from './errno.js';
 import {
@@ -101,7 +102,9 @@ function write_bits(vmf: number): number {
 }
 
 /** folio_alloc for a new anon page in this vma (huge if hugetlb). */
-function alloc_anon(k: Kernel, vmf: number, value: number): number {
+function alloc_anon(k: Kernel, p: number, va: number, value: number): number {
+  const vmf = k.vmFlags(p, va);
+  anon_vma_prepare(k, p, va);
   const huge = vmf & VM_HUGETLB ? PG_HUGETLB | PG_LARGE : 0;
   const f = k.allocFolio(PG_ANON | PG_ANON_EXCLUSIVE | PG_UPTODATE | PG_LRU | huge, value);
   return f;
@@ -115,7 +118,7 @@ function do_anonymous_page(k: Kernel, p: number, va: number, fflags: number): nu
     k.trace('do_anonymous_page', `mapped the zero page read-only`);
     return VM_FAULT_OK;
   }
-  const f = alloc_anon(k, vmf, 0);
+  const f = alloc_anon(k, p, va, 0);
   map_folio(k, p, va, f, fflags & FAULT_FLAG_WRITE ? write_bits(vmf) : 0);
   folio_put(k, f); // the allocation reference is now the mapping's
   k.trace(vmf & VM_HUGETLB ? 'hugetlb_no_page' : 'do_anonymous_page', `new anon folio #${f} (exclusive)`);
@@ -144,7 +147,7 @@ function do_fault(k: Kernel, p: number, va: number, fflags: number): number {
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
   if ((write || unshare) && !(vmf & VM_SHARED)) {
     // do_cow_fault(): a private copy of the page-cache page
-    const n = alloc_anon(k, vmf, 0);
+    const n = alloc_anon(k, p, va, 0);
     folio_copy(k, n, f);
     map_folio(k, p, va, n, unshare ? 0 : write_bits(vmf));
     folio_put(k, n);
@@ -171,7 +174,7 @@ function do_fault(k: Kernel, p: number, va: number, fflags: number): number {
  */
 function wp_page_copy(k: Kernel, p: number, va: number, old: number, unshare: boolean): number {
   const vmf = k.vmFlags(p, va);
-  const n = alloc_anon(k, vmf, 0);
+  const n = alloc_anon(k, p, va, 0);
   folio_copy(k, n, old);
   mmu_notifier_invalidate(k, p, va, 'wp_page_copy');
   folio_remove_rmap(k, old);

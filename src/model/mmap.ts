@@ -269,3 +269,4 @@ export function do_mremap(k: Kernel, p: number, va: number, pages: number): numb
   k.trace('move_page_tables', `${pages} page(s) moved from ${va} to ${to}`);
   return to;
 }
+

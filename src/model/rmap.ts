@@ -3,7 +3,7 @@
 // tables are small (scenario-sized).
 
 import type { Kernel } from './kernel.js';
-import { E_FOLIO, E_PTE, PTE_PRESENT, P_STRIDE } from './state.js';
+import { E_FOLIO, E_PTE, PTE_PRESENT, P_STRIDE, VM_ANON_VMA } from './state.js';
 
 /** Call fn(p, va) for every present PTE that maps folio f (rmap_walk). */
 export function rmap_walk(k: Kernel, f: number, fn: (p: number, va: number) => void): void {
@@ -27,4 +27,21 @@ export function mapping_walk(k: Kernel, fi: number, idx: number, fn: (p: number,
       if (k.vmFlags(p, va) !== 0 && k.vmFile(p, va) === fi && k.vmPgoff(p, va) === idx) fn(p, va);
     }
   }
+}
+
+/**
+ * anon_vma_prepare() (mm/rmap.c): the first anonymous page of a VMA gives it
+ * an anon_vma. pinlab keeps VMAs per page, so the flag goes on every page of
+ * the VMA -- the run of pages around va with the same flags, file and pgoff.
+ * fork copies the page tables only of VMAs that have one (vma_needs_copy).
+ */
+export function anon_vma_prepare(k: Kernel, p: number, va: number): void {
+  const vmf = k.vmFlags(p, va);
+  if (vmf === 0 || vmf & VM_ANON_VMA) return;
+  const fi = k.vmFile(p, va);
+  const base = k.vmPgoff(p, va) - va;
+  const same = (a: number) => a >= 0 && a < k.L.d.vpages && (k.vmFlags(p, a) & ~VM_ANON_VMA) === vmf && k.vmFile(p, a) === fi && (fi < 0 || k.vmPgoff(p, a) - a === base);
+  let lo = va;
+  while (same(lo - 1)) lo--;
+  for (let a = lo; same(a); a++) k.setVmFlags(p, a, k.vmFlags(p, a) | VM_ANON_VMA);
 }

@@ -73,6 +73,8 @@ export const VM_HUGETLB = 0x400000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_WIPEONFORK = 0x2000000;
 export const VM_MERGEABLE = 0x10000000; // MADV_MERGEABLE (KSM)
+/** pinlab: vma->anon_vma is set (anon_vma_prepare() ran: the VMA has, or had, anonymous pages) */
+export const VM_ANON_VMA = 0x1000000;
 export const VM_HUGEPAGE = 0x20000000; // MADV_HUGEPAGE
 export const VM_NOHUGEPAGE = 0x8000000; // MADV_NOHUGEPAGE (pinlab's value)
 /** pinlab: this page is covered by a VMA at all */

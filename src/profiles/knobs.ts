@@ -272,6 +272,16 @@ export const KNOBS: Knob[] = [
     evidence: '4eae4efa2c29 merged between 5.12-rc2 and -rc3 (mails); copy_hugetlb_page_range() page_needs_cow_for_dma read in 5.15.224 mm/hugetlb.c:4374; absent in 5.10.262.',
   },
   {
+    name: 'hugetlb_lazy_fork_copy',
+    since: '6.0',
+    commit: 'bcd51a3c679d',
+    title: 'hugetlb: lazy page table copies in fork()',
+    effect:
+      'vma_needs_copy() no longer copies the page tables of every hugetlb VMA at fork: like other VMAs, only those with an anon_vma (a private mapping that has had a fault) are copied; the child faults shared hugetlb pages in.',
+    status: 'VERIFIED',
+    evidence: '5.10.262 and 5.19.17 mm/memory.c vma_needs_copy/copy_page_range list VM_HUGETLB among the always-copied; 6.1.192 mm/memory.c:1251-1275 does not; "started to trigger after v5.19" (bisect mail naming bcd51a3c679d).',
+  },
+  {
     name: 'fork_early_cow_anon_only',
     since: '5.19',
     commit: 'fb3d824d1a46',
