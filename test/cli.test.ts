@@ -14,7 +14,7 @@ const cli = join(root, 'dist/src/cli.js');
 const pinlab = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
 
 test('check --jobs 2 (piscina workers) gives exactly the single-threaded JSON', () => {
-  const files = ['../shared/corpus/seeds', 'corpus/24-dirty-cow-race.pin', 'corpus/41-longterm-pin-writeback-race.pin'];
+  const files = ['corpus/real', 'corpus/24-dirty-cow-race.pin', 'corpus/41-longterm-pin-writeback-race.pin'];
   const one = pinlab('check', ...files, '--json', '--jobs', '1');
   const two = pinlab('check', ...files, '--json', '--jobs', '2');
   assert.equal(one.status, 0, one.stderr);
@@ -23,17 +23,20 @@ test('check --jobs 2 (piscina workers) gives exactly the single-threaded JSON', 
   assert.ok(JSON.parse(one.stdout).length >= 14);
 });
 
-test('run --json on 002-ro-pin-after-fork prints the spec document', () => {
-  const r = pinlab('run', '../shared/corpus/seeds/002-ro-pin-after-fork.pin', '--json');
+test('run --json on 18-dontfork-dofork prints the spec document', () => {
+  const r = pinlab('run', 'corpus/18-dontfork-dofork.pin', '--json');
   assert.equal(r.status, 0);
   const d = JSON.parse(r.stdout);
-  assert.equal(d.scenario, 'ro-pin-after-fork');
+  assert.equal(d.scenario, 'dontfork-dofork');
   assert.equal(d.passed, true);
+  const k58 = d.results.find((x: { kernel: string }) => x.kernel === '5.8');
+  assert.equal(k58.outcomes[0].values.r, 'b');
+  assert.equal(k58.outcomes[0].violations[0].kind, 'DMA_LOST');
+  assert.equal(k58.outcomes[0].violations[0].line, 17);
+  assert.deepEqual(k58.explored, { states: 1, transitions: 0, complete: true });
   const k59 = d.results.find((x: { kernel: string }) => x.kernel === '5.9');
-  assert.equal(k59.outcomes[0].values.r, 'b');
-  assert.equal(k59.outcomes[0].violations[0].kind, 'DMA_LOST');
-  assert.equal(k59.outcomes[0].violations[0].line, 14);
-  assert.deepEqual(k59.explored, { states: 1, transitions: 0, complete: true });
+  assert.equal(k59.outcomes[0].values.r, 'c');
+  assert.deepEqual(k59.outcomes[0].violations, []);
 });
 
 test('malformed input: file:line:col, the line, a caret, exit 2, no stack trace', () => {
@@ -51,11 +54,11 @@ test('a failing clause exits 1; a bound hit makes check fail and says so', () =>
   const f = join(dir, 'fail.pin');
   writeFileSync(f, "scenario fail\nkernels 6.18\nA: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: x[0] = 'a'\nA: r = x[0]\nexpect r == 'b'\n");
   assert.equal(pinlab('run', f).status, 1);
-  const b = pinlab('check', '../shared/corpus/seeds/003-mmu-notifier-secondary.pin', '--max-states', '40');
+  const b = pinlab('check', 'corpus/42-secondary-mmu-vs-fast-pin-writeback.pin', '--max-states', '40');
   assert.equal(b.status, 1);
   assert.match(b.stdout, /BOUND/);
   assert.match(b.stdout, /exploration incomplete \(max-states bound\)/);
-  const j = pinlab('run', '../shared/corpus/seeds/003-mmu-notifier-secondary.pin', '--max-states', '40', '--json');
+  const j = pinlab('run', 'corpus/42-secondary-mmu-vs-fast-pin-writeback.pin', '--max-states', '40', '--json');
   assert.equal(j.status, 1);
   const d = JSON.parse(j.stdout);
   assert.equal(d.results[0].explored.complete, false);

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mk, run, must, c } from './helpers.js';
 import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folio_maybe_dma_pinned } from '../src/model/folio.js';
-import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../src/model/mmap.js';
+import { MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../src/model/mmap.js';
 import {
-  F_REF, F_MAPCOUNT, F_MAPPING, F_PINCOUNT, F_VALUE, PTE_PMD, PG_ZERO, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
+  F_REF, F_MAPCOUNT, F_MAPPING, F_PINCOUNT, F_VALUE, PTE_PMD, PTE_SWAP, PG_ZERO, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
 } from '../src/model/state.js';
 import { EFAULT, EAGAIN, EINVAL } from '../src/model/errno.js';
 import type { Kernel } from '../src/model/kernel.js';
@@ -435,7 +435,7 @@ test('memfd_secret is ENOSYS until 6.5 unless booted with secretmem.enable=1 (b7
 });
 
 test('swap: COW after fork of a swapped-out page copies on every version while the other swap PTE still names the slot (cow.c "Basic COW after fork() ... swapped out")', () => {
-  for (const profile of ['4.9', '5.7', '5.9', '5.10', '5.18', '6.1', '6.18']) {
+  for (const profile of ['5.7', '5.9', '5.10', '5.18', '6.1', '6.18']) {
     const k = mk(profile);
     const x = anon(k);
     store(k, 0, x, 'a');
@@ -473,4 +473,90 @@ test('invalidate_inode_pages2 ignores references: an O_DIRECT write orphans a pi
   assert.equal(run(k, { op: 'odirect_write', p: 0, file: 0, idx: 0, va: b }).kind, 'ok');
   assert.notEqual(k.cachedFolio(0, 0), f, 'the pinned folio left the page cache');
   assert.deepEqual(run(k, { op: 'read', p: 0, file: 0, idx: 0 }), { kind: 'value', v: c('o') });
+});
+
+// ---- madvise (mm/madvise.c)
+const errno = (r: { kind: string; e?: number }) => (r.kind === 'errno' ? r.e : 0);
+
+test('MADV_PAGEOUT splits a THP mapped once and swaps its pages out; a GUP-held THP cannot be split and stays (can_split_folio)', () => {
+  for (const profile of ['5.7', '5.10', '6.1', '6.18']) {
+    const k = mk(profile);
+    const x = thp(k);
+    store(k, 0, x + 1, 'b');
+    const h = k.pteFolio(0, x);
+    run(k, { op: 'madvise', p: 0, va: x, pages: 1, advice: 'MADV_PAGEOUT' });
+    assert.ok(k.pte(0, x) & PTE_SWAP, `${profile}: the first page went to swap`);
+    assert.ok(k.pte(0, x + 1) & PTE_PRESENT && !(k.pte(0, x + 1) & PTE_PMD), `${profile}: the second stays, PTE-mapped`);
+    assert.equal(k.nrPages(h + 1), 1, `${profile}: no longer one folio`);
+    assert.deepEqual(load(k, 0, x), { kind: 'value', v: c('a') });
+    const k2 = mk(profile);
+    const y = thp(k2);
+    must(gup(k2, y + 1, FOLL_GET), 'pin');
+    run(k2, { op: 'madvise', p: 0, va: y, pages: 2, advice: 'MADV_PAGEOUT' });
+    assert.ok(k2.pte(0, y) & PTE_PMD, `${profile}: the held THP stays whole and mapped`);
+    run(k2, { op: 'reclaim' });
+    assert.ok(k2.pte(0, y) & PTE_PMD, `${profile}: global reclaim cannot split it either`);
+  }
+});
+
+test('MADV_PAGEOUT leaves a page mapped by two processes alone ("do not interfere with other mappings"); global reclaim does not', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  run(k, { op: 'fork', p: 0, child: 1 });
+  run(k, { op: 'madvise', p: 0, va: x, pages: 1, advice: 'MADV_PAGEOUT' });
+  assert.ok(k.pte(0, x) & PTE_PRESENT, 'still resident after MADV_PAGEOUT');
+  run(k, { op: 'reclaim' });
+  assert.ok(k.pte(0, x) & PTE_SWAP && k.pte(1, x) & PTE_SWAP, 'reclaim unmaps both');
+});
+
+test('MADV_COLD only deactivates: nothing changes; MADV_COLD and MADV_PAGEOUT are unknown before 5.4 and EINVAL on hugetlb', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const before = k.pte(0, x);
+  assert.equal(run(k, { op: 'madvise', p: 0, va: x, pages: 1, advice: 'MADV_COLD' }).kind, 'ok');
+  assert.equal(k.pte(0, x), before);
+  const old = mk('4.9');
+  const y = anon(old);
+  assert.equal(errno(run(old, { op: 'madvise', p: 0, va: y, pages: 1, advice: 'MADV_PAGEOUT' })), EINVAL);
+  assert.equal(errno(run(old, { op: 'madvise', p: 0, va: y, pages: 1, advice: 'MADV_COLD' })), EINVAL);
+  const h = must(run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: RW, flags: MAP_PRIVATE | MAP_HUGETLB }), 'mapping').va;
+  assert.equal(errno(run(k, { op: 'madvise', p: 0, va: h, pages: 1, advice: 'MADV_PAGEOUT' })), EINVAL);
+  assert.equal(errno(run(k, { op: 'madvise', p: 0, va: h, pages: 1, advice: 'MADV_COLD' })), EINVAL);
+});
+
+test('MADV_DONTNEED on hugetlb is EINVAL until 90e7e7f5ef3f (5.18); mremap of hugetlb is EINVAL until 550a7d60bd5e (5.16)', () => {
+  for (const [profile, dontneed, mremap] of [['5.15', EINVAL, EINVAL], ['5.10', EINVAL, EINVAL], ['5.19', 0, 0], ['6.18', 0, 0]] as const) {
+    const k = mk(profile);
+    const h = must(run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: RW, flags: MAP_PRIVATE | MAP_HUGETLB }), 'mapping').va;
+    store(k, 0, h, 'a');
+    assert.equal(errno(run(k, { op: 'madvise', p: 0, va: h, pages: 1, advice: 'MADV_DONTNEED' })), dontneed, profile);
+    assert.deepEqual(load(k, 0, h), { kind: 'value', v: dontneed ? c('a') : 0 }, profile);
+    const r = run(k, { op: 'mremap', p: 0, va: h, pages: 1 });
+    assert.equal(errno(r), mremap, profile);
+  }
+});
+
+test('madvise flag advice: DONTFORK on half a THP splits its PMD (split_vma); WIPEONFORK refuses hugetlb; MERGEABLE ignores shared; a hole is ENOMEM after the rest is advised', () => {
+  const k = mk('6.18');
+  const x = thp(k);
+  run(k, { op: 'madvise', p: 0, va: x, pages: 1, advice: 'MADV_DONTFORK' });
+  assert.ok(!(k.pte(0, x) & PTE_PMD) && k.pte(0, x) & PTE_PRESENT, 'the PMD was split');
+  const y = thp(k);
+  run(k, { op: 'madvise', p: 0, va: y, pages: 2, advice: 'MADV_DONTFORK' });
+  assert.ok(k.pte(0, y) & PTE_PMD, 'advice on the whole THP keeps the PMD');
+  const h = must(run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: RW, flags: MAP_PRIVATE | MAP_HUGETLB }), 'mapping').va;
+  assert.equal(errno(run(k, { op: 'madvise', p: 0, va: h, pages: 1, advice: 'MADV_WIPEONFORK' })), EINVAL);
+  assert.equal(run(k, { op: 'madvise', p: 0, va: h, pages: 1, advice: 'MADV_KEEPONFORK' }).kind, 'ok');
+  const s = must(run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+  assert.equal(run(k, { op: 'madvise', p: 0, va: s, pages: 1, advice: 'MADV_MERGEABLE' }).kind, 'ok');
+  const a = anon(k, 1);
+  run(k, { op: 'munmap', p: 0, va: a, pages: 1 });
+  const b = anon(k, 1);
+  if (b === a + 1 || b === a - 1) {
+    const lo = Math.min(a, b);
+    assert.equal(errno(run(k, { op: 'madvise', p: 0, va: lo, pages: 2, advice: 'MADV_DONTFORK' })), 12 /* ENOMEM */);
+    assert.ok(k.vmFlags(0, b) & 0x20000, 'the mapped page was advised (VM_DONTCOPY)');
+  }
 });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '../src/serve.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const seed002 = readFileSync(`${root}/../shared/corpus/seeds/002-ro-pin-after-fork.pin`, 'utf8');
+const scenario84 = readFileSync(`${root}/corpus/84-ro-pin-previously-shared.pin`, 'utf8');
 
 async function post(url: string, path: string, body: unknown): Promise<any> {
   const r = await fetch(url + path, { method: 'POST', body: JSON.stringify(body) });
@@ -23,16 +23,16 @@ test('serve: corpus, check, run (matrix with knob diffs) and steps (state per st
   t.after(() => srv.close());
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   const corpus = (await (await fetch(url + 'api/corpus')).json()) as { id: string; group: string }[];
-  assert.ok(corpus.some((c) => c.id === '002-ro-pin-after-fork' && c.group === 'seeds'));
+  assert.ok(corpus.some((c) => c.id === '84-ro-pin-previously-shared' && c.group === 'corpus'));
   assert.ok(corpus.some((c) => c.id.startsWith('real/')));
-  const one = (await (await fetch(url + 'api/corpus/002-ro-pin-after-fork')).json()) as { text: string };
-  assert.equal(one.text, seed002);
+  const one = (await (await fetch(url + 'api/corpus/84-ro-pin-previously-shared')).json()) as { text: string };
+  assert.equal(one.text, scenario84);
 
   const bad = await post(url, 'api/check', { text: 'scenario x\nA: x = mmap(anon 1)\n' });
   assert.deepEqual([bad.ok, bad.error.line, bad.error.column], [false, 2, 18]);
   assert.match(bad.error.message, /expected/);
 
-  const run = await post(url, 'api/run', { text: seed002 });
+  const run = await post(url, 'api/run', { text: scenario84 });
   assert.deepEqual(run.profiles, ['5.8', '5.9', '5.18', '5.19', '6.18']);
   const kinds = (k: string) => run.runs.find((r: any) => r.kernel === k).violations.map((v: any) => v.kind);
   assert.deepEqual(kinds('5.9'), ['DMA_LOST']);
@@ -40,15 +40,15 @@ test('serve: corpus, check, run (matrix with knob diffs) and steps (state per st
   const diff = run.knobDiffs.find((d: any) => d.from === '5.18' && d.to === '5.19');
   assert.ok(diff.added.some((k: any) => k.name === 'gup_unshare_anon' && k.commit));
 
-  const steps = await post(url, 'api/steps', { text: seed002, kernel: '5.9' });
+  const steps = await post(url, 'api/steps', { text: scenario84, kernel: '5.9' });
   const violating = steps.steps.find((s: any) => s.violations.length);
-  assert.equal(violating.line, 14);
+  assert.equal(violating.line, 18);
   assert.equal(violating.violations[0].kind, 'DMA_LOST');
   const st = violating.state;
-  const pin = st.pins.find((p: any) => p.name === 'p');
+  const pin = st.pins.find((p: any) => p.name === 'pin');
   const pte = st.procs[0].ptes.find((e: any) => e.va === 0);
   assert.notEqual(pin.folios[0], pte.folio, 'on 5.9 the device holds a folio the process no longer maps');
-  const ok = await post(url, 'api/steps', { text: seed002, kernel: '6.18' });
+  const ok = await post(url, 'api/steps', { text: scenario84, kernel: '6.18' });
   const last = ok.steps.at(-1).state;
-  assert.equal(last.pins.find((p: any) => p.name === 'p').folios[0], last.procs[0].ptes.find((e: any) => e.va === 0).folio);
+  assert.equal(last.pins.find((p: any) => p.name === 'pin').folios[0], last.procs[0].ptes.find((e: any) => e.va === 0).folio);
 });

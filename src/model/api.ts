@@ -21,7 +21,7 @@ import { kvm_faultin_pfn, kvm_read, kvm_write } from './mmu_notifier.js';
 import { migrate_folio } from './migrate.js';
 import { guest_memfd_create } from './guest_memfd.js';
 import { gmap_make_secure } from './s390_uv.js';
-import { reclaim_page_at, shrink_all } from './vmscan.js';
+import { shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
 import { FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
 import { EINVAL, EFAULT, ENOSYS } from './errno.js';
@@ -104,7 +104,7 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
     case 'mprotect':
       return status(do_mprotect(k, o.p, o.va, o.pages, o.prot));
     case 'madvise':
-      return status(do_madvise(k, o.p, o.va, o.pages, o.advice, (p, va) => reclaim_page_at(k, p, va)));
+      return status(do_madvise(k, o.p, o.va, o.pages, o.advice));
     case 'fork':
       dup_mmap(k, o.p, o.child);
       return { kind: 'proc', p: o.child };

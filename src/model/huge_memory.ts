@@ -8,10 +8,11 @@
 // (__split_huge_pmd_locked). PageAnonExclusive of a PMD-mapped THP is read
 // from the head page and handed to every page on split.
 //
-// Not modelled: file and shmem THP, THP swap-out (reclaim leaves THPs alone),
+// Not modelled: file and shmem THP, THP swap-out as one folio (reclaim splits
+// first: the same pages reach swap),
 // THP migration, khugepaged's background scan (MADV_COLLAPSE is the synchronous
 // form), mTHP sizes, the deferred split queue (a partially unmapped THP keeps
-// all its pages until its last reference goes).
+// all its pages until its last reference goes or something splits it).
 
 import { anon_vma_prepare } from './rmap.js';
 import { Kernel, ZERO_FOLIO } from './kernel.js';
@@ -19,7 +20,16 @@ import { folio_copy, folio_get, folio_put } from './folio.js';
 import {
   E_FOLIO,
   E_PTE,
+  F_COMPOUND,
+  F_FLAGS,
+  F_INDEX,
+  F_MAPPING,
+  F_PINCOUNT,
+  F_PINS,
   F_REF,
+  F_SWAP,
+  PAGE_FLAGS,
+  PG_LARGE,
   H_HUGE_ZERO,
   H_NEXT_FOLIO,
   HPAGE_PMD_NR,
@@ -151,6 +161,62 @@ export function split_huge_pmd(k: Kernel, p: number, va: number, why: string): v
     else k.fclearFlag(head + i, PG_ANON_EXCLUSIVE);
   }
   k.trace('__split_huge_pmd', `PMD of THP #${head} at ${base} split into ${HPAGE_PMD_NR} PTEs (${why})`);
+}
+
+/**
+ * can_split_folio() (mm/huge_memory.c, all versions; can_split_huge_page
+ * before 5.16): only the folio's mappings, the swap cache and the caller
+ * may hold references. A pinned or GUP-held THP cannot be split.
+ */
+export function can_split_folio(k: Kernel, head: number): boolean {
+  const extra = k.ftest(head, PG_SWAPCACHE) ? k.nrPages(head) : 0;
+  return k.fget(head, F_REF) === k.fget(head, F_MAPCOUNT) + extra;
+}
+
+/**
+ * split_huge_page() / split_folio() (mm/huge_memory.c, all versions) of an
+ * anonymous THP: unmap_folio() splits every PMD that maps it (secondary MMUs
+ * are invalidated), __split_huge_page() makes each page its own small folio
+ * with its own mappings, references and PageAnonExclusive, and the pages no
+ * one maps any longer are freed. Returns 0 or -EAGAIN when can_split_folio()
+ * refuses (5.x returns -EBUSY; callers only test for failure).
+ */
+export function split_folio(k: Kernel, f: number, why: string): number {
+  const head = k.head(f);
+  const nr = k.nrPages(head);
+  if (nr <= 1) return 0;
+  if (is_huge_zero_folio(k, head) || !can_split_folio(k, head)) {
+    k.trace('split_folio', `THP #${head} not split (${why}): references beyond its mappings`);
+    return -EAGAIN;
+  }
+  const { procs, vpages } = k.L.d;
+  for (let p = 0; p < procs; p++)
+    for (let va = 0; va < vpages; va++) {
+      const g = k.s[k.L.pte(p, va) + E_FOLIO]! - 1;
+      if (g >= head && g < head + nr && pmd_trans_huge(k, p, va)) split_huge_pmd(k, p, va, why);
+      else if (g >= head && g < head + nr && k.pte(p, va) & PTE_PRESENT) mmu_notifier_invalidate(k, p, va, 'split_folio');
+    }
+  // __split_huge_page(): folio-level state goes to every page, counts become per page
+  const o = k.L.folio(head);
+  const flags = k.s[o + F_FLAGS]! & ~PG_LARGE;
+  const fields = [F_MAPPING, F_INDEX, F_SWAP].map((x) => k.s[o + x]!);
+  const maps: number[] = [];
+  for (let i = 0; i < nr; i++) maps.push(page_mapcount(k, head + i));
+  for (let i = 0; i < nr; i++) {
+    const t = k.L.folio(head + i);
+    k.s[t + F_FLAGS] = (flags & ~PAGE_FLAGS) | (k.s[t + F_FLAGS]! & PAGE_FLAGS);
+    k.s[t + F_COMPOUND] = 0;
+    k.s[t + F_MAPCOUNT] = maps[i]!;
+    k.s[t + F_REF] = maps[i]! + (flags & PG_SWAPCACHE ? 1 : 0) + 1; // + the splitter's own, dropped below
+    k.s[t + F_PINCOUNT] = 0;
+    k.s[t + F_PINS] = 0;
+    k.s[t + F_MAPPING] = fields[0]!;
+    k.s[t + F_INDEX] = fields[1]! + i;
+    k.s[t + F_SWAP] = fields[2]! ? fields[2]! + i : 0;
+  }
+  k.trace('__split_huge_page', `THP #${head} split into ${nr} small folios (${why})`);
+  for (let i = 0; i < nr; i++) folio_put(k, head + i); // unmapped pages are freed here
+  return 0;
 }
 
 /** Split every PMD that [va, va+pages) covers only in part (split_huge_pmd_if_needed at VMA edges: munmap, mprotect, madvise). */

@@ -41,6 +41,7 @@ import {
 import { zap_page_range } from './memory.js';
 import { madvise_collapse, split_huge_pmd, split_partial_pmds } from './huge_memory.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
+import { madvise_pageout } from './vmscan.js';
 import { ModelCapacityError } from './kernel.js';
 import { EACCES, EFAULT, EINVAL, ENODEV, ENOMEM } from './errno.js';
 
@@ -177,58 +178,110 @@ export const MADV = {
   MADV_COLLAPSE: 25,
 } as const;
 
-/** do_madvise() (mm/madvise.c) for the advice the model knows. */
-export function do_madvise(k: Kernel, p: number, va: number, pages: number, advice: string, pageout: (p: number, va: number) => void): number {
+/** The VMA flags advice asks for (madvise_vma_behavior / madvise_behavior), or an errno; null when advice does not change flags. */
+function madvise_new_flags(k: Kernel, p: number, va: number, advice: string): number | null {
+  const vmf = k.vmFlags(p, va);
+  switch (advice) {
+    case 'MADV_HUGEPAGE':
+    case 'MADV_NOHUGEPAGE':
+      // hugepage_madvise(): VM_NO_KHUGEPAGED (hugetlb, special) areas are left as they are
+      if (vmf & VM_HUGETLB) return vmf;
+      return advice === 'MADV_HUGEPAGE' ? (vmf | VM_HUGEPAGE) & ~VM_NOHUGEPAGE : (vmf | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+    case 'MADV_DONTFORK':
+      return vmf | VM_DONTCOPY;
+    case 'MADV_DOFORK':
+      return vmf & ~VM_DONTCOPY;
+    case 'MADV_WIPEONFORK':
+      // private anonymous only: `vma->vm_file || vma->vm_flags & VM_SHARED` is EINVAL -- a MAP_HUGETLB
+      // mapping has a hugetlbfs vm_file in the kernel (pinlab gives it none)
+      if (vmf & (VM_SHARED | VM_HUGETLB) || k.vmFile(p, va) >= 0) return -EINVAL;
+      return vmf | VM_WIPEONFORK;
+    case 'MADV_KEEPONFORK':
+      return vmf & ~VM_WIPEONFORK; // no anonymity test
+    case 'MADV_MERGEABLE':
+      // ksm_madvise(): shared, hugetlb (and special) areas "just ignore the advice"; a private file
+      // mapping becomes mergeable (its COWed anonymous pages can be merged)
+      if (vmf & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_HUGETLB)) return vmf;
+      return vmf | VM_MERGEABLE;
+    case 'MADV_UNMERGEABLE':
+      return vmf & ~VM_MERGEABLE;
+  }
+  return null;
+}
+
+/**
+ * do_madvise() -> madvise_walk_vmas() (mm/madvise.c) for the advice the model
+ * knows. Unknown advice is EINVAL before anything is done. Each VMA of the
+ * range is advised in turn; an error stops the walk (earlier VMAs keep what
+ * was done), and a hole makes the call return ENOMEM after the mapped parts
+ * were advised. Advice that changes VMA flags splits the VMA at the range's
+ * edges (madvise_update_vma -> split_vma), and with it a PMD it cuts.
+ */
+export function do_madvise(k: Kernel, p: number, va: number, pages: number, advice: string): number {
   if (advice === 'MADV_COLLAPSE' && !k.on('madv_collapse')) return -EINVAL; // unknown advice before 6.1
-  if (!range_mapped(k, p, va, pages)) return -ENOMEM;
+  if (advice === 'MADV_COLD' && !k.on('madv_cold')) return -EINVAL; // unknown before 5.4
+  if (advice === 'MADV_PAGEOUT' && !k.on('madv_pageout')) return -EINVAL;
+  if ((advice === 'MADV_WIPEONFORK' || advice === 'MADV_KEEPONFORK') && !k.on('madv_wipeonfork')) return -EINVAL;
+  if (pages <= 0 || va < 0) return -EINVAL;
   if (advice === 'MADV_COLLAPSE') {
+    if (!range_mapped(k, p, va, pages)) return -ENOMEM;
     const r = madvise_collapse(k, p, va, pages);
     k.trace('madvise', `MADV_COLLAPSE on ${pages} page(s): ${r < 0 ? 'failed' : 'done'}`);
     return r;
   }
-  if (advice === 'MADV_DONTNEED') {
-    zap_page_range(k, p, va, pages, 'MADV_DONTNEED');
-    k.trace('madvise', `MADV_DONTNEED on ${pages} page(s)`);
+  if (!(advice in MADV)) {
+    k.sink.note(`${advice} is accepted but not modelled (no effect)`);
     return 0;
   }
-  for (let i = 0; i < pages; i++) {
-    const a = va + i;
-    const vmf = k.vmFlags(p, a);
-    switch (advice) {
-      case 'MADV_HUGEPAGE':
-      case 'MADV_NOHUGEPAGE':
-        // hugepage_madvise(): VM_HUGEPAGE / VM_NOHUGEPAGE (THP "madvise" mode: only VM_HUGEPAGE areas get THPs)
-        if (vmf & VM_HUGETLB) break;
-        k.setVmFlags(p, a, advice === 'MADV_HUGEPAGE' ? (vmf | VM_HUGEPAGE) & ~VM_NOHUGEPAGE : (vmf | VM_NOHUGEPAGE) & ~VM_HUGEPAGE);
-        break;
-      case 'MADV_DONTFORK':
-        k.setVmFlags(p, a, vmf | VM_DONTCOPY);
-        break;
-      case 'MADV_DOFORK':
-        k.setVmFlags(p, a, vmf & ~VM_DONTCOPY);
-        break;
-      case 'MADV_WIPEONFORK':
-      case 'MADV_KEEPONFORK':
-        if (!k.on('madv_wipeonfork')) return -EINVAL;
-        if (vmf & VM_SHARED || k.vmFile(p, a) >= 0) return -EINVAL;
-        k.setVmFlags(p, a, advice === 'MADV_WIPEONFORK' ? vmf | VM_WIPEONFORK : vmf & ~VM_WIPEONFORK);
-        break;
-      case 'MADV_MERGEABLE':
-      case 'MADV_UNMERGEABLE':
-        // ksm_madvise(): private anonymous memory only
-        if (vmf & VM_SHARED || k.vmFile(p, a) >= 0) return -EINVAL;
-        k.setVmFlags(p, a, advice === 'MADV_MERGEABLE' ? vmf | VM_MERGEABLE : vmf & ~VM_MERGEABLE);
-        break;
-      case 'MADV_PAGEOUT':
-      case 'MADV_COLD':
-        pageout(p, a);
-        break;
-      default:
-        k.sink.note(`${advice} is accepted but not modelled in v1 (no effect)`);
-        return 0;
+  let unmapped = 0;
+  const end = Math.min(va + pages, k.L.d.vpages);
+  if (va + pages > k.L.d.vpages) unmapped = -ENOMEM;
+  for (let a = va; a < end; ) {
+    if (k.vmFlags(p, a) === 0) {
+      unmapped = -ENOMEM;
+      a++;
+      continue;
     }
+    // one VMA: the run of pages with the same flags, file and offset
+    const vmf = k.vmFlags(p, a);
+    const fi = k.vmFile(p, a);
+    const off = k.vmPgoff(p, a) - a;
+    let b = a + 1;
+    while (b < end && k.vmFlags(p, b) === vmf && k.vmFile(p, b) === fi && (fi < 0 || k.vmPgoff(p, b) - b === off)) b++;
+    const r = madvise_vma(k, p, a, b - a, advice);
+    if (r < 0) return r;
+    a = b;
   }
-  k.trace('madvise', `${advice} on ${pages} page(s)`);
+  k.trace('madvise', `${advice} on ${pages} page(s)${unmapped ? ' (a hole: ENOMEM)' : ''}`);
+  return unmapped;
+}
+
+/** madvise_vma_behavior(): one VMA's part [va, va+pages) of the range. */
+function madvise_vma(k: Kernel, p: number, va: number, pages: number, advice: string): number {
+  const vmf = k.vmFlags(p, va);
+  switch (advice) {
+    case 'MADV_DONTNEED':
+      // madvise_dontneed_free_valid_vma(): hugetlb is EINVAL until 90e7e7f5ef3f (5.18); VM_LOCKED/VM_PFNMAP are not modelled
+      if (vmf & VM_HUGETLB && !k.on('madv_dontneed_hugetlb')) return -EINVAL;
+      zap_page_range(k, p, va, pages, 'MADV_DONTNEED');
+      return 0;
+    case 'MADV_COLD':
+    case 'MADV_PAGEOUT':
+      // can_madv_lru_vma(): not on hugetlb (every version)
+      if (vmf & VM_HUGETLB) return -EINVAL;
+      // MADV_COLD only deactivates (deactivate_page): pinlab has no LRU ages, so nothing changes
+      if (advice === 'MADV_PAGEOUT') madvise_pageout(k, p, va, pages);
+      return 0;
+    case 'MADV_FREE':
+      k.sink.note('MADV_FREE is accepted but not modelled (no effect)');
+      return 0;
+  }
+  const nf = madvise_new_flags(k, p, va, advice);
+  if (nf === null) return 0;
+  if (nf < 0) return nf;
+  if (nf === vmf) return 0;
+  split_partial_pmds(k, p, va, pages, `madvise ${advice} splits the VMA`);
+  for (let i = 0; i < pages; i++) k.setVmFlags(p, va + i, nf);
   return 0;
 }
 
@@ -254,6 +307,8 @@ export function exit_mmap(k: Kernel, p: number): void {
  */
 export function do_mremap(k: Kernel, p: number, va: number, pages: number): number {
   if (!range_mapped(k, p, va, pages)) return -EFAULT;
+  // vma_to_resize(): hugetlb VMAs cannot move before 550a7d60bd5e (5.16)
+  if (k.vmFlags(p, va) & VM_HUGETLB && !k.on('mremap_hugetlb')) return -EINVAL;
   // move_page_tables() moves a whole PMD only to an aligned destination; pinlab splits instead
   for (let i = 0; i < pages; i++) split_huge_pmd(k, p, va + i, 'mremap');
   const to = get_unmapped_area(k, pages);

@@ -9,6 +9,7 @@
 import { Kernel } from './kernel.js';
 import {
   F_MAPPING,
+  F_MAPCOUNT,
   F_REF,
   F_SWAP,
   H_NEXT_FOLIO,
@@ -26,7 +27,9 @@ import {
   PTE_DIRTY,
   PTE_SWP_EXCLUSIVE,
   PG_LARGE,
+  PTE_PRESENT,
 } from './state.js';
+import { is_huge_zero_folio, page_mapcount, split_folio } from './huge_memory.js';
 import { folio_get, folio_maybe_dma_pinned, folio_put, folio_remove_rmap } from './folio.js';
 import { rmap_walk } from './rmap.js';
 import { zap_pte } from './memory.js';
@@ -67,7 +70,7 @@ function shrink_file_folio(k: Kernel, f: number): void {
  */
 export function shrink_anon_folio(k: Kernel, f: number): void {
   if (k.ftest(f, PG_HUGETLB)) return;
-  if (k.ftest(f, PG_LARGE)) return; // THP swap-out (split or THP_SWAP) is not modelled: the THP stays
+  if (k.ftest(f, PG_LARGE)) return; // shrink_one() splits THPs first
   let slot: number;
   if (k.ftest(f, PG_SWAPCACHE)) {
     slot = k.fget(f, F_SWAP) - 1;
@@ -113,25 +116,51 @@ export function shrink_anon_folio(k: Kernel, f: number): void {
   }
 }
 
-/** shrink_folio_list() for one folio of the LRU. */
+/**
+ * shrink_folio_list() for one folio of the LRU. A THP is split first
+ * (split_folio_to_list; with THP_SWAP it may reach swap whole, which leaves
+ * the same pages swapped out): one held beyond its mappings -- pinned or
+ * GUP-referenced -- cannot be split and stays (can_split_folio, all versions).
+ */
 export function shrink_one(k: Kernel, f: number): void {
   if (!k.ftest(f, PG_ALIVE) || !k.ftest(f, PG_LRU)) return;
+  if (k.ftest(f, PG_LARGE)) {
+    if (!k.ftest(f, PG_ANON) || k.ftest(f, PG_HUGETLB)) return;
+    if (split_folio(k, f, 'reclaim') < 0) return;
+    if (!k.ftest(f, PG_ALIVE)) return;
+  }
   if (k.ftest(f, PG_ANON)) shrink_anon_folio(k, f);
   else if (k.fget(f, F_MAPPING) > 0) shrink_file_folio(k, f);
 }
 
-/** sys reclaim(): shrink_folio_list() over every LRU folio, oldest first. */
+/** sys reclaim(): shrink_folio_list() over every LRU folio, oldest first (the pages of a split THP follow its head). */
 export function shrink_all(k: Kernel): void {
-  const n = k.s[H_NEXT_FOLIO]!;
-  for (let f = 1; f < n; f++) shrink_one(k, f);
+  for (let f = 1; f < k.s[H_NEXT_FOLIO]!; f++) shrink_one(k, f);
 }
 
-/** MADV_PAGEOUT / MADV_COLD on one page: reclaim_pages() of what it maps. */
-export function reclaim_page_at(k: Kernel, p: number, va: number): void {
-  const f = k.pteFolio(p, va);
-  if (f <= 0 || !k.ftest(f, PG_ALIVE)) return;
-  if (k.ftest(f, PG_ANON)) shrink_anon_folio(k, f);
-  else if (k.fget(f, F_MAPPING) > 0) shrink_file_folio(k, f);
+/**
+ * madvise_cold_or_pageout_pte_range() with pageout (mm/madvise.c, 5.4+,
+ * 1a4e58cce84e): reclaim_pages() of the pages in [va, va+pages) that this
+ * mapping alone maps -- "do not interfere with other mappings": a page mapped
+ * more than once (after fork) is left alone. A THP mapped once is split first
+ * (split_huge_page / split_folio); if that fails -- references beyond its
+ * mappings -- the rest of it is skipped. 6.10+ leaves a THP the range covers
+ * whole unsplit for reclaim, which splits it there: the same pages are reclaimed.
+ */
+export function madvise_pageout(k: Kernel, p: number, va: number, pages: number): void {
+  for (let a = va; a < va + pages; a++) {
+    if (!(k.pte(p, a) & PTE_PRESENT)) continue;
+    const f = k.pteFolio(p, a);
+    if (f <= 0 || !k.ftest(f, PG_ALIVE) || is_huge_zero_folio(k, k.head(f))) continue;
+    if (k.ftest(f, PG_LARGE)) {
+      const head = k.head(f);
+      if (page_mapcount(k, f) !== 1 || split_folio(k, head, 'MADV_PAGEOUT') < 0) {
+        a = Math.min(va + pages, a + (head + k.nrPages(head) - f)) - 1; // the rest of this folio
+        continue;
+      }
+    }
+    if (!k.ftest(f, PG_LRU) || k.fget(f, F_MAPCOUNT) !== 1) continue;
+    if (k.ftest(f, PG_ANON)) shrink_anon_folio(k, f);
+    else if (k.fget(f, F_MAPPING) > 0) shrink_file_folio(k, f);
+  }
 }
-
-

@@ -1,6 +1,6 @@
 // `pinlab serve` end to end in a real browser: the system Chromium driven by
-// playwright-core (no browser download). Loads the page, opens seed
-// 002-ro-pin-after-fork, reads the outcome matrix and the knob tooltip, steps
+// playwright-core (no browser download). Loads the page, opens corpus
+// 84-ro-pin-previously-shared, reads the outcome matrix and the knob tooltip, steps
 // 5.9 beside 5.19 to the DMA_LOST step, types a syntax error and compares the
 // inline message with the CLI's. Screenshots go to test-output/.
 
@@ -83,29 +83,29 @@ test('pinlab serve in Chromium: matrix, knob tooltip, step view, inline errors, 
 
     await page.goto(server.url);
 
-    await t.test('the corpus picker opens 002-ro-pin-after-fork', async () => {
+    await t.test('the corpus picker opens 84-ro-pin-previously-shared', async () => {
       const picker = page.getByTestId('corpus-picker');
-      await picker.locator('option[value="002-ro-pin-after-fork"]').waitFor({ state: 'attached' });
+      await picker.locator('option[value="84-ro-pin-previously-shared"]').waitFor({ state: 'attached' });
       // the picker lists every group, with ids unique
-      assert.ok((await picker.locator('optgroup').count()) >= 3, 'seeds, corpus and corpus/real groups');
+      assert.ok((await picker.locator('optgroup').count()) >= 3, 'corpus, corpus/real and corpus/selftests groups (and the seeds when ../shared is there)');
       assert.ok((await picker.locator('option[value^="real/"]').count()) > 0, 'corpus/real scenarios are listed');
-      await picker.selectOption('002-ro-pin-after-fork');
-      await eventually('scenario name above the matrix', () => text(page.getByTestId('scenario-name')), (s) => s === 'ro-pin-after-fork');
+      await picker.selectOption('84-ro-pin-previously-shared');
+      await eventually('scenario name above the matrix', () => text(page.getByTestId('scenario-name')), (s) => s === 'ro-pin-previously-shared');
       const src = await page.getByTestId('editor-input').inputValue();
-      assert.match(src, /^scenario ro-pin-after-fork$/m);
-      assert.match(page.url(), /#c=002-ro-pin-after-fork$/);
+      assert.match(src, /^scenario ro-pin-previously-shared$/m);
+      assert.match(page.url(), /#c=84-ro-pin-previously-shared$/);
     });
 
     await t.test('the matrix: DMA_LOST on 5.9, clean on 6.18, every clause passes', async () => {
       assert.match(await text(page.getByTestId('cell-outcome-5.9')), /DMA_LOST/);
       assert.equal(await text(page.getByTestId('cell-outcome-6.18')), 'clean');
-      assert.equal(await text(page.getByTestId('cell-violation-DMA_LOST-5.9')), 'line 14');
-      assert.match(await text(page.getByTestId('cell-violation-DMA_LOST-5.18')), /line 14/);
+      assert.equal(await text(page.getByTestId('cell-violation-DMA_LOST-5.9')), 'line 18');
+      assert.match(await text(page.getByTestId('cell-violation-DMA_LOST-5.18')), /line 18/);
       assert.equal(await text(page.getByTestId('cell-violation-DMA_LOST-6.18')), '—');
       assert.equal(await text(page.getByTestId('cell-violation-DMA_LOST-5.19')), '—');
-      assert.equal(await text(page.getByTestId('cell-r-5.9')), "'b'");
-      assert.equal(await text(page.getByTestId('cell-r-6.18')), "'c'");
-      assert.equal(await text(page.getByTestId('cell-r-5.8')), "'c'");
+      assert.equal(await text(page.getByTestId('cell-r-5.9')), "'y'");
+      assert.equal(await text(page.getByTestId('cell-r-6.18')), "'z'");
+      assert.equal(await text(page.getByTestId('cell-r-5.8')), "'z'");
       // the violation row is red on 5.9 and not on 6.18
       assert.match((await page.getByTestId('cell-violation-DMA_LOST-5.9').getAttribute('class')) ?? '', /\bbad\b/);
       assert.doesNotMatch((await page.getByTestId('cell-violation-DMA_LOST-6.18').getAttribute('class')) ?? '', /\bbad\b/);
@@ -149,32 +149,32 @@ test('pinlab serve in Chromium: matrix, knob tooltip, step view, inline errors, 
         await page.getByTestId('step-next').click();
         clicks++;
         await eventually('step position', () => text(page.getByTestId('step-pos')), (s) => s.startsWith(`step ${clicks} /`));
-        // the write fault of line 12: 5.9 copies the pinned page, 5.19 reuses it
+        // the write fault of line 16: 5.9 copies the pinned page, 5.19 reuses it
         const head = await text(sideA.locator('.side-head'));
-        if (head.includes("x[0] = 'b'")) {
+        if (head.includes("buf[0] = 'y'")) {
           sawCopy = true;
           assert.match(await text(sideA.getByTestId('trace-a')), /wp_page_copy/);
           assert.match(await text(sideB.getByTestId('trace-b')), /wp_page_reuse/);
         }
       }
-      assert.ok(sawCopy, "stepped over A: x[0] = 'b'");
+      assert.ok(sawCopy, "stepped over A: buf[0] = 'y'");
       const b = await text(banner);
       assert.match(b, /DMA_LOST/);
-      assert.match(b, /line 14/);
-      assert.match(await text(sideA.locator('.side-head')), /dma_write\(p, 0, 'c'\)/);
+      assert.match(b, /line 18/);
+      assert.match(await text(sideA.locator('.side-head')), /dma_write\(pin, 0, 'z'\)/);
       // the folios named by the violation are marked: #1 the device wrote, #2 the process maps
       const diagA = page.getByTestId('diagram-a');
       assert.ok((await diagA.locator('[data-testid^="folio-"][data-marked="true"]').count()) >= 1, 'a folio card is marked');
       assert.equal(await diagA.getByTestId('folio-1').getAttribute('data-marked'), 'true');
       assert.equal(await diagA.getByTestId('folio-2').getAttribute('data-marked'), 'true');
-      assert.match(await text(diagA.getByTestId('folio-1')), /'c'/, 'the device wrote c into folio #1');
-      assert.match(await text(diagA.getByTestId('folio-2')), /'b'/, 'A wrote b into folio #2');
+      assert.match(await text(diagA.getByTestId('folio-1')), /'z'/, 'the device wrote z into folio #1');
+      assert.match(await text(diagA.getByTestId('folio-2')), /'y'/, 'A wrote y into folio #2');
       assert.match(await text(diagA.locator('[data-testid^="pte-A-"]').first()), /→ #2/);
-      // 5.19 at the same step: no violation, A still maps the pinned folio #1, which holds c
+      // 5.19 at the same step: no violation, A still maps the pinned folio #1, which holds z
       assert.equal(await sideB.getByTestId('step-violation').count(), 0);
       const diagB = page.getByTestId('diagram-b');
       assert.match(await text(diagB.locator('[data-testid^="pte-A-"]').first()), /→ #1/);
-      assert.match(await text(diagB.getByTestId('folio-1')), /'c'/);
+      assert.match(await text(diagB.getByTestId('folio-1')), /'z'/);
       assert.equal(await diagB.getByTestId('folio-2').count(), 0);
       // what differs is marked on both sides
       assert.equal(await diagA.getByTestId('folio-2').getAttribute('data-differs'), 'true');
@@ -184,7 +184,7 @@ test('pinlab serve in Chromium: matrix, knob tooltip, step view, inline errors, 
       assert.ok((await diagA.locator('svg.edges .edge-pte').count()) >= 1, 'PTE edge drawn');
       // the violating line is highlighted in the editor
       assert.equal(await page.locator('.gutter .gl-viol').count(), 1);
-      assert.equal(await text(page.locator('.gutter .gl-viol')), '14');
+      assert.equal(await text(page.locator('.gutter .gl-viol')), '18');
       await page.getByTestId('step-view').screenshot({ path: join(out, 'steps.png') });
     });
 
@@ -193,7 +193,7 @@ test('pinlab serve in Chromium: matrix, knob tooltip, step view, inline errors, 
       const input = page.getByTestId('editor-input');
       await input.click();
       await page.keyboard.press('Control+End');
-      await page.keyboard.type('\nA: q = pin_user_pages(x, 1, FOLL_WRITE');
+      await page.keyboard.type('\nA: q = pin_user_pages(buf, 1, FOLL_WRITE');
       broken = await input.inputValue();
       const err = page.getByTestId('editor-error');
       await err.waitFor({ state: 'visible' });
@@ -237,7 +237,7 @@ test('pinlab serve in Chromium: matrix, knob tooltip, step view, inline errors, 
       const page2 = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
       await page2.goto(url);
       await eventually('shared text restored', () => page2.getByTestId('editor-input').inputValue(), (v) => v === fixed);
-      await eventually('shared scenario runs', () => text(page2.getByTestId('scenario-name')), (s) => s === 'ro-pin-after-fork');
+      await eventually('shared scenario runs', () => text(page2.getByTestId('scenario-name')), (s) => s === 'ro-pin-previously-shared');
       // #c=ID opens a corpus scenario, including corpus/real ones
       await page2.goto(server.url + '#c=real/r01-pin-fork-child-alive-parent-write');
       await page2.reload();

@@ -17,6 +17,7 @@ const GROUPS: { group: CorpusEntry['group']; label: string }[] = [
   { group: 'seeds', label: 'seeds (shared/corpus/seeds)' },
   { group: 'corpus', label: 'corpus' },
   { group: 'real', label: 'corpus/real (differential)' },
+  { group: 'selftests', label: 'corpus/selftests (cow.c, gup_longterm.c)' },
 ];
 
 function App() {
