@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mk, run, must, c } from './helpers.js';
-import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folio_maybe_dma_pinned } from '../src/model/folio.js';
+import { FOLL_ANON, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, folio_maybe_dma_pinned } from '../src/model/folio.js';
 import { MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../src/model/mmap.js';
 import {
   F_REF, F_MAPCOUNT, F_MAPPING, F_PINCOUNT, F_VALUE, PTE_PMD, PTE_SWAP, PG_ZERO, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
@@ -559,4 +559,109 @@ test('madvise flag advice: DONTFORK on half a THP splits its PMD (split_vma); WI
     assert.equal(errno(run(k, { op: 'madvise', p: 0, va: lo, pages: 2, advice: 'MADV_DONTFORK' })), 12 /* ENOMEM */);
     assert.ok(k.vmFlags(0, b) & 0x20000, 'the mapped page was advised (VM_DONTCOPY)');
   }
+});
+
+// ---- MADV_COLLAPSE, mprotect write upgrades, GUP flag checks
+test('MADV_COLLAPSE: a block with no writable PTE is SCAN_PAGE_RO (EINVAL) until 62b98015d988 (6.18)', () => {
+  for (const [profile, want] of [['6.1', EINVAL], ['6.12', EINVAL], ['6.18', 0]] as const) {
+    const k = mk(profile);
+    const x = thp(k);
+    store(k, 0, x + 1, 'b');
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: PROT_READ }); // splits the PMD
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: RW }); // one VMA again
+    run(k, { op: 'fork', p: 0, child: 1 }); // write-protects every PTE of the parent
+    assert.equal(errno(run(k, { op: 'madvise', p: 0, va: x, pages: 2, advice: 'MADV_COLLAPSE' })), want, profile);
+    assert.equal(!!(k.pte(0, x) & PTE_PMD), want === 0, `${profile}: collapsed iff it succeeded`);
+  }
+});
+
+test('mprotect(PROT_READ|PROT_WRITE) maps an exclusive anon PTE writable from 6.0 (64fe24a3e05e): dirty PTEs only until 6.2, and 6.1 splits THPs into clean PTEs', () => {
+  for (const [profile, small, split] of [['5.19', false, false], ['6.1', true, false], ['6.2', true, true], ['6.18', true, true]] as const) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: PROT_READ });
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: RW });
+    assert.equal(!!(k.pte(0, x) & PTE_WRITE), small, `${profile}: small page`);
+    const y = thp(k);
+    run(k, { op: 'mprotect', p: 0, va: y, pages: 1, prot: PROT_READ });
+    run(k, { op: 'mprotect', p: 0, va: y, pages: 1, prot: RW });
+    assert.equal(!!(k.pte(0, y) & PTE_WRITE), split, `${profile}: a page of a split THP`);
+    assert.ok(k.pte(0, y + 1) & PTE_WRITE, `${profile}: the other half never lost write`);
+  }
+});
+
+test('GUP flags: FOLL_LONGTERM needs FOLL_PIN from 447f3e45c18a (5.10); GUP-fast takes only its whitelist; FOLL_ANON needs an anonymous VMA; FOLL_REMOTE (6.3) and FOLL_TOUCH (6.7) are internal', () => {
+  for (const [profile, longtermGet] of [['5.9', 0], ['5.10', EINVAL], ['6.18', EINVAL]] as const) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    assert.equal(errno(gup(k, x, FOLL_GET | FOLL_LONGTERM)), longtermGet, `${profile}: get_user_pages(FOLL_LONGTERM)`);
+    assert.equal(errno(gup(k, x, FOLL_PIN | FOLL_LONGTERM)), 0, `${profile}: pin_user_pages(FOLL_LONGTERM)`);
+    assert.equal(errno(gup(k, x, FOLL_PIN | FOLL_TOUCH, true)), EINVAL, `${profile}: GUP-fast with FOLL_TOUCH`);
+    const f = must(run(k, { op: 'mmap', p: 0, file: 0, pages: 1, prot: PROT_READ, flags: MAP_PRIVATE }), 'mapping').va;
+    assert.equal(errno(gup(k, f, FOLL_GET | FOLL_ANON)), EFAULT, `${profile}: FOLL_ANON on a file mapping`);
+    assert.equal(errno(gup(k, x, FOLL_GET | FOLL_ANON)), 0, `${profile}: FOLL_ANON on anonymous memory`);
+  }
+  for (const [profile, remote, touch] of [['6.2', 0, 0], ['6.4', EINVAL, 0], ['6.5', EINVAL, 0], ['6.8', EINVAL, EINVAL]] as const) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    assert.equal(errno(gup(k, x, FOLL_PIN | FOLL_REMOTE)), remote, `${profile}: FOLL_REMOTE`);
+    assert.equal(errno(gup(k, x, FOLL_PIN | FOLL_TOUCH)), touch, `${profile}: FOLL_TOUCH`);
+  }
+});
+
+test('GUP-fast falls back on a PROT_NONE mapping (pte_protnone) and the slow path says EFAULT; FOLL_FORCE reads it', () => {
+  for (const profile of ['4.9', '5.10', '6.18']) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: 0 });
+    assert.equal(errno(gup(k, x, FOLL_GET, true)), EFAULT, `${profile}: get_user_pages_fast`);
+    assert.equal(errno(gup(k, x, FOLL_GET | FOLL_FORCE)), 0, `${profile}: FOLL_FORCE read`);
+  }
+});
+
+test('5.7-5.9: a CMA page GUP-fast takes for FOLL_GET|FOLL_LONGTERM is never migrated (only the slow path\'s pages are checked)', async () => {
+  const { PG_CMA } = await import('../src/model/state.js');
+  for (const [profile, inPlace] of [['5.9', true], ['5.7', true]] as const) {
+    const k = mk(profile);
+    k.allocZone = PG_CMA;
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    const f = k.pteFolio(0, x);
+    must(gup(k, x, FOLL_GET | FOLL_LONGTERM | FOLL_WRITE, true), 'pin');
+    assert.equal(k.pteFolio(0, x) === f, inPlace, profile);
+    const y = anon(k);
+    store(k, 0, y, 'b');
+    run(k, { op: 'mprotect', p: 0, va: y, pages: 1, prot: PROT_READ }); // read-only PTE: GUP-fast cannot take it for writing
+    const g = k.pteFolio(0, y);
+    const r = gup(k, y, FOLL_GET | FOLL_LONGTERM, true);
+    assert.equal(r.kind, 'pin');
+    assert.equal(k.pteFolio(0, y) === g, true, `${profile}: a read lookup of a R/O PTE is taken by GUP-fast too`);
+  }
+});
+
+test('GUP callers map errors: process_vm_writev says EFAULT for any GUP failure; io_uring passes the errno of page 0 only, a later page gives EFAULT', () => {
+  const k = mk('6.18');
+  const m = must(run(k, { op: 'p2pmem', pages: 2 }), 'file').fi;
+  const y = anon(k, 1);
+  const z = must(run(k, { op: 'mmap', p: 0, file: m, pages: 1, prot: RW, flags: MAP_SHARED }), 'mapping').va;
+  assert.equal(z, y + 1, 'the P2PDMA page follows the anonymous one');
+  store(k, 0, y, 'b');
+  assert.equal(errno(gup(k, z, FOLL_PIN)), 121 /* EREMOTEIO */, 'pin_user_pages itself says EREMOTEIO');
+  assert.equal(errno(run(k, { op: 'process_vm_writev', p: 0, target: 0, va: z, value: c('v') })), EFAULT);
+  assert.equal(errno(run(k, { op: 'io_uring_register', p: 0, va: z, n: 1 })), 121, 'page 0 fails: its errno');
+  assert.equal(errno(run(k, { op: 'io_uring_register', p: 0, va: y, n: 2 })), EFAULT, 'page 1 fails: a short count, EFAULT');
+});
+
+test('an O_DIRECT read at or beyond the end of the file reads nothing and takes no page (__iomap_dio_rw)', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const ref = k.fget(k.pteFolio(0, x), F_REF);
+  assert.equal(run(k, { op: 'odirect_read', p: 0, file: 0, idx: 3, va: x }).kind, 'ok');
+  assert.deepEqual(load(k, 0, x), { kind: 'value', v: c('a') });
+  assert.equal(k.fget(k.pteFolio(0, x), F_REF), ref);
 });

@@ -43,7 +43,7 @@ import {
   PG_CMA,
   HPAGE_PMD_NR,
 } from '../model/state.js';
-import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_LONGTERM_INTENT, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
+import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_LONGTERM_INTENT, FOLL_NOT_MODELLED, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../model/mmap.js';
 import { ERRNO_BY_NAME, ERRNO_NAME, SIGNAL_BY_NAME, SIGNAL_NAME } from '../model/errno.js';
 
@@ -338,6 +338,10 @@ function translateForProfile(run: Run, c: Call): { name: string; foll: number } 
     const old = name.replace('pin_', 'get_');
     run.note(`${name} is ${old} on ${run.profile.name} (FOLL_PIN arrived in 5.6)`);
     name = old;
+  }
+  if (foll & FOLL_NOT_MODELLED) {
+    const names = Object.entries(FOLL_BY_NAME).filter(([, v]) => v & foll & FOLL_NOT_MODELLED).map(([n]) => n);
+    throw new RunError(`${names.join('|')}: pinlab does not model ${names.length > 1 ? 'these flags' : 'this flag'} (modelled: FOLL_WRITE, FOLL_FORCE, FOLL_LONGTERM, FOLL_PIN, FOLL_GET, FOLL_PCI_P2PDMA, FOLL_TOUCH, FOLL_REMOTE, FOLL_ANON)`);
   }
   if (foll & FOLL_PIN && !k.on('foll_pin')) throw new RunError(`FOLL_PIN needs 5.6 (eddb1c228f79); ${run.profile.name} does not have it`);
   if (foll & FOLL_PCI_P2PDMA && !k.on('foll_pci_p2pdma'))

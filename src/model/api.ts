@@ -134,7 +134,7 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       filemap_write_and_wait(k, o.file);
       return OK;
     case 'gup': {
-      const bad = is_valid_gup_args(k, o.foll);
+      const bad = is_valid_gup_args(k, o.foll, o.fast);
       if (bad) return { kind: 'errno', e: -bad };
       const get = () => (o.fast ? gup_fast_fallback(k, o.p, o.va, o.n, o.foll) : __get_user_pages(k, o.p, o.va, o.n, o.foll));
       const r = check_and_migrate_movable_pages(k, get(), get);

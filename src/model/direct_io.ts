@@ -54,7 +54,13 @@ export function dio_rw_step(
     return -1;
   };
   if (seg === 0) {
-    if (idx < 0 || (read ? idx >= k.fileSize(fi) : idx >= k.L.d.filePages)) return fail(read ? -EINVAL : -EFBIG);
+    if (idx < 0) return fail(-EINVAL);
+    // __iomap_dio_rw(): a read at or beyond i_size returns 0 at once -- nothing flushed, no page taken
+    if (read && idx >= k.fileSize(fi)) {
+      k.trace('iomap_dio_rw', `O_DIRECT read at page ${idx}, beyond the end of file ${fi}: 0 bytes`);
+      return fail(0);
+    }
+    if (!read && idx >= k.L.d.filePages) return fail(-EFBIG);
     filemap_write_and_wait(k, fi); // iomap_dio_rw: flush dirty page cache in range first
     if (!read && !invalidate_inode_page2(k, fi, idx)) {
       // iomap_dio_rw(): "If this invalidation fails, let the caller fall back to buffered I/O" (-ENOTBLK; ext4_dio_write_iter)

@@ -59,6 +59,9 @@ export const FOLL_BY_NAME: Record<string, number> = {
   FOLL_TOUCH, FOLL_REMOTE, FOLL_MLOCK,
 };
 
+/** FOLL_* names the language accepts but pinlab does not model: a scenario using one is refused, not answered wrongly. */
+export const FOLL_NOT_MODELLED = FOLL_DUMP | FOLL_NOWAIT | FOLL_NOFAULT | FOLL_HWPOISON | FOLL_SPLIT_PMD | FOLL_INTERRUPTIBLE | FOLL_HONOR_NUMA_FAULT | FOLL_MLOCK;
+
 export function follNames(flags: number): string {
   const names = Object.entries(FOLL_BY_NAME)
     .filter(([, v]) => (flags & v) !== 0)

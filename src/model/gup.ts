@@ -18,6 +18,8 @@ import {
   FOLL_PIN,
   FOLL_TOUCH,
   FOLL_WRITE,
+  FOLL_ANON,
+  FOLL_REMOTE,
   folio_mark_dirty,
   gup_put_folio,
   try_grab_folio,
@@ -63,6 +65,7 @@ import {
   VM_MAYSHARE,
   VM_MAYWRITE,
   VM_READ,
+  VM_EXEC,
   VM_SHARED,
   VM_WRITE,
 } from './state.js';
@@ -84,16 +87,32 @@ export interface GupResult {
   viaPrivate: boolean[];
   /** the flags GUP ended up using (FOLL_COW, dropped FOLL_WRITE...) */
   flags: number;
+  /** how many leading pages GUP-fast took (never checked for long-term pinnability afterwards) */
+  fast?: number;
+  /** on failure: the page that failed (the kernel returns the short count i when i > 0, the errno only for page 0) */
+  failedAt?: number;
 }
 
 /**
- * is_valid_gup_args() (mm/gup.c), the flag combinations GUP refuses with EINVAL:
- * FOLL_GET with FOLL_PIN;
- * FOLL_LONGTERM with FOLL_PCI_P2PDMA until "mm/gup: allow FOLL_LONGTERM & FOLL_PCI_P2PDMA" (~6.12).
+ * is_valid_gup_args() (mm/gup.c, 6.5; is_valid_gup_flags() and the GUP-fast
+ * whitelist before), the flag combinations GUP refuses with EINVAL (WARN):
+ *  FOLL_GET with FOLL_PIN (5.6+);
+ *  FOLL_LONGTERM without FOLL_PIN: get_user_pages*() refuse it from 447f3e45c18a (5.10);
+ *  internal flags passed by a caller: FOLL_REMOTE from 6.5, FOLL_TOUCH with INTERNAL_GUP_FLAGS (gup_internal_flags_touch);
+ *  FOLL_LONGTERM with FOLL_PCI_P2PDMA (never allowed in mainline; p2pdma_longterm shows the proposal);
+ *  GUP-fast: anything outside FOLL_WRITE|FOLL_LONGTERM|FOLL_FORCE|FOLL_PIN|FOLL_GET (+FOLL_PCI_P2PDMA from 6.2),
+ *  on every version (get_user_pages_fast's first WARN_ON_ONCE).
  */
-export function is_valid_gup_args(k: Kernel, foll: number): number {
+export function is_valid_gup_args(k: Kernel, foll: number, fast = false): number {
   if ((foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return -EINVAL;
+  if (foll & FOLL_LONGTERM && !(foll & FOLL_PIN) && k.on('gup_longterm_needs_pin')) return -EINVAL;
+  if (foll & FOLL_REMOTE && k.on('gup_internal_flags_remote')) return -EINVAL;
+  if (foll & FOLL_TOUCH && k.on('gup_internal_flags_touch')) return -EINVAL;
   if (foll & FOLL_LONGTERM && foll & FOLL_PCI_P2PDMA && !k.on('p2pdma_longterm')) return -EINVAL;
+  if (fast) {
+    const allowed = FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | FOLL_LONGTERM_INTENT | (k.on('foll_pci_p2pdma') ? FOLL_PCI_P2PDMA : 0);
+    if (foll & ~allowed) return -EINVAL;
+  }
   return 0;
 }
 
@@ -128,6 +147,8 @@ export function check_vma_flags(k: Kernel, p: number, va: number, foll: number):
   const fi = k.vmFile(p, va);
   if (fi >= 0 && k.fileFs(fi) === FS_GUEST) return -EFAULT;
   if (fi >= 0 && k.fileFs(fi) === FS_SECRETMEM) return -EFAULT; // vma_is_secretmem() (5.14)
+  // FOLL_ANON (all versions): only a vma_is_anonymous() VMA -- no vm_ops: not a file, shmem or hugetlb mapping
+  if (foll & FOLL_ANON && (fi >= 0 || vmf & VM_HUGETLB)) return -EFAULT;
   const write = (foll & FOLL_WRITE) !== 0;
   if (write) {
     if (fi >= 0 && k.on('writable_file_mapping_check') && !writable_file_mapping_allowed(k, p, va, foll)) return -EFAULT;
@@ -226,6 +247,8 @@ export const GC_TRIES = 2;
 export const GC_USED = 3; // flags to release with, plus FOLL_COW if any page needed it
 export const GC_ERR = 4; // -errno once failed
 export const GC_STAGE = 5; // 0: new page (check the VMA), 1: retry follow_page after a fault
+export const GC_NFAST = 6; // how many leading pages GUP-fast took (the slow path did the rest)
+export const GC_FAILED_AT = 7; // the page a failed GUP stopped at
 export const GC_FOLIOS = 8;
 /** locals needed for an n-page cursor */
 export function gup_cursor_size(n: number): number {
@@ -253,6 +276,7 @@ export function gup_cursor_step(k: Kernel, p: number, start: number, n: number, 
   const fail = (e: number): boolean => {
     for (let j = 0; j < loc[GC_I]!; j++) gup_put_folio(k, loc[GC_FOLIOS + j]!, loc[GC_USED]!);
     loc[GC_ERR] = e;
+    loc[GC_FAILED_AT] = loc[GC_I]!;
     loc[GC_I] = 0;
     return true;
   };
@@ -306,14 +330,14 @@ export function gup_cursor_step(k: Kernel, p: number, start: number, n: number, 
 
 /** The cursor's outcome as a GupResult. */
 export function gup_cursor_result(loc: Int32Array, n: number): GupResult {
-  if (loc[GC_ERR]) return { err: loc[GC_ERR]!, folios: [], viaPrivate: [], flags: loc[GC_USED]! };
+  if (loc[GC_ERR]) return { err: loc[GC_ERR]!, folios: [], viaPrivate: [], flags: loc[GC_USED]!, failedAt: loc[GC_FAILED_AT]! };
   const folios: number[] = [];
   const viaPrivate: boolean[] = [];
   for (let j = 0; j < n; j++) {
     folios.push(loc[GC_FOLIOS + j]!);
     viaPrivate.push(loc[GC_FOLIOS + n + j] === 1);
   }
-  return { err: 0, folios, viaPrivate, flags: loc[GC_USED]! };
+  return { err: 0, folios, viaPrivate, flags: loc[GC_USED]!, fast: loc[GC_NFAST]! };
 }
 
 /** __get_user_pages() run to completion (the v1 path, and the explorer's atomic steps). */
@@ -335,6 +359,7 @@ export function gup_fast_into_cursor(k: Kernel, p: number, start: number, n: num
     loc[GC_FOLIOS + n + j] = k.vmFlags(p, start + j) & VM_SHARED ? 0 : 1;
   });
   loc[GC_I] = fast.length;
+  loc[GC_NFAST] = fast.length;
 }
 
 
@@ -359,6 +384,9 @@ export function gup_fast_read_pte(k: Kernel, p: number, va: number, foll: number
   if (va >= k.L.d.vpages) return -1;
   const bits = k.pte(p, va);
   if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return -1;
+  // pte_protnone(): a PROT_NONE mapping's PTEs are not user-accessible; GUP-fast falls back (all versions) and the
+  // slow path's check_vma_flags() decides (EFAULT without FOLL_FORCE). pinlab keeps the PTE and reads the VMA.
+  if (!(k.vmFlags(p, va) & (VM_READ | VM_WRITE | VM_EXEC))) return -1;
   // 5.8 (17839856fd58): GUP-fast only succeeds for write lookups
   const needWrite = (foll & FOLL_WRITE) !== 0 || (k.on('gup_force_cow_break') && (foll & (FOLL_GET | FOLL_PIN)) !== 0);
   if (needWrite && !(bits & PTE_WRITE)) return -1;
@@ -389,7 +417,10 @@ export function folio_is_longterm_pinnable(k: Kernel, f: number): boolean {
 export function check_and_migrate_movable_pages(k: Kernel, r: GupResult, redo: () => GupResult): GupResult {
   if (r.err || !(r.flags & FOLL_LONGTERM)) return r;
   for (let round = 0; round < 4; round++) {
-    const bad = [...new Set(r.folios.filter((f) => !folio_is_longterm_pinnable(k, f)))];
+    // internal_get_user_pages_fast() sends only what GUP-fast left to __gup_longterm_locked(): pages GUP-fast
+    // took are never checked. GUP-fast refuses unpinnable pages for FOLL_PIN|FOLL_LONGTERM, so this matters
+    // for FOLL_GET|FOLL_LONGTERM (5.7-5.9; refused from 5.10, 447f3e45c18a), which keeps a CMA page in place.
+    const bad = [...new Set(r.folios.filter((f, j) => j >= (r.fast ?? 0) && !folio_is_longterm_pinnable(k, f)))];
     if (!bad.length) return r;
     for (const f of r.folios) gup_put_folio(k, f, r.flags);
     for (const f of bad) {

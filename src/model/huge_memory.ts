@@ -35,6 +35,7 @@ import {
   HPAGE_PMD_NR,
   PG_ANON,
   PG_ANON_EXCLUSIVE,
+  PG_DIRTY,
   PG_KSM,
   PG_LRU,
   PG_SWAPCACHE,
@@ -153,10 +154,16 @@ export function split_huge_pmd(k: Kernel, p: number, va: number, why: string): v
     return;
   }
   const excl = k.ftest(head, PG_ANON_EXCLUSIVE);
+  let bitsOut = bits;
+  if (bits & PTE_DIRTY && !k.on('thp_split_carry_dirty')) {
+    // before 6.2 the PTEs stay clean ("we don't do pte_mkdirty ... sparc64") and the page is dirtied instead
+    bitsOut &= ~PTE_DIRTY;
+    k.fsetFlag(head, PG_DIRTY);
+  }
   folio_get(k, head, HPAGE_PMD_NR - 1);
   k.fset(head, F_MAPCOUNT, k.fget(head, F_MAPCOUNT) + HPAGE_PMD_NR - 1);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    k.setPte(p, base + i, head + i, bits);
+    k.setPte(p, base + i, head + i, bitsOut);
     if (excl) k.fsetFlag(head + i, PG_ANON_EXCLUSIVE);
     else k.fclearFlag(head + i, PG_ANON_EXCLUSIVE);
   }
@@ -364,9 +371,11 @@ export function madvise_collapse(k: Kernel, p: number, va: number, pages: number
 
 function collapse_one(k: Kernel, p: number, base: number): number {
   const vmf = k.vmFlags(p, base);
+  let writable = false;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     if (k.vmFlags(p, base + i) !== vmf) return -EINVAL; // SCAN_VMA_CHECK
     const bits = k.pte(p, base + i);
+    if (bits & PTE_PRESENT && bits & PTE_WRITE) writable = true;
     if (bits === 0 || bits & PTE_SPECIAL || (bits & PTE_PMD && is_huge_zero_folio(k, k.head(k.pteFolio(p, base + i))))) continue; // none or zero: filled with zeroes
     if (!(bits & PTE_PRESENT)) return -EAGAIN; // swap, migration entries: not swapped in here
     const f = k.pteFolio(p, base + i);
@@ -378,6 +387,11 @@ function collapse_one(k: Kernel, p: number, base: number): number {
       k.trace('hpage_collapse_scan_pmd', `folio #${h} has ${k.fget(h, F_REF)} references for ${expected} mappings: SCAN_PAGE_COUNT`);
       return k.on('madv_collapse_eagain') ? -EAGAIN : -EINVAL;
     }
+  }
+  if (!writable && !k.on('collapse_ro_anon')) {
+    // hpage_collapse_scan_pmd(): no writable PTE in the block (all none, or write-protected by fork) -> SCAN_PAGE_RO
+    k.trace('hpage_collapse_scan_pmd', `no writable PTE at ${base}: SCAN_PAGE_RO`);
+    return -EINVAL;
   }
   if (k.s[H_NEXT_FOLIO]! + HPAGE_PMD_NR > k.L.d.folios) return -ENOMEM; // SCAN_ALLOC_HUGE_PAGE_FAIL
   const n = k.allocLargeFolio(PG_ANON | PG_ANON_EXCLUSIVE | PG_UPTODATE | PG_LRU, HPAGE_PMD_NR, []);

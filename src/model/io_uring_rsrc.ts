@@ -13,7 +13,7 @@ import { Kernel } from './kernel.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, gup_put_folio } from './folio.js';
 import { check_and_migrate_movable_pages, gup_fast_fallback, pin_handle_create } from './gup.js';
 import { FIF_SHMEM_ANON, FS_HUGETLBFS, FS_TMPFS, PIN_KIND_GUP } from './state.js';
-import { EINVAL, EOPNOTSUPP } from './errno.js';
+import { EFAULT, EINVAL, EOPNOTSUPP } from './errno.js';
 
 /** The VMA check of io_sqe_buffer_register() (5.1-6.4) on the pinned range: 0, -EINVAL or -EOPNOTSUPP. */
 function io_buffer_vma_check(k: Kernel, p: number, va: number, n: number): number {
@@ -43,7 +43,9 @@ export function io_sqe_buffer_register(k: Kernel, p: number, va: number, n: numb
   const foll = kind | FOLL_WRITE | FOLL_LONGTERM;
   const get = () => gup_fast_fallback(k, p, va, n, foll);
   const r = check_and_migrate_movable_pages(k, get(), get);
-  if (r.err) return r.err;
+  // `if (pret == nr_pages) ... else ret = pret < 0 ? pret : -EFAULT;` -- GUP's errno only when the first page failed;
+  // a later page makes a short count: the prefix is unpinned and the registration fails with EFAULT
+  if (r.err) return r.failedAt ? -EFAULT : r.err;
   if (k.on('io_uring_vma_file_check')) {
     const err = io_buffer_vma_check(k, p, va, n);
     if (err) {

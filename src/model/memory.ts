@@ -125,8 +125,8 @@ function do_anonymous_page(k: Kernel, p: number, va: number, fflags: number): nu
   return VM_FAULT_OK;
 }
 
-/** Does the file's vm_ops have ->page_mkwrite (ext4_page_mkwrite)? */
-function has_page_mkwrite(k: Kernel, fi: number): boolean {
+/** Does the file's vm_ops have ->page_mkwrite (ext4_page_mkwrite)? (vma_wants_writenotify for a shared mapping) */
+export function has_page_mkwrite(k: Kernel, fi: number): boolean {
   return k.fileFs(fi) === FS_EXT4;
 }
 

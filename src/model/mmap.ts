@@ -37,8 +37,12 @@ import {
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
   HPAGE_PMD_NR,
+  PTE_DIRTY,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PTE_PMD,
 } from './state.js';
-import { zap_page_range } from './memory.js';
+import { has_page_mkwrite, zap_page_range } from './memory.js';
 import { madvise_collapse, split_huge_pmd, split_partial_pmds } from './huge_memory.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { madvise_pageout } from './vmscan.js';
@@ -139,6 +143,30 @@ export function do_munmap(k: Kernel, p: number, va: number, pages: number): numb
   return 0;
 }
 
+/**
+ * Does change_protection() map this present, read-only PTE writable when the
+ * VMA becomes writable? A shared mapping without write-notify (tmpfs, shmem,
+ * hugetlbfs: no page_mkwrite, no dirty accounting) has a writable
+ * vm_page_prot, so every PTE becomes writable (all versions). Otherwise only
+ * with MM_CP_TRY_CHANGE_WRITABLE (6.0) and can_change_pte_writable(): a
+ * private mapping's exclusive anonymous page -- with a dirty PTE until 6.2,
+ * clean too from then -- or a shared write-notify mapping's dirty PTE (the fs
+ * was told already). A PMD is upgraded from 6.2 (can_change_pmd_writable).
+ */
+function change_pte_writable(k: Kernel, p: number, a: number, bits: number): boolean {
+  const vmf = k.vmFlags(p, a);
+  if (vmf & VM_SHARED) {
+    const fi = k.vmFile(p, a);
+    if (fi < 0 || !has_page_mkwrite(k, fi)) return true;
+    return k.on('mprotect_try_writable') && (bits & PTE_DIRTY) !== 0;
+  }
+  if (vmf & VM_HUGETLB) return false; // hugetlb_change_protection() has no write upgrade
+  if (!k.on(bits & PTE_PMD ? 'mprotect_pmd_try_writable' : 'mprotect_try_writable')) return false;
+  const f = k.pteFolio(p, a);
+  if (f <= 0 || !k.ftest(f, PG_ANON) || !k.ftest(f, PG_ANON_EXCLUSIVE)) return false;
+  return (bits & PTE_DIRTY) !== 0 || k.on('mprotect_writable_clean_anon');
+}
+
 /** do_mprotect_pkey() -> change_protection(): new VM_READ/WRITE/EXEC; PTEs lose write when the VMA does. */
 export function do_mprotect(k: Kernel, p: number, va: number, pages: number, prot: number): number {
   if (!range_mapped(k, p, va, pages)) return -ENOMEM;
@@ -156,6 +184,8 @@ export function do_mprotect(k: Kernel, p: number, va: number, pages: number, pro
     if (!(want & VM_WRITE) && bits & PTE_PRESENT && bits & PTE_WRITE) {
       mmu_notifier_invalidate(k, p, a, 'change_protection');
       k.setPteBits(p, a, bits & ~PTE_WRITE);
+    } else if (want & VM_WRITE && bits & PTE_PRESENT && !(bits & PTE_WRITE) && change_pte_writable(k, p, a, bits)) {
+      k.setPteBits(p, a, bits | PTE_WRITE);
     }
   }
   k.trace('change_protection', `${pages} page(s) now ${prot & PROT_WRITE ? 'writable' : 'read-only'}`);

@@ -12,6 +12,7 @@ import { apply, type ModelOp, type OpResult } from './api.js';
 import {
   __get_user_pages,
   check_and_migrate_movable_pages,
+  GC_NFAST,
   gup_fast_fallback,
   GC_FOLIOS,
   GC_I,
@@ -89,7 +90,7 @@ export function phaseLocals(op: ModelOp, pinPages: number): number {
 export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Array, procName: (p: number) => string): PhaseResult {
   switch (op.op) {
     case 'gup': {
-      const bad = is_valid_gup_args(k, op.foll);
+      const bad = is_valid_gup_args(k, op.foll, op.fast);
       if (bad) return done({ kind: 'errno', e: -bad });
       // GUP-fast's locals sit after the cursor: next page, PTE snapshot, folio, write_protect_seq, stage
       const J = loc.length - 7;
@@ -112,6 +113,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
           loc[GC_I] = 0;
           k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
         }
+        if (loc[STAGE] !== 2) loc[GC_NFAST] = loc[GC_I]!;
         if (loc[GC_I] === op.n) return finish();
         loc[STAGE] = 2;
         setLock(loc, LOCK_NONE, LOCK_READ); // the slow path takes mmap_lock for read

@@ -9,12 +9,13 @@ import { FOLL_GET, FOLL_PIN, FOLL_WRITE, folio_store } from './folio.js';
 import { __get_user_pages, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
 import { check_fs_modify, check_private_write } from './invariants.js';
 import { PIN_KIND_GUP } from './state.js';
+import { EFAULT } from './errno.js';
 
 /** Write value into target's page at va on behalf of process `by`. Returns 0 or -errno. */
 export function process_vm_writev(k: Kernel, by: number, target: number, va: number, value: number): number {
   const foll = (k.on('foll_pin') ? FOLL_PIN : FOLL_GET) | FOLL_WRITE;
   const r = __get_user_pages(k, target, va, 1, foll);
-  if (r.err) return r.err;
+  if (r.err) return -EFAULT; // `if (pinned_pages <= 0) return -EFAULT;` whatever GUP said (EREMOTEIO, ENOMEM...)
   const f = r.folios[0]!;
   check_private_write(k, f, r.viaPrivate[0]!, 'process_vm_writev');
   check_fs_modify(k, f, 'a process_vm_writev copy');
