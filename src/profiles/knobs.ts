@@ -536,11 +536,11 @@ export const KNOBS: Knob[] = [
   {
     name: 'mprotect_pmd_try_writable',
     since: '6.2',
-    commit: 'c27f479ef1ba',
+    commit: 'c27f479ef542',
     title: 'mm/huge_memory: try avoiding write faults when changing PMD protection',
     effect: 'change_huge_pmd() maps a PMD-mapped exclusive anonymous THP writable at once when mprotect() makes it writable (can_change_pmd_writable).',
-    status: 'RECALLED',
-    evidence: 'can_change_pmd_writable() absent in 6.1.192 mm/huge_memory.c, present in 6.2 mm/huge_memory.c:1395-1420 and :1944 (MM_CP_TRY_CHANGE_WRITABLE). The commit id is recalled, not read.',
+    status: 'VERIFIED',
+    evidence: 'can_change_pmd_writable() absent in 6.1.192 mm/huge_memory.c, present in 6.2 mm/huge_memory.c:1395-1420 and :1944 (MM_CP_TRY_CHANGE_WRITABLE); full sha in the same 6.2 revlists as d84887739d5c (patch v1 3/6 of 2022-11-02).',
   },
   {
     name: 'thp_split_carry_dirty',
