@@ -665,3 +665,81 @@ test('an O_DIRECT read at or beyond the end of the file reads nothing and takes 
   assert.deepEqual(load(k, 0, x), { kind: 'value', v: c('a') });
   assert.equal(k.fget(k.pteFolio(0, x), F_REF), ref);
 });
+
+test('hugetlb FOLL_FORCE write to a PROT_READ private mapping: <=5.19 leaves the huge PTE writable, 6.1-6.12 refuse (f347454d0341), 6.18 writes and keeps it read-only (052ccfbcc6cd)', () => {
+  for (const [profile, ok, storable] of [['5.10', true, true], ['5.19', true, true], ['6.1', false, false], ['6.12', false, false], ['6.18', true, false]] as const) {
+    const k = mk(profile);
+    const x = must(run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: PROT_READ, flags: MAP_PRIVATE | MAP_HUGETLB }), 'mapping').va;
+    load(k, 0, x);
+    const w = run(k, { op: 'proc_mem_write', p: 0, va: x, value: c('X') });
+    assert.equal(w.kind === 'ok', ok, `${profile}: ${JSON.stringify(w)}`);
+    const s = store(k, 0, x, 'y');
+    assert.equal(s.kind === 'ok', storable, `${profile}: a CPU store afterwards ${JSON.stringify(s)}`);
+  }
+});
+
+test('do_huge_pmd_wp_page reuse uses maybe_pmd_mkwrite: a FOLL_FORCE write leaves a read-only THP mapping read-only', () => {
+  for (const profile of ['5.7', '5.10', '6.18']) {
+    const k = mk(profile);
+    const x = thp(k);
+    run(k, { op: 'fork', p: 0, child: 1 });
+    run(k, { op: 'exit', p: 1 });
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 2, prot: PROT_READ });
+    assert.equal(run(k, { op: 'proc_mem_write', p: 0, va: x, value: c('X') }).kind, 'ok', profile);
+    assert.ok(!(k.pte(0, x) & PTE_WRITE), `${profile}: PMD still read-only`);
+    assert.equal(errno(gup(k, x, FOLL_PIN | FOLL_WRITE, true)), EFAULT, `${profile}: no writable pin of a PROT_READ mapping`);
+  }
+});
+
+test('a write to the huge zero PMD gets a new THP on <=5.7 and from 6.13 (1ced09e0331f); 5.8-6.12 split it', () => {
+  for (const [profile, thpAfter] of [['5.7', true], ['5.10', false], ['6.12', false], ['6.18', true]] as const) {
+    const k = mk(profile);
+    const x = anon(k, 2);
+    run(k, { op: 'madvise', p: 0, va: x, pages: 2, advice: 'MADV_HUGEPAGE' });
+    load(k, 0, x); // huge zero PMD
+    store(k, 0, x, 'a');
+    assert.equal(!!(k.pte(0, x) & PTE_PMD), thpAfter, profile);
+    assert.deepEqual(load(k, 0, x + 1), { kind: 'value', v: 0 }, profile);
+  }
+});
+
+test('KSM <=5.18 merges a read-only, clean page whatever its references; 5.19 (PageAnonExclusive) and writable/dirty PTEs get the refcount test', () => {
+  for (const [profile, merged] of [['5.7', true], ['5.19', false], ['6.18', false]] as const) {
+    const k = mk(profile);
+    const x = anon(k, 2);
+    run(k, { op: 'madvise', p: 0, va: x, pages: 2, advice: 'MADV_MERGEABLE' });
+    store(k, 0, x, 'a');
+    store(k, 0, x + 1, 'a');
+    run(k, { op: 'reclaim' });
+    load(k, 0, x); // swap-in by a read: a read-only, clean PTE
+    load(k, 0, x + 1);
+    const f = k.pteFolio(0, x);
+    must(gup(k, x, profile === '5.7' ? FOLL_GET : FOLL_PIN), 'pin');
+    run(k, { op: 'ksm_scan' });
+    assert.equal(k.pteFolio(0, x) !== f, merged, profile);
+  }
+});
+
+test('<=5.8: a PTE-mapped THP page is reused only if no page of the THP is mapped twice (page_trans_huge_map_swapcount)', () => {
+  for (const [profile, copied] of [['4.9', true], ['5.7', true]] as const) {
+    const k = mk(profile);
+    const x = thp(k);
+    store(k, 0, x + 1, 'c');
+    run(k, { op: 'fork', p: 0, child: 1 });
+    run(k, { op: 'munmap', p: 1, va: x, pages: 1 }); // the child keeps page 1
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: PROT_READ });
+    run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: RW });
+    const f = k.pteFolio(0, x);
+    store(k, 0, x, 'b');
+    assert.equal(k.pteFolio(0, x) !== f, copied, profile);
+  }
+});
+
+test('x86: a PROT_WRITE-only mapping can be read; PROT_NONE cannot', () => {
+  const k = mk('6.18');
+  const x = must(run(k, { op: 'mmap', p: 0, file: -1, pages: 1, prot: PROT_WRITE, flags: MAP_PRIVATE }), 'mapping').va;
+  store(k, 0, x, 'a');
+  assert.deepEqual(load(k, 0, x), { kind: 'value', v: c('a') });
+  run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: 0 });
+  assert.equal(load(k, 0, x).kind, 'signal');
+});

@@ -154,7 +154,8 @@ export function check_vma_flags(k: Kernel, p: number, va: number, foll: number):
     if (fi >= 0 && k.on('writable_file_mapping_check') && !writable_file_mapping_allowed(k, p, va, foll)) return -EFAULT;
     if (!(vmf & VM_WRITE)) {
       if (!(foll & FOLL_FORCE)) return -EFAULT;
-      if (k.on('foll_force_anon_exclusive') && vmf & VM_HUGETLB) return -EFAULT;
+      // f347454d0341 (6.2; 6.1.2): "hugetlb does not support FOLL_FORCE|FOLL_WRITE" until 052ccfbcc6cd (6.14)
+      if (k.on('hugetlb_force_write_refused') && vmf & VM_HUGETLB) return -EFAULT;
       if (!is_cow_mapping(vmf)) return -EFAULT;
     }
   } else if (!(vmf & VM_READ)) {

@@ -52,6 +52,7 @@ import {
   VM_NOHUGEPAGE,
   VM_SHARED,
   VM_WRITE,
+  VM_ANON_VMA,
 } from './state.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { EAGAIN, EINVAL, ENOMEM } from './errno.js';
@@ -263,6 +264,21 @@ export function do_huge_pmd_wp_page(k: Kernel, p: number, va: number, unshare: b
   const base = pmd_base(va);
   const head = k.head(k.pteFolio(p, base));
   if (is_huge_zero_folio(k, head)) {
+    // <=5.7 (`goto alloc`, until 3917c80280c9) and 6.13+ (do_huge_zero_wp_pmd, 1ced09e0331f, write and unshare):
+    // a fresh zeroed THP replaces the huge zero PMD; between, split and let the PTE level copy the small zero page
+    if ((!k.on('thp_cow_split_pmd') && !unshare) || k.on('thp_huge_zero_wp_alloc')) {
+      if (k.s[H_NEXT_FOLIO]! + HPAGE_PMD_NR <= k.L.d.folios) {
+        anon_vma_prepare(k, p, va);
+        const n = k.allocLargeFolio(PG_ANON | PG_ANON_EXCLUSIVE | PG_UPTODATE | PG_LRU, HPAGE_PMD_NR, []);
+        for (let i = 0; i < HPAGE_PMD_NR; i++) mmu_notifier_invalidate(k, p, base + i, 'do_huge_zero_wp_pmd');
+        for (let i = 0; i < HPAGE_PMD_NR; i++) k.clearPte(p, base + i);
+        const vmf = k.vmFlags(p, va);
+        map_pmd(k, p, base, n, unshare ? 0 : PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0));
+        folio_put(k, n);
+        k.trace('do_huge_pmd_wp_page', `huge zero PMD at ${base} replaced by new THP #${n}${unshare ? ' (unshare, read-only)' : ''}`);
+        return unshare ? 0 : 1;
+      }
+    }
     split_huge_pmd(k, p, va, unshare ? 'unshare of the huge zero page' : 'write to the huge zero page');
     return VM_FAULT_FALLBACK;
   }
@@ -279,7 +295,8 @@ export function do_huge_pmd_wp_page(k: Kernel, p: number, va: number, unshare: b
       k.trace('do_huge_pmd_wp_page', `unshare: THP #${head} is exclusive, stays read-only`);
       return 0;
     }
-    k.setPteBits(p, base, k.pte(p, base) | PTE_WRITE | PTE_DIRTY);
+    // maybe_pmd_mkwrite(pmd_mkdirty()): a FOLL_FORCE write to a read-only mapping leaves the PMD read-only
+    k.setPteBits(p, base, k.pte(p, base) | PTE_DIRTY | (k.vmFlags(p, base) & VM_WRITE ? PTE_WRITE : 0));
     k.trace('do_huge_pmd_wp_page', `THP #${head} reused for writing`);
     return 1;
   }
@@ -360,9 +377,11 @@ export function folio_mapped_only_by(k: Kernel, head: number, p: number): boolea
 export function madvise_collapse(k: Kernel, p: number, va: number, pages: number): number {
   const vmf = k.vmFlags(p, va);
   if (vmf & (VM_SHARED | VM_HUGETLB | VM_NOHUGEPAGE) || k.vmFile(p, va) >= 0) return -EINVAL;
+  // hugepage_vma_check() / thp_vma_allowable_orders(): `if (!vma->anon_vma)` -- no anonymous page was ever faulted in
+  if (!(vmf & VM_ANON_VMA)) return -EINVAL;
   let result = 0;
   for (let base = va + ((HPAGE_PMD_NR - (va % HPAGE_PMD_NR)) % HPAGE_PMD_NR); base + HPAGE_PMD_NR <= va + pages; base += HPAGE_PMD_NR) {
-    if (pmd_trans_huge(k, p, base) && !is_huge_zero_folio(k, k.head(k.pteFolio(p, base)))) continue; // SCAN_PMD_MAPPED
+    if (pmd_trans_huge(k, p, base)) continue; // find_pmd_or_thp_or_none(): SCAN_PMD_MAPPED, the huge zero PMD included
     const r = collapse_one(k, p, base);
     if (r < 0) result = r;
   }

@@ -43,6 +43,7 @@ import {
   VM_READ,
   VM_SHARED,
   VM_WRITE,
+  VM_EXEC,
 } from './state.js';
 import { filemap_fault } from './filemap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
@@ -101,6 +102,18 @@ function write_bits(vmf: number): number {
   return PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0);
 }
 
+/**
+ * The same for a write fault's PTE, hugetlb included: before 1d8d14641fd9
+ * (6.0) hugetlb_cow() and the copy it makes map the page writable with no
+ * VM_WRITE test (set_huge_ptep_writable, make_huge_pte(vma, new_page, 1)), so
+ * a FOLL_FORCE write (ptrace, /proc/pid/mem) left a PROT_READ private
+ * hugetlb mapping writable for the process itself.
+ */
+function fault_write_bits(k: Kernel, vmf: number): number {
+  if (vmf & VM_HUGETLB && k.on('hugetlb_wp_mkwrite_always')) return PTE_DIRTY | PTE_WRITE;
+  return write_bits(vmf);
+}
+
 /** folio_alloc for a new anon page in this vma (huge if hugetlb). */
 function alloc_anon(k: Kernel, p: number, va: number, value: number): number {
   const vmf = k.vmFlags(p, va);
@@ -119,7 +132,7 @@ function do_anonymous_page(k: Kernel, p: number, va: number, fflags: number): nu
     return VM_FAULT_OK;
   }
   const f = alloc_anon(k, p, va, 0);
-  map_folio(k, p, va, f, fflags & FAULT_FLAG_WRITE ? write_bits(vmf) : 0);
+  map_folio(k, p, va, f, fflags & FAULT_FLAG_WRITE ? fault_write_bits(k, vmf) : 0);
   folio_put(k, f); // the allocation reference is now the mapping's
   k.trace(vmf & VM_HUGETLB ? 'hugetlb_no_page' : 'do_anonymous_page', `new anon folio #${f} (exclusive)`);
   return VM_FAULT_OK;
@@ -149,7 +162,7 @@ function do_fault(k: Kernel, p: number, va: number, fflags: number): number {
     // do_cow_fault(): a private copy of the page-cache page
     const n = alloc_anon(k, p, va, 0);
     folio_copy(k, n, f);
-    map_folio(k, p, va, n, unshare ? 0 : write_bits(vmf));
+    map_folio(k, p, va, n, unshare ? 0 : fault_write_bits(k, vmf));
     folio_put(k, n);
     k.trace('do_cow_fault', `private copy folio #${n} of page-cache folio #${f}`);
     return VM_FAULT_WRITE;
@@ -180,7 +193,7 @@ function wp_page_copy(k: Kernel, p: number, va: number, old: number, unshare: bo
   folio_remove_rmap(k, old);
   const dirty = k.pte(p, va) & PTE_DIRTY;
   k.clearPte(p, va);
-  map_folio(k, p, va, n, unshare ? dirty : write_bits(vmf));
+  map_folio(k, p, va, n, unshare ? dirty : fault_write_bits(k, vmf));
   folio_put(k, n);
   folio_put(k, old); // the old PTE's reference
   k.trace('wp_page_copy', `copied ${old === ZERO_FOLIO ? 'the zero page' : `folio #${old}`} to new folio #${n}${unshare ? ' (unshare, read-only)' : ''}`);
@@ -190,7 +203,7 @@ function wp_page_copy(k: Kernel, p: number, va: number, old: number, unshare: bo
 /** wp_page_reuse(): keep the page, make the PTE writable (maybe_mkwrite) and dirty. */
 function wp_page_reuse(k: Kernel, p: number, va: number, f: number): number {
   const vmf = k.vmFlags(p, va);
-  k.setPteBits(p, va, k.pte(p, va) | write_bits(vmf));
+  k.setPteBits(p, va, k.pte(p, va) | fault_write_bits(k, vmf));
   k.trace('wp_page_reuse', `folio #${f} reused for writing`);
   return VM_FAULT_WRITE;
 }
@@ -226,14 +239,22 @@ function wp_can_reuse_anon(k: Kernel, p: number, f: number): boolean {
     return k.fget(f, F_REF) === 1;
   }
   if (k.on('wp_reuse_page_count')) return k.fget(f, F_REF) === 1;
-  // reuse_swap_page(): this page mapped once (page_trans_huge_map_swapcount for a THP's page), plus its swap count
-  const count = (large ? page_mapcount(k, f) : k.folioMapcount(f)) + (swapcache ? swap_count(k, k.fget(f, F_SWAP) - 1) : 0);
+  // reuse_swap_page(): mapped once, plus its swap count. For a THP's page page_trans_huge_map_swapcount() takes the
+  // largest mapcount over all the THP's pages: one page mapped by another process is enough to copy any of them
+  const count = (large ? max_page_mapcount(k, k.head(f)) : k.folioMapcount(f)) + (swapcache ? swap_count(k, k.fget(f, F_SWAP) - 1) : 0);
   if (count > 1) return false;
   if (swapcache && !k.ftest(f, PG_WRITEBACK)) {
     delete_from_swap_cache(k, f);
     k.fsetFlag(f, PG_DIRTY);
   }
   return true;
+}
+
+/** The largest page_mapcount() over the pages of a THP (page_trans_huge_map_swapcount, <=5.8). */
+function max_page_mapcount(k: Kernel, head: number): number {
+  let m = 0;
+  for (let i = 0; i < k.nrPages(head); i++) m = Math.max(m, page_mapcount(k, head + i));
+  return m;
 }
 
 /** hugetlb_wp() (mm/hugetlb.c, all versions): reuse by mapcount, whatever the refcount. */
@@ -357,7 +378,8 @@ export function zap_page_range(k: Kernel, p: number, va: number, pages: number, 
 /** A CPU load `r = x[i]` by process p (the fault path if the PTE is not there). Returns value or -signal. */
 export function cpu_load(k: Kernel, p: number, va: number): { value: number; folio: number } | { signal: number } | { wait: true } {
   const vmf = k.vmFlags(p, va);
-  if (vmf === 0 || !(vmf & VM_READ)) return { signal: SIGSEGV };
+  // x86 access_error(): a read needs an accessible VMA (any of read, write, exec; PROT_NONE faults); a present PTE is readable
+  if (vmf === 0 || !(vmf & (VM_READ | VM_WRITE | VM_EXEC))) return { signal: SIGSEGV };
   if (!(k.pte(p, va) & PTE_PRESENT)) {
     const r = handle_mm_fault(k, p, va, 0);
     if (r & VM_FAULT_RETRY) return { wait: true };
@@ -372,9 +394,12 @@ export function cpu_load(k: Kernel, p: number, va: number): { value: number; fol
 /** A CPU store `x[i] = v` by process p. Returns the folio written, or -signal. */
 export function cpu_store(k: Kernel, p: number, va: number, value: number): { folio: number } | { signal: number } | { wait: true } {
   const vmf = k.vmFlags(p, va);
-  if (vmf === 0 || !(vmf & VM_WRITE)) return { signal: SIGSEGV };
+  if (vmf === 0) return { signal: SIGSEGV };
   for (let tries = 0; tries < 3; tries++) {
     const bits = k.pte(p, va);
+    // the MMU checks the PTE: a writable PTE takes the store without a fault, whatever the VMA says
+    // (only pre-6.0 hugetlb FOLL_FORCE writes leave one in a !VM_WRITE VMA)
+    if (!(bits & PTE_PRESENT && bits & PTE_WRITE) && !(vmf & VM_WRITE)) return { signal: SIGSEGV };
     if (bits & PTE_PRESENT && bits & PTE_WRITE) {
       const f = k.pteFolio(p, va);
       arch_make_cpu_access(k, f);
