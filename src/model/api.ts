@@ -9,7 +9,7 @@ import { ksm_scan } from './ksm.js';
 import { memory_failure } from './memory_failure.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
-import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, generic_perform_write, drop_pagecache } from './filemap.js';
+import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, fsync_result, generic_perform_write, drop_pagecache } from './filemap.js';
 import { __get_user_pages, check_and_migrate_movable_pages, gup_cursor_size, gup_fast_fallback, is_valid_gup_args, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
 import { FOLL_PIN } from './folio.js';
 import { vmsplice_to_pipe, pipe_read } from './splice.js';
@@ -23,8 +23,8 @@ import { guest_memfd_create } from './guest_memfd.js';
 import { gmap_make_secure } from './s390_uv.js';
 import { shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
-import { FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
-import { EINVAL, EFAULT, ENOSYS } from './errno.js';
+import { PG_HWPOISON, FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
+import { EINVAL, EFAULT, EIO, ENOSYS } from './errno.js';
 import { ModelInvariantError } from './kernel.js';
 
 export type ModelOp =
@@ -125,11 +125,17 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
     }
     case 'write':
       return status(generic_perform_write(k, o.file, o.idx, o.value));
-    case 'read':
+    case 'read': {
+      // shmem_file_read_iter(): a poisoned page kept in the cache (5.16+) reads as EIO
+      const cf = o.idx < k.fileSize(o.file) ? k.cachedFolio(o.file, o.idx) : -1;
+      if (cf >= 0 && k.ftest(cf, PG_HWPOISON)) return { kind: 'errno', e: EIO };
       return { kind: 'value', v: filemap_read(k, o.file, o.idx) };
+    }
     case 'ftruncate':
       return status(do_truncate(k, o.file, o.pages));
     case 'fsync':
+      filemap_write_and_wait(k, o.file, true);
+      return status(fsync_result(k, o.file));
     case 'writeback':
       filemap_write_and_wait(k, o.file);
       return OK;

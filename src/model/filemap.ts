@@ -14,6 +14,8 @@ import {
   FS_P2PDMA,
   PG_P2PDMA,
   FI_SIZE,
+  FI_FLAGS,
+  FIF_EIO,
   PG_DIRTY,
   PG_FS_WRITABLE,
   PG_HUGETLB,
@@ -30,6 +32,7 @@ import {
 import { rmap_walk, mapping_walk } from './rmap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { zap_pte } from './memory.js';
+import { EIO } from './errno.js';
 import { check_evict, check_fs_modify, check_secure_io, check_writeback_done } from './invariants.js';
 
 /** filemap_fault() / shmem_fault() / hugetlb_no_page(): find the page-cache folio, reading it in if absent. */
@@ -151,7 +154,7 @@ export function writeback_folio_io(k: Kernel, fi: number, idx: number, f: number
  * before its I/O (P4). loc[0] = next page index, loc[1] = folio awaiting I/O
  * (start with loc[0] = 0, loc[1] = -1). Returns true when the file is done.
  */
-export function writeback_step(k: Kernel, fi: number, loc: Int32Array): boolean {
+export function writeback_step(k: Kernel, fi: number, loc: Int32Array, sync = false): boolean {
   if (k.fileFs(fi) !== FS_EXT4) return true; // shmem/hugetlbfs/guest memory have no backing store to write
   if (loc[1]! >= 0) {
     writeback_folio_io(k, fi, loc[0]!, loc[1]!);
@@ -159,6 +162,10 @@ export function writeback_step(k: Kernel, fi: number, loc: Int32Array): boolean 
     loc[0] = loc[0]! + 1;
   }
   while (loc[0]! < k.fileSize(fi)) {
+    // WB_SYNC_ALL (fsync): folio_wait_writeback() on a page another writer has in flight, then write it
+    // again if it was dirtied meanwhile; background writeback (WB_SYNC_NONE) skips it
+    const cf = k.cachedFolio(fi, loc[0]!);
+    if (sync && cf >= 0 && k.ftest(cf, PG_WRITEBACK)) return false;
     const f = writeback_folio_start(k, fi, loc[0]!);
     if (f >= 0) {
       loc[1] = f;
@@ -171,9 +178,27 @@ export function writeback_step(k: Kernel, fi: number, loc: Int32Array): boolean 
 }
 
 /** sys writeback(F) / fsync(F) run to completion (filemap_write_and_wait_range). */
-export function filemap_write_and_wait(k: Kernel, fi: number): void {
+export function filemap_write_and_wait(k: Kernel, fi: number, sync = false): void {
   const loc = Int32Array.of(0, -1);
-  while (!writeback_step(k, fi, loc));
+  // run atomically, nothing else has I/O in flight: a sync pass never waits (the bound is a guard)
+  for (let n = 0; !writeback_step(k, fi, loc, sync); n++) if (n > 4 * k.L.d.filePages + 4) break;
+}
+
+/** file_check_and_advance_wb_err(): fsync() reports an error recorded on the mapping (AS_EIO) once. */
+export function fsync_result(k: Kernel, fi: number): number {
+  const fl = k.L.file(fi) + FI_FLAGS;
+  if (!(k.s[fl]! & FIF_EIO)) return 0;
+  k.s[fl] = k.s[fl]! & ~FIF_EIO;
+  return -EIO;
+}
+
+/** Does truncation down to `pages` have to wait for writeback (truncate_inode_pages_range: folio_wait_writeback)? */
+export function truncate_must_wait(k: Kernel, fi: number, pages: number): boolean {
+  for (let idx = pages; idx < k.fileSize(fi); idx++) {
+    const f = k.cachedFolio(fi, idx);
+    if (f >= 0 && k.ftest(f, PG_WRITEBACK)) return true;
+  }
+  return false;
 }
 
 /** filemap_release_folio() -> ext4's try_to_free_buffers(): clean, idle buffers can go. */
@@ -248,13 +273,17 @@ export function invalidate_inode_page2(k: Kernel, fi: number, idx: number): bool
   return true;
 }
 
-/** drop_caches: invalidate_mapping_pages() over every file -- clean, unmapped, unreferenced pages only. */
+/** drop_caches: invalidate_mapping_pages() over every file -- clean, idle pages only. */
 export function drop_pagecache(k: Kernel): void {
   for (let fi = 0; fi < k.L.d.files; fi++) {
     if (k.fileFs(fi) !== FS_EXT4) continue;
     for (let idx = 0; idx < k.fileSize(fi); idx++) {
       const f = k.cachedFolio(fi, idx);
-      if (f < 0 || k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK) || k.fget(f, F_MAPCOUNT) > 0) continue;
+      if (f < 0 || k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK)) continue;
+      // mapping_evict_folio() (e41c81d0d30e, 5.18): "the refcount will be elevated if any page in the folio is
+      // mapped" -- any reference beyond the cache's keeps the folio and its buffers. Before, invalidate_inode_page()
+      // tested page_mapped() only, so an unmapped pinned page lost its buffers and then stayed (remove_mapping fails).
+      if (k.on('evict_checks_refcount') ? k.fget(f, F_REF) > 1 : k.fget(f, F_MAPCOUNT) > 0) continue;
       if (!filemap_release_folio(k, f)) continue;
       remove_mapping(k, fi, idx, f);
     }

@@ -44,6 +44,7 @@ import {
   VM_SHARED,
   VM_WRITE,
   VM_EXEC,
+  PG_HWPOISON,
 } from './state.js';
 import { filemap_fault } from './filemap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
@@ -156,6 +157,7 @@ function do_fault(k: Kernel, p: number, va: number, fflags: number): number {
   const idx = k.vmPgoff(p, va);
   if (idx >= k.fileSize(fi)) return VM_FAULT_SIGBUS;
   const f = filemap_fault(k, fi, idx);
+  if (k.ftest(f, PG_HWPOISON)) return VM_FAULT_SIGBUS; // shmem_fault(): a poisoned page kept in the cache (VM_FAULT_HWPOISON)
   const write = (fflags & FAULT_FLAG_WRITE) !== 0;
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
   if ((write || unshare) && !(vmf & VM_SHARED)) {

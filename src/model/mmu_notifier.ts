@@ -10,7 +10,7 @@
 // page and retry (mmu_invalidate_retry) instead of mapping a stale page.
 
 import { Kernel } from './kernel.js';
-import { F_VALUE, FI_VA, FS_GUEST, PG_HWPOISON, PTE_WRITE, S_FLAGS, S_FOLIO, SPTE_DIRTY, SPTE_WRITE } from './state.js';
+import { F_VALUE, FI_VA, FS_GUEST, PG_HWPOISON, PTE_HWPOISON, PTE_WRITE, S_FLAGS, S_FOLIO, SPTE_DIRTY, SPTE_WRITE } from './state.js';
 import { FOLL_GET, FOLL_WRITE, folio_get, folio_mark_dirty, folio_store, gup_put_folio } from './folio.js';
 import { __get_user_pages, gup_fast } from './gup.js';
 import { filemap_fault } from './filemap.js';
@@ -70,6 +70,8 @@ export function kvm_get_pfn(k: Kernel, s: number, va: number, write: boolean): {
   // hva_to_pfn_fast(): try a writable lookup first, like KVM does for any fault
   const fast = gup_fast(k, p, va, 1, FOLL_GET | FOLL_WRITE);
   if (fast.length === 1) return { f: fast[0]!, writable: true, seq };
+  // hva_to_pfn_slow(): FOLL_HWPOISON turns a hwpoison entry into -EHWPOISON (KVM_PFN_ERR_HWPOISON, SIGBUS to the vCPU)
+  if (k.pte(p, va) & PTE_HWPOISON) return { err: -EHWPOISON };
   const r = __get_user_pages(k, p, va, 1, FOLL_GET | (write ? FOLL_WRITE : 0));
   if (r.err) return { err: -EFAULT };
   return { f: r.folios[0]!, writable: write || (k.pte(p, va) & PTE_WRITE) !== 0, seq };

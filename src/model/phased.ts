@@ -30,7 +30,7 @@ import { gup_put_folio } from './folio.js';
 import { H_NEXT_FOLIO, PIN_KIND_GUP } from './state.js';
 import { dio_rw_step } from './direct_io.js';
 import { mem_rw_write_result, mem_rw_write_step } from './proc_mem.js';
-import { writeback_step } from './filemap.js';
+import { fsync_result, truncate_must_wait, writeback_step } from './filemap.js';
 import { shrink_one } from './vmscan.js';
 import { kvm_get_pfn, kvm_install_spte, kvm_needs_fault, kvm_unmap_spte } from './mmu_notifier.js';
 import { EFAULT } from './errno.js';
@@ -266,8 +266,13 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         loc[0] = 0;
         loc[1] = -1;
       }
-      return writeback_step(k, op.file, loc) ? done(OK) : more(1);
+      if (!writeback_step(k, op.file, loc, op.op === 'fsync')) return more(1);
+      return done(op.op === 'fsync' ? status(fsync_result(k, op.file)) : OK);
     }
+    case 'ftruncate':
+      // truncate_inode_pages_range(): folio_wait_writeback() -- no progress while a page it drops is under I/O
+      if (truncate_must_wait(k, op.file, op.pages)) return more(phase);
+      return done(apply(k, op, procName));
     case 'reclaim': {
       if (phase === 0) loc[0] = 1;
       const n = k.s[H_NEXT_FOLIO]!;
