@@ -425,6 +425,7 @@ try {
   if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
   else {
     process.stderr.write(`pinlab: internal error: ${(e as Error).message}\n`);
+    if (process.env.PINLAB_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     process.exitCode = 70;
   }
 }

@@ -16,7 +16,7 @@ import { NULL_SINK, VIOLATION_BIT } from '../model/kernel.js';
 import { fingerprint64, H_VIOLATIONS, T_FILE } from '../model/state.js';
 import { disk_content } from '../model/api.js';
 import { GC_FOLIOS, GC_I } from '../model/gup.js';
-import { phasedLocals, LOCK_NONE, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
+import { phasedLocals, LOCK_NONE, LOCK_PTL, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
 import { Canonicalizer, type FolioRefs } from './canon.js';
 import { evalPred, execStep, matchersOf, Prepared, Run, showResult, type Outcome, type TraceEntry } from '../interp/interpreter.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
@@ -160,9 +160,14 @@ export class Program {
         const base = this.slotBase(slot);
         const st = this.stepOf(s, slot);
         const need = s[base + 1]! > 0 ? s[base + 2 + this.locals - 2]! : startLock(st);
+        // fork at P7 holds a PTE lock: a step that walks the rmap (and so takes PTE locks) waits for it
+        if (walksRmap(st) && holders.some((h) => h.slot !== slot && h.held === LOCK_PTL)) {
+          out.splice(i, 1);
+          continue;
+        }
         if (need === LOCK_NONE) continue;
         const mm = lockMm(st);
-        const blocked = holders.some((h) => h.slot !== slot && h.mm === mm && (need === LOCK_WRITE || h.held === LOCK_WRITE));
+        const blocked = holders.some((h) => h.slot !== slot && h.mm === mm && (need === LOCK_WRITE || h.held >= LOCK_WRITE));
         if (blocked) out.splice(i, 1);
       }
     }
@@ -242,6 +247,18 @@ function lockMm(st: Step): string | null {
  * (A CPU access that would not fault needs no lock in the kernel; the model
  * takes it for every access, which only removes interleavings inside fork.)
  */
+/** Does the step start with an rmap walk that takes other processes' PTE locks (try_to_unmap, try_to_migrate, KSM, memory failure, page_mkclean)? */
+function walksRmap(st: Step): boolean {
+  if (st.stmt.kind !== 'call') return false;
+  const c = st.stmt.call;
+  if (st.actor.name === 'sys') return /^(reclaim|migrate|ksm_scan|memory_failure|writeback|make_secure|compact)$/.test(c.name);
+  if (c.name === 'madvise') {
+    const a = c.args[2];
+    return a?.kind === 'name' && a.name === 'MADV_PAGEOUT';
+  }
+  return /^(fsync|ftruncate|odirect_write)$/.test(c.name);
+}
+
 function startLock(st: Step): number {
   if (st.actor.name === 'sys') return LOCK_NONE;
   if (st.stmt.kind !== 'call') return LOCK_READ;
@@ -416,11 +433,11 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     }
     const v: ClauseVerdict = { clause: c, positive: p, negative: n, observation, status };
     if (reason) v.reason = reason;
-    if (witness[i]! >= 0) v.trace = replay(pr, profile, prog, pathTo(witness[i]!)).steps;
+    if (witness[i]! >= 0) v.trace = replay(pr, profile, prog, pathTo(witness[i]!), reduce).steps;
     return v;
   });
 
-  const outcomes: FinalOutcome[] = [...outcomeKeys.values()].map((id) => replay(pr, profile, prog, pathTo(id)).outcome);
+  const outcomes: FinalOutcome[] = [...outcomeKeys.values()].map((id) => replay(pr, profile, prog, pathTo(id), reduce).outcome);
   return {
     states: nstates,
     transitions,
@@ -441,18 +458,30 @@ function callText(st: Step): string {
   return `${c.name}(${c.args.map((a) => (a.kind === 'int' ? a.n : a.kind === 'char' ? `'${a.ch}'` : a.kind === 'name' ? a.name : a.names.map((n) => n.name).join('|'))).join(', ')})`;
 }
 
-/** Re-run a path of moves from the initial state with full tracing. */
-export function replay(pr: Prepared, profile: Profile, prog: Program, moves: number[]): { steps: WitnessStep[]; outcome: FinalOutcome } {
+/**
+ * Re-run a path of moves from the initial state with full tracing. With
+ * `reduce`, every state is canonicalized as the search did it: the search's
+ * moves are only valid on its own (renumbered) states -- a renumbering changes
+ * e.g. how many folios a reclaim walks -- so the trace names folios by the
+ * numbers the search saw.
+ */
+export function replay(pr: Prepared, profile: Profile, prog: Program, moves: number[], reduce = false): { steps: WitnessStep[]; outcome: FinalOutcome } {
   const run = new Run(pr, profile);
   const s = new Int32Array(prog.ks + run.k.L.size);
   s.set(run.k.s, prog.ks);
   prog.initCtl(s);
-  run.k.s = s.subarray(prog.ks);
+  const kview = s.subarray(prog.ks);
+  run.k.s = kview;
+  const canon = reduce ? new Canonicalizer(run.k.L) : null;
   const steps: WitnessStep[] = [];
   moves.forEach((slot, i) => {
     const st = prog.stepOf(s, slot);
     const before = run.traceLog.length;
     const seg = prog.advance(run, s, slot);
+    if (canon) {
+      const refs = prog.folioLocals(s);
+      if (refs) canon.canonicalize(kview, s, refs);
+    }
     const finished = s[prog.slotBase(slot) + 1] === 0;
     const calls = run.traceLog.slice(before).map((t: TraceEntry) => ({ fn: t.fn, what: t.what }));
     steps.push({

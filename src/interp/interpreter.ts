@@ -43,7 +43,7 @@ import {
   PG_CMA,
   HPAGE_PMD_NR,
 } from '../model/state.js';
-import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_LONGTERM_INTENT, FOLL_NOT_MODELLED, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
+import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_NOT_MODELLED, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../model/mmap.js';
 import { ERRNO_BY_NAME, ERRNO_NAME, SIGNAL_BY_NAME, SIGNAL_NAME } from '../model/errno.js';
 
@@ -329,7 +329,7 @@ function resOf(r: OpResult): Res {
 }
 
 /** Map a call to the interface this profile has (spec: "On a profile older than an interface ..."). */
-function translateForProfile(run: Run, c: Call): { name: string; foll: number } {
+function translateForProfile(run: Run, c: Call): { name: string; foll: number; longtermUse: boolean } {
   const k = run.k;
   let name = c.name;
   const follArg = c.args.find((a, i) => opFor('process', c.name)?.params[i] === 'foll');
@@ -346,11 +346,12 @@ function translateForProfile(run: Run, c: Call): { name: string; foll: number } 
   if (foll & FOLL_PIN && !k.on('foll_pin')) throw new RunError(`FOLL_PIN needs 5.6 (eddb1c228f79); ${run.profile.name} does not have it`);
   if (foll & FOLL_PCI_P2PDMA && !k.on('foll_pci_p2pdma'))
     throw new RunError(`FOLL_PCI_P2PDMA needs 6.2 (4003f107fa2e); ${run.profile.name} does not have it`);
+  const longtermUse = (foll & FOLL_LONGTERM) !== 0;
   if (foll & FOLL_LONGTERM && !k.on('foll_longterm')) {
     run.note(`FOLL_LONGTERM dropped on ${run.profile.name} (it arrived in 4.15)`);
-    foll = (foll & ~FOLL_LONGTERM) | FOLL_LONGTERM_INTENT;
+    foll &= ~FOLL_LONGTERM; // the kernel gets no such flag; the pin handle remembers the caller's long-term use
   }
-  return { name, foll };
+  return { name, foll, longtermUse };
 }
 
 /**
@@ -472,7 +473,7 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
         }
       } else {
         const p = proc();
-        const { name, foll } = translateForProfile(run, c);
+        const { name, foll, longtermUse } = translateForProfile(run, c);
         switch (name) {
           case 'mmap': {
             const backing = a[0]!;
@@ -526,14 +527,14 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
               op = { op: 'gup', p, va: mapping(a[0]), n: int(a[1]), foll: FOLL_GET | FOLL_PIN, fast: false };
               break;
             }
-            op = { op: 'gup', p, va: mapping(a[0]), n: int(a[1]), foll: foll | kindBit, fast: name.endsWith('_fast') };
+            op = { op: 'gup', p, va: mapping(a[0]), n: int(a[1]), foll: foll | kindBit, fast: name.endsWith('_fast'), longtermUse };
             break;
           }
           case 'get_user_pages_remote':
           case 'pin_user_pages_remote': {
             const tp = procArg(run, a[0]);
             const kindBit = name.startsWith('pin') ? FOLL_PIN : FOLL_GET;
-            op = { op: 'gup', p: tp, va: mapping(a[1]), n: int(a[2]), foll: foll | kindBit, fast: false };
+            op = { op: 'gup', p: tp, va: mapping(a[1]), n: int(a[2]), foll: foll | kindBit, fast: false, longtermUse };
             break;
           }
           case 'unpin_user_pages':

@@ -23,7 +23,7 @@ import { guest_memfd_create } from './guest_memfd.js';
 import { gmap_make_secure } from './s390_uv.js';
 import { shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
-import { PG_HWPOISON, FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PTE_PRESENT } from './state.js';
+import { PG_HWPOISON, FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PIN_LONGTERM_USE, PTE_PRESENT } from './state.js';
 import { EINVAL, EFAULT, EIO, ENOSYS } from './errno.js';
 import { ModelInvariantError } from './kernel.js';
 
@@ -42,7 +42,7 @@ export type ModelOp =
   | { op: 'ftruncate'; p: number; file: number; pages: number }
   | { op: 'fsync'; p: number; file: number }
   /** get_user_pages* / pin_user_pages*: p is the mm walked; owner the caller (same unless _remote) */
-  | { op: 'gup'; p: number; va: number; n: number; foll: number; fast: boolean }
+  | { op: 'gup'; p: number; va: number; n: number; foll: number; fast: boolean; longtermUse?: boolean }
   | { op: 'unpin'; h: number; dirty: boolean; put: boolean }
   | { op: 'vmsplice'; p: number; va: number; n: number }
   | { op: 'read_pipe'; p: number; h: number; i: number }
@@ -145,7 +145,7 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       const get = () => (o.fast ? gup_fast_fallback(k, o.p, o.va, o.n, o.foll) : __get_user_pages(k, o.p, o.va, o.n, o.foll));
       const r = check_and_migrate_movable_pages(k, get(), get);
       if (r.err) return { kind: 'errno', e: -r.err };
-      return { kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, o.p, o.va, r) };
+      return { kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP | (o.longtermUse ? PIN_LONGTERM_USE : 0), o.p, o.va, r) };
     }
     case 'unpin': {
       if (o.put && k.s[k.L.pin(o.h) + K_FOLL]! & FOLL_PIN) return { kind: 'errno', e: EINVAL };

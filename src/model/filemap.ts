@@ -119,18 +119,23 @@ export function folio_clear_dirty_for_io(k: Kernel, f: number): boolean {
 export function writeback_folio_start(k: Kernel, fi: number, idx: number): number {
   const f = k.cachedFolio(fi, idx);
   if (f < 0 || !k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK)) return -1;
-  if (!folio_clear_dirty_for_io(k, f)) return -1;
+  // mpage_prepare_extent_to_map() tests the buffers while the page is still dirty and mapped as it was, before
+  // clear_page_dirty_for_io() (which mpage_submit_page() does later). The dirtying itself was already reported
+  // (UNTRACKED_DIRTY at folio_mark_dirty): what the kernel does here is only what happens next.
   if (!k.ftest(f, PG_PRIVATE)) {
     if (k.on('ext4_bufferless_warn')) {
-      k.sink.note(`ext4: page ${idx} of file ${fi} does not have buffers attached (warning; dirty cleared, page skipped)`);
-      k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: warn, clear dirty, skip`);
+      // cc5095747edf: ext4_warning_inode(), ClearPageDirty() -- no page_mkclean: the PTEs stay writable and dirty
+      k.sink.note(`ext4: page ${idx} of file ${fi} does not have buffers attached (warning; dirty cleared, page skipped, its data not written)`);
+      k.fclearFlag(f, PG_DIRTY);
+      k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: warn, ClearPageDirty, skip`);
     } else {
-      k.sink.note(`kernel BUG at fs/ext4/inode.c: ext4_writepage() on a dirty page without buffers (file ${fi} page ${idx})`);
-      k.violate('UNTRACKED_DIRTY', `ext4_writepage() BUG: folio #${f} was dirtied with no buffers attached`);
-      k.fsetFlag(f, PG_DIRTY); // the writeback thread died holding it
+      // page_buffers(): BUG_ON(!PagePrivate) -- the writer dies holding the page lock; the page stays dirty and locked
+      k.sink.note(`kernel BUG at fs/ext4/inode.c: mpage_prepare_extent_to_map() on a dirty page without buffers (file ${fi} page ${idx}); the page stays locked, later writeback of it would hang (pinlab goes on)`);
+      k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: BUG`);
     }
     return -1;
   }
+  if (!folio_clear_dirty_for_io(k, f)) return -1;
   // __folio_start_writeback() -> arch_make_folio_accessible()
   if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback') && k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);
@@ -236,14 +241,13 @@ export function do_truncate(k: Kernel, fi: number, pages: number): number {
     mapping_walk(k, fi, idx, (p, va) => zap_pte(k, p, va, 'truncate'));
     const f = k.cachedFolio(fi, idx);
     if (f >= 0) {
-      k.setDisk(fi, idx, 0); // the blocks are freed; keep check_evict quiet about intended loss
       k.setCachedFolio(fi, idx, -1);
       k.fset(f, F_MAPPING, 0);
       k.fclearFlag(f, PG_DIRTY | PG_PRIVATE | PG_FS_WRITABLE | PG_LRU);
       k.trace('truncate_inode_folio', `file ${fi} page ${idx}: folio #${f} truncated`);
       folio_put(k, f);
     }
-    k.setDisk(fi, idx, 0);
+    k.setDisk(fi, idx, 0); // ext4_truncate() frees the blocks: a file grown again reads a hole
   }
   for (let idx = old; idx < pages; idx++) k.setDisk(fi, idx, 0);
   return 0;

@@ -50,8 +50,6 @@ export const FOLL_TOUCH = 0x800000;
 export const FOLL_REMOTE = 0x1000000;
 export const FOLL_COW = 0x2000000; // 4.9 .. 5.19: set by faultin_page after a COW fault
 export const FOLL_MLOCK = 0x4000000;
-/** pinlab only: the caller meant a long-term pin on a kernel without FOLL_LONGTERM (for UNMOVABLE_PIN; no kernel path reads it) */
-export const FOLL_LONGTERM_INTENT = 0x8000000;
 
 export const FOLL_BY_NAME: Record<string, number> = {
   FOLL_WRITE, FOLL_GET, FOLL_DUMP, FOLL_FORCE, FOLL_NOWAIT, FOLL_NOFAULT, FOLL_HWPOISON, FOLL_ANON,

@@ -172,8 +172,9 @@ export function copy_page_range_one(k: Kernel, parent: number, child: number, va
   const co = k.L.pte(child, va);
   const bits = k.pte(parent, va);
   if (bits & PTE_MIGRATION) {
-    // copy_nonpresent_pte(): the child gets the migration entry too, read-only in a COW mapping
-    const ro = is_cow_mapping(k.vmFlags(parent, va)) ? bits & ~PTE_WRITE : bits;
+    // copy_nonpresent_pte(): the child gets the migration entry too; in a COW mapping both become readable,
+    // not exclusive ("a previously exclusive entry is now shared", make_readable_migration_entry)
+    const ro = is_cow_mapping(k.vmFlags(parent, va)) ? bits & ~(PTE_WRITE | PTE_SWP_EXCLUSIVE) : bits;
     k.setPteBits(parent, va, ro);
     k.s[co + E_FOLIO] = k.s[po + E_FOLIO]!;
     k.setPteBits(child, va, ro);

@@ -10,7 +10,6 @@
 
 import { Kernel, ZERO_FOLIO } from './kernel.js';
 import {
-  FOLL_LONGTERM_INTENT,
   FOLL_COW,
   FOLL_FORCE,
   FOLL_GET,
@@ -68,6 +67,7 @@ import {
   VM_EXEC,
   VM_SHARED,
   VM_WRITE,
+  PIN_LONGTERM_USE,
 } from './state.js';
 import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_WRITE, handle_mm_fault, is_cow_mapping } from './memory.js';
 import { EFAULT, EINVAL, EMLINK, ENOMEM, EREMOTEIO } from './errno.js';
@@ -110,7 +110,7 @@ export function is_valid_gup_args(k: Kernel, foll: number, fast = false): number
   if (foll & FOLL_TOUCH && k.on('gup_internal_flags_touch')) return -EINVAL;
   if (foll & FOLL_LONGTERM && foll & FOLL_PCI_P2PDMA && !k.on('p2pdma_longterm')) return -EINVAL;
   if (fast) {
-    const allowed = FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | FOLL_LONGTERM_INTENT | (k.on('foll_pci_p2pdma') ? FOLL_PCI_P2PDMA : 0);
+    const allowed = FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | (k.on('foll_pci_p2pdma') ? FOLL_PCI_P2PDMA : 0);
     if (foll & ~allowed) return -EINVAL;
   }
   return 0;
@@ -529,7 +529,7 @@ export function pin_handle_create(k: Kernel, kind: number, owner: number, start:
   k.s[o + K_NPAGES] = r.folios.length;
   k.s[o + K_FOLL] = r.flags;
   k.s[o + K_STATE] = PIN_ACTIVE;
-  if (r.flags & (FOLL_LONGTERM | FOLL_LONGTERM_INTENT)) for (const f of r.folios) check_longterm_pin(k, f);
+  if (r.flags & FOLL_LONGTERM || kind & PIN_LONGTERM_USE) for (const f of r.folios) check_longterm_pin(k, f);
   r.folios.forEach((f, i) => {
     const q = k.L.pinPage(h, i);
     k.s[q + KP_FOLIO] = f + 1;

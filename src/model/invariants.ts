@@ -3,6 +3,7 @@
 // writeback finishing) and raises the spec's violation kinds. None of them
 // knows anything about scenarios: only folios, page tables and pins.
 
+import { swap_cache_folio } from './swap.js';
 import { Kernel, ZERO_FOLIO } from './kernel.js';
 import {
   E_FOLIO,
@@ -61,7 +62,11 @@ export function would_see(k: Kernel, p: number, va: number): Seen | null {
     return { folio: f, value: k.fget(f, F_VALUE) };
   }
   if (bits & PTE_SWAP) {
+    // do_swap_page(): the swap cache's folio if the slot still has one (a pinned or referenced page stays there),
+    // else the slot's data read into a new page -- the same lookup the fault does
     const slot = k.s[o + E_FOLIO]! - 1;
+    const sc = swap_cache_folio(k, slot);
+    if (sc >= 0) return { folio: sc, value: k.fget(sc, F_VALUE) };
     return { folio: -1, value: k.s[k.L.swapSlot(slot) + W_VALUE]! };
   }
   const fi = k.vmFile(p, va);

@@ -30,6 +30,9 @@ import {
   PTE_WRITE,
   E_FOLIO,
   PG_LARGE,
+  PG_ANON,
+  PG_ANON_EXCLUSIVE,
+  PTE_SWP_EXCLUSIVE,
 } from './state.js';
 import { rmap_walk } from './rmap.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
@@ -63,13 +66,17 @@ export function migrate_folio_unmap(k: Kernel, f: number): number {
     return -EAGAIN;
   }
   folio_get(k, f); // folio_isolate_lru()
+  // try_to_migrate_one() (5.19+): PageAnonExclusive moves from the page into the entry
+  // (make_readable_exclusive_migration_entry; a writable entry is exclusive too) and the page loses it
+  const excl = k.on('page_anon_exclusive') && k.ftest(f, PG_ANON_EXCLUSIVE) ? PTE_SWP_EXCLUSIVE : 0;
   rmap_walk(k, f, (p, va) => {
     mmu_notifier_invalidate(k, p, va, 'migration');
     const bits = k.pte(p, va);
     folio_remove_rmap(k, f);
     folio_put(k, f);
-    k.setPte(p, va, f, (bits & (PTE_WRITE | PTE_DIRTY)) | PTE_MIGRATION);
+    k.setPte(p, va, f, (bits & (PTE_WRITE | PTE_DIRTY)) | PTE_MIGRATION | excl);
   });
+  k.fclearFlag(f, PG_ANON_EXCLUSIVE);
   k.trace('try_to_migrate', `folio #${f}: PTEs replaced by migration entries`);
   return 0;
 }
@@ -83,7 +90,9 @@ function remove_migration_ptes(k: Kernel, from: number, to: number): void {
       if (!(bits & PTE_MIGRATION) || k.s[k.L.pte(p, va) + E_FOLIO] !== from + 1) continue;
       folio_get(k, to);
       folio_add_rmap(k, to);
-      k.setPte(p, va, to, (bits & ~PTE_MIGRATION) | PTE_PRESENT);
+      // remove_migration_pte(): RMAP_EXCLUSIVE for an anon page from a writable or readable-exclusive entry
+      if (k.on('page_anon_exclusive') && k.ftest(to, PG_ANON) && bits & (PTE_WRITE | PTE_SWP_EXCLUSIVE)) k.fsetFlag(to, PG_ANON_EXCLUSIVE);
+      k.setPte(p, va, to, (bits & ~(PTE_MIGRATION | PTE_SWP_EXCLUSIVE)) | PTE_PRESENT);
     }
 }
 

@@ -27,7 +27,7 @@ import {
   is_valid_gup_args,
 } from './gup.js';
 import { gup_put_folio } from './folio.js';
-import { H_NEXT_FOLIO, PIN_KIND_GUP } from './state.js';
+import { H_NEXT_FOLIO, PIN_KIND_GUP, PIN_LONGTERM_USE } from './state.js';
 import { dio_rw_step } from './direct_io.js';
 import { mem_rw_write_result, mem_rw_write_step } from './proc_mem.js';
 import { fsync_result, truncate_must_wait, writeback_step } from './filemap.js';
@@ -50,6 +50,8 @@ export interface PhaseResult {
 export const LOCK_NONE = 0;
 export const LOCK_READ = 1;
 export const LOCK_WRITE = 2;
+/** mmap_lock for write and, at fork's P7, the source page table's PTE lock: rmap walkers (reclaim, migration, KSM, memory failure, page_mkclean) wait; only lockless GUP-fast runs */
+export const LOCK_PTL = 3;
 /** loc[loc.length - 1]: the mmap_lock it holds while suspended; loc[loc.length - 2]: what its next segment needs. */
 export function setLock(loc: Int32Array, held: number, need: number): void {
   loc[loc.length - 1] = held;
@@ -103,7 +105,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         const r = check_and_migrate_movable_pages(k, gup_cursor_result(loc, op.n), again);
         setLock(loc, LOCK_NONE, LOCK_NONE);
         if (r.err) return done({ kind: 'errno', e: -r.err });
-        return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, op.p, op.va, r) });
+        return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP | (op.longtermUse ? PIN_LONGTERM_USE : 0), op.p, op.va, r) });
       };
       const toSlow = (): PhaseResult => {
         loc[FOLIO] = 0;
@@ -242,6 +244,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       }
       if (copy_page_range_one(k, op.p, op.child, va)) {
         loc[1] = 1;
+        setLock(loc, LOCK_PTL, LOCK_WRITE); // copy_pte_range() holds the source PTE lock across copy_present_pte()
         return more(1); // -- P7: decided to share, not yet write-protected
       }
       return next(va + 1);

@@ -172,6 +172,8 @@ export const K_STRIDE = 6;
 export const PIN_KIND_GUP = 1; // get_user_pages*/pin_user_pages*
 export const PIN_KIND_PIPE = 2; // vmsplice
 export const PIN_KIND_DIO = 3; // O_DIRECT bio
+/** pinlab only, or'ed into K_KIND: the caller asked for a long-term pin on a kernel without FOLL_LONGTERM (before 4.15) -- for UNMOVABLE_PIN; no kernel path reads it */
+export const PIN_LONGTERM_USE = 0x100;
 export const PIN_ACTIVE = 1;
 export const PIN_RELEASED = 2;
 // per pinned page: folio + 1, and flags
