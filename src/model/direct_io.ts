@@ -10,7 +10,7 @@ import { Kernel } from './kernel.js';
 import { FOLL_GET, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_WRITE, folio_store } from './folio.js';
 import { gup_fast_fallback, pin_handle_create, unpin_user_pages_dirty_lock, pin_handle_folio } from './gup.js';
 import { F_VALUE, PIN_KIND_DIO } from './state.js';
-import { filemap_write_and_wait, generic_perform_write, invalidate_inode_page2 } from './filemap.js';
+import { filemap_write_and_wait, generic_perform_write, invalidate_inode_page2, filemap_check_errors } from './filemap.js';
 import { cpu_load } from './memory.js';
 import { check_device_read, check_device_write } from './invariants.js';
 import { EFBIG, EINVAL, EFAULT } from './errno.js';
@@ -62,6 +62,10 @@ export function dio_rw_step(
     }
     if (!read && idx >= k.L.d.filePages) return fail(-EFBIG);
     filemap_write_and_wait(k, fi); // iomap_dio_rw: flush dirty page cache in range first
+    // kiocb_write_and_wait() -> filemap_write_and_wait_range() -> filemap_check_errors(): an AS_EIO on the
+    // mapping (a write-back error anywhere in the file, lost dirty data) fails this I/O and is cleared
+    const werr = filemap_check_errors(k, fi);
+    if (werr) return fail(werr);
     if (!read && !invalidate_inode_page2(k, fi, idx)) {
       // iomap_dio_rw(): "If this invalidation fails, let the caller fall back to buffered I/O" (-ENOTBLK; ext4_dio_write_iter)
       k.trace('iomap_dio_rw', `file ${fi} page ${idx} could not be invalidated: buffered write instead`);

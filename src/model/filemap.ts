@@ -16,6 +16,7 @@ import {
   FI_SIZE,
   FI_FLAGS,
   FIF_EIO,
+  FIF_WB_ERR,
   PG_DIRTY,
   PG_FS_WRITABLE,
   PG_HUGETLB,
@@ -189,8 +190,20 @@ export function filemap_write_and_wait(k: Kernel, fi: number, sync = false): voi
   for (let n = 0; !writeback_step(k, fi, loc, sync); n++) if (n > 4 * k.L.d.filePages + 4) break;
 }
 
-/** file_check_and_advance_wb_err(): fsync() reports an error recorded on the mapping (AS_EIO) once. */
+/**
+ * file_check_and_advance_wb_err(): fsync() reports an error recorded on the
+ * mapping's errseq once (per open file; pinlab has one per file), and clears
+ * AS_EIO "to emulate the effect that the legacy code would have had".
+ */
 export function fsync_result(k: Kernel, fi: number): number {
+  const fl = k.L.file(fi) + FI_FLAGS;
+  const err = k.s[fl]! & FIF_WB_ERR;
+  k.s[fl] = k.s[fl]! & ~(FIF_WB_ERR | FIF_EIO);
+  return err ? -EIO : 0;
+}
+
+/** filemap_check_errors(): AS_EIO, reported once to whichever flush looks first (an O_DIRECT read's, say). */
+export function filemap_check_errors(k: Kernel, fi: number): number {
   const fl = k.L.file(fi) + FI_FLAGS;
   if (!(k.s[fl]! & FIF_EIO)) return 0;
   k.s[fl] = k.s[fl]! & ~FIF_EIO;

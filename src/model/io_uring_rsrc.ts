@@ -12,16 +12,29 @@
 import { Kernel } from './kernel.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, gup_put_folio } from './folio.js';
 import { check_and_migrate_movable_pages, gup_fast_fallback, pin_handle_create } from './gup.js';
-import { FIF_SHMEM_ANON, FS_HUGETLBFS, FS_TMPFS, PIN_KIND_GUP } from './state.js';
+import { FIF_SHMEM_ANON, FS_HUGETLBFS, FS_TMPFS, PIN_KIND_GUP, VM_HUGETLB } from './state.js';
 import { EFAULT, EINVAL, EOPNOTSUPP } from './errno.js';
+
+/**
+ * vma->vm_file as io_uring compares it: a private MAP_HUGETLB mapping has a
+ * hugetlbfs file of its own in the kernel (pinlab gives it none), so each such
+ * VMA counts as a distinct file; plain anonymous memory has none (-1).
+ */
+function vm_file_id(k: Kernel, p: number, va: number): number {
+  const fi = k.vmFile(p, va);
+  if (fi >= 0 || !(k.vmFlags(p, va) & VM_HUGETLB)) return fi;
+  let start = va;
+  while (start > 0 && k.vmFlags(p, start - 1) === k.vmFlags(p, va) && k.vmFile(p, start - 1) < 0) start--;
+  return -2 - start;
+}
 
 /** The VMA check of io_sqe_buffer_register() (5.1-6.4) on the pinned range: 0, -EINVAL or -EOPNOTSUPP. */
 function io_buffer_vma_check(k: Kernel, p: number, va: number, n: number): number {
-  const first = k.vmFile(p, va);
+  const first = vm_file_id(k, p, va);
   for (let i = 0; i < n; i++) {
     const fi = k.vmFile(p, va + i);
     // edd478269640 (6.3, reverted in 6.4; kept in 5.10.173+, 5.15.99+, 6.1.16+): one file for the whole buffer
-    if (k.on('io_uring_same_file_buffers') && fi !== first) {
+    if (k.on('io_uring_same_file_buffers') && vm_file_id(k, p, va + i) !== first) {
       k.trace('io_sqe_buffer_register', 'the buffer spans mappings of different files: -EINVAL');
       return -EINVAL;
     }

@@ -42,7 +42,7 @@ import {
   PG_ANON_EXCLUSIVE,
   PTE_PMD,
 } from './state.js';
-import { has_page_mkwrite, zap_page_range } from './memory.js';
+import { FAULT_FLAG_WRITE, handle_mm_fault, has_page_mkwrite, zap_page_range } from './memory.js';
 import { madvise_collapse, split_huge_pmd, split_partial_pmds } from './huge_memory.js';
 import { mmu_notifier_invalidate } from './mmu_notifier.js';
 import { madvise_pageout } from './vmscan.js';
@@ -121,7 +121,27 @@ export function do_mmap(k: Kernel, p: number, file: number, pages: number, prot:
     k.s[o + E_PGOFF] = i;
   }
   k.trace('mmap_region', `${pages} page(s) at ${va} ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${fi >= 0 ? ` file ${fi}` : ' anon'}`);
+  if (flags & MAP_POPULATE) mm_populate(k, p, va, pages);
   return va;
+}
+
+/**
+ * mm_populate() -> populate_vma_page_range() (mm/gup.c, all versions): GUP
+ * without taking pages. "We want to touch writable mappings with a write
+ * fault in order to break COW": a private writable mapping is write-faulted
+ * (anonymous memory gets real pages, a private file mapping its private
+ * copies); anything else accessible is read-faulted (FOLL_FORCE); PROT_NONE
+ * is left alone. Failures are ignored (mmap still succeeds).
+ */
+function mm_populate(k: Kernel, p: number, va: number, pages: number): void {
+  for (let i = 0; i < pages; i++) {
+    const vmf = k.vmFlags(p, va + i);
+    if (!(vmf & (VM_READ | VM_WRITE | VM_EXEC))) continue;
+    const write = (vmf & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+    if (k.pte(p, va + i) & PTE_PRESENT && (!write || k.pte(p, va + i) & PTE_WRITE)) continue;
+    handle_mm_fault(k, p, va + i, write ? FAULT_FLAG_WRITE : 0);
+  }
+  k.trace('populate_vma_page_range', `${pages} page(s) faulted in (${pages > 0 && (k.vmFlags(p, va) & (VM_WRITE | VM_SHARED)) === VM_WRITE ? 'write' : 'read'})`);
 }
 
 function range_mapped(k: Kernel, p: number, va: number, pages: number): boolean {

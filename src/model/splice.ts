@@ -9,12 +9,22 @@ import { F_VALUE, KP_FLAGS, KPF_CONSUMED, PIN_KIND_PIPE } from './state.js';
 import { check_observe } from './invariants.js';
 import { EAGAIN, EINVAL } from './errno.js';
 
-/** vmsplice(fd, iov, n, 0): returns a pipe handle or -errno. */
+/**
+ * vmsplice(fd, iov, n, 0): returns a pipe handle or -errno. iter_to_pipe()
+ * keeps what iov_iter_get_pages got: a range that goes bad after its first page
+ * splices the good prefix (a short count); only a bad first page is an error.
+ */
 export function vmsplice_to_pipe(k: Kernel, p: number, va: number, n: number): number {
-  const r = gup_fast_fallback(k, p, va, n, FOLL_GET);
+  let r = gup_fast_fallback(k, p, va, n, FOLL_GET);
+  if (r.err && r.failedAt) {
+    // internal_get_user_pages_fast(): "returning -errno is not an option" once pages were taken
+    const got = r.failedAt;
+    r = gup_fast_fallback(k, p, va, got, FOLL_GET);
+    if (!r.err) k.trace('iter_to_pipe', `page ${got} could not be taken: ${got} of ${n} page(s) spliced`);
+  }
   if (r.err) return r.err;
   const h = pin_handle_create(k, PIN_KIND_PIPE, p, va, r);
-  k.trace('vmsplice_to_pipe', `${n} page(s) referenced by pipe buffers`);
+  k.trace('vmsplice_to_pipe', `${r.folios.length} page(s) referenced by pipe buffers`);
   return h;
 }
 

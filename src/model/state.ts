@@ -159,7 +159,8 @@ export const FS_P2PDMA = 6; // a PCI BAR's P2PDMA memory (drivers/pci/p2pdma.c p
 export const FIF_SHMEM_ANON = 1; // backs a MAP_SHARED|anon mapping
 export const FIF_UNMOVABLE = 2; // AS_UNMOVABLE
 export const FIF_RESTRICTED_AOPS = 4;
-export const FIF_EIO = 8; // AS_EIO: a write-back error (or lost dirty data) the next fsync() reports
+export const FIF_EIO = 8; // AS_EIO: a write-back error (or lost dirty data); filemap_check_errors() reports and clears it
+export const FIF_WB_ERR = 16; // mapping->wb_err (errseq) not yet reported to fsync() (pinlab keeps one file description per file)
 
 // pins
 export const K_KIND = 0;

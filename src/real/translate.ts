@@ -267,7 +267,7 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
           }
           unit.set(rs.name, u);
           holders.set(rs.name, new Set([a!]));
-          rs.cmds.push([a!, 'mmap', rs.name, backing, int(ar[1]), u, bits(ar[2], PROT), flags & ~MAPF.MAP_POPULATE!, align]);
+          rs.cmds.push([a!, 'mmap', rs.name, backing, int(ar[1]), u, bits(ar[2], PROT), flags, align]);
           break;
         }
         case 'munmap':
