@@ -128,11 +128,17 @@ export async function initramfs(k: KernelArtifacts, runner: string, bb: { path: 
   });
 }
 
-/** The ext4 disk (64 MiB) and a swap disk (64 MiB, made with mkswap in the guest), cached. */
+/**
+ * The ext4 disk (64 MiB) and a swap disk (64 MiB, made with mkswap in the guest), cached.
+ * The ext4 block is the page size, as pinlab's model has it (one block per page): mke2fs would pick 1 KiB
+ * blocks for so small a filesystem, and a page then has holes. Those change what the kernel does -- e.g.
+ * a page dirtied over holes and lost to memory_failure() leaves delayed-allocation blocks that 6.8+ O_DIRECT
+ * reads refuse with EIO forever (874eaba96d39, ec9d669eba4c) -- which the model cannot express.
+ */
 export async function diskImages(): Promise<{ ext4: string; swap: string }> {
-  const ext4 = await cached(join(cacheRoot(), 'disk', 'ext4-64M.img'), async (tmp) => {
+  const ext4 = await cached(join(cacheRoot(), 'disk', 'ext4-64M-4k.img'), async (tmp) => {
     try {
-      await run('mkfs.ext4', ['-q', '-F', tmp, '64M']);
+      await run('mkfs.ext4', ['-q', '-F', '-b', '4096', tmp, '64M']);
     } catch (e) {
       throw new VmError(`mkfs.ext4 failed: ${((e as { stderr?: string }).stderr ?? String(e)).trim()}`);
     }
