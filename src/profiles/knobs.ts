@@ -158,8 +158,8 @@ export const KNOBS: Knob[] = [
     commit: 'd64e2dbc33a1',
     title: 'mm/gup: simplify the external interface functions and consolidate invariants',
     effect: 'is_valid_gup_args() refuses internal flags a caller passes, FOLL_REMOTE among them (WARN, EINVAL).',
-    status: 'INFERRED',
-    evidence: 'is_valid_gup_args() absent in 6.1.192 and 6.2 mm/gup.c; 6.5 mm/gup.c:2209-2223 `WARN_ON_ONCE(gup_flags & (FOLL_PIN | FOLL_TRIED | FOLL_UNLOCKABLE | FOLL_REMOTE | FOLL_FAST_ONLY))`; sha and title from a stable dependency list. 6.3 is inferred (series of January 2023), not read.',
+    status: 'VERIFIED',
+    evidence: 'is_valid_gup_args() absent in 6.1.192 and 6.2 mm/gup.c; 6.5 mm/gup.c:2209-2223 `WARN_ON_ONCE(gup_flags & (FOLL_PIN | FOLL_TRIED | FOLL_UNLOCKABLE | FOLL_REMOTE | FOLL_FAST_ONLY))`; listed in "[GIT PULL] MM updates for 6.3-rc1" (2023-02-20) and in the torvalds/linux master push of 2023-02-24 ending at the mm-stable-2023-02-20 merge.',
   },
   {
     name: 'gup_internal_flags_touch',
@@ -167,8 +167,15 @@ export const KNOBS: Knob[] = [
     commit: '0f20bba1688b',
     title: 'mm/gup: explicitly define and check internal GUP flags, disallow FOLL_TOUCH',
     effect: 'INTERNAL_GUP_FLAGS adds FOLL_TOUCH to the flags is_valid_gup_args() refuses from callers (WARN, EINVAL).',
-    status: 'INFERRED',
-    evidence: 'Absent in 6.5, present in 6.8 mm/gup.c:2182 and mm/internal.h:1103 (and 6.12.117 :2607); v2 posted 2023-10-03 (after the 6.6 merge window), so 6.7 is inferred; full sha from a 6.6-stable "[ Upstream commit ]" line. Taken into 6.6.y in April 2024 as a dependency (6.6.y sha and release not found), so the 6.6 profile may lack a refusal the branch has.',
+    status: 'VERIFIED',
+    evidence: 'Absent in 6.5, present in 6.8 mm/gup.c:2182 and mm/internal.h:1103 (6.12.117 :2607); in the torvalds/linux master push of 2023-11-03 (MM updates for 6.7-rc1, merged as ecae0bd5173b after v6.6). 6.6.y took it as a dependency of the MADV_POPULATE retry fix (stable review "[PATCH 6.6 098/186]", "Stable-dep-of: 631426ba1d45").',
+    backports: {
+      '6.6': {
+        release: '6.6.30',
+        commit: '49db746d3988',
+        evidence: 'gregkh push to stable/linux linux-6.6.y of 2024-05-02 ending "Linux 6.6.30"; the 6.6.30 announcement lists it',
+      },
+    },
   },
   {
     name: 'foll_pin',
@@ -561,8 +568,8 @@ export const KNOBS: Knob[] = [
     commit: '1a3798dececa',
     title: 'mm/memory-failure: send SIGBUS in the event of thp split fail',
     effect: 'memory_failure() on a THP that cannot be split (pinned, GUP-held) returns -EHWPOISON and sends SIGBUS to the processes mapping it (kill_procs_now); before, -EBUSY (MF_MSG_UNSPLIT_THP, ignored). pinlab reports the signal as a note.',
-    status: 'INFERRED',
-    evidence: '6.8 mm/memory-failure.c:2364 `res = action_result(pfn, MF_MSG_UNSPLIT_THP, MF_IGNORED)`; 6.12.117 :2373-2378 `res = -EHWPOISON; kill_procs_now(...)`. Jane Chu\'s series (2024); full sha from a kernel-test-robot report on linus/master (July 2024) -> 6.11, inferred; not in 6.1.y (6.1.192 has the old code); 6.6.y not read.',
+    status: 'VERIFIED',
+    evidence: '6.8 mm/memory-failure.c:2364 `res = action_result(pfn, MF_MSG_UNSPLIT_THP, MF_IGNORED)`; 6.12.117 :2373-2378 `res = -EHWPOISON; kill_procs_now(...)`; listed in "[GIT PULL] MM updates for 6.11-rc1" (2024-07-21), merged as fbc90c042cd1 on 2024-07-22 (pr-tracker-bot), after v6.10; not in 6.1.y (6.1.192 has the old code).',
   },
   {
     name: 'mf_delayed_recovered',
@@ -617,9 +624,8 @@ export const KNOBS: Knob[] = [
     title: 'mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection',
     effect:
       'mprotect() making a range writable maps a present PTE writable at once (MM_CP_TRY_CHANGE_WRITABLE, can_change_pte_writable) when it maps an exclusive anonymous page through a private mapping and is dirty, or is a dirty PTE of a shared write-notify (ext4) mapping. Before, the PTE stays read-only until a write fault.',
-    status: 'INFERRED',
-    evidence:
-      'Absent in 5.19.17 mm/mprotect.c; 6.1.192 mm/mprotect.c:42-73 can_change_pte_writable() (requires pte_dirty) and :195-198, :630-647; full sha from later Fixes: lines. No 6.0 tree was read: the release is inferred from 5.19 and 6.1.',
+    status: 'VERIFIED',
+    evidence: 'Absent in 5.19.17 mm/mprotect.c; 6.1.192 mm/mprotect.c:42-73 can_change_pte_writable() (requires pte_dirty) and :195-198, :630-647; listed in "[GIT PULL] MM updates for 5.20-rc1" (2022-08-03), merged as 6614a3c3164a on 2022-08-05, a window Linus released as 6.0-rc1.',
   },
   {
     name: 'mprotect_writable_clean_anon',
