@@ -237,3 +237,30 @@ export async function busybox(log: (s: string) => void): Promise<{ path: string;
   });
   return { path: join(dir, 'busybox'), version };
 }
+
+/**
+ * Debian's linux-source-<branch> tarball (linux-source-6.12.tar.xz), cached by
+ * package version: bench/selftests builds the kernel's own selftests from it.
+ */
+export async function linuxSourceTarball(branch: string, log: (s: string) => void): Promise<{ tarball: string; version: string; top: string }> {
+  const root = cacheRoot();
+  const name = `linux-source-${branch}`;
+  const escaped = branch.replace(/\./g, '\\.');
+  const { pkg, version } = await (async () => {
+    await ensureLists(root, log);
+    return resolve(root, name, new RegExp(`^linux-source-${escaped}()$`));
+  })();
+  const dir = join(root, 'source', `${pkg}_${version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`);
+  await cached(dir, async (tmp) => {
+    const deb = await download(root, pkg, version, join(tmp, 'deb'), log);
+    const ex = join(tmp, 'unpacked');
+    log(`unpacking ${pkg}`);
+    await unpack(deb, ex);
+    const tar = join(ex, 'usr', 'src', `${name}.tar.xz`);
+    if (!existsSync(tar)) throw new VmError(`${pkg} has no usr/src/${name}.tar.xz`);
+    copyFileSync(tar, join(tmp, `${name}.tar.xz`));
+    rmSync(ex, { recursive: true, force: true });
+    rmSync(join(tmp, 'deb'), { recursive: true, force: true });
+  });
+  return { tarball: join(dir, `${name}.tar.xz`), version, top: name };
+}
