@@ -54,6 +54,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../kernel/pinlab_test.h"   /* pinlab's test kernels: the pinning test device */
 
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE 101
@@ -86,8 +87,13 @@
 /* shared state (MAP_SHARED anonymous page(s), created before actor 0)  */
 
 struct regfile { char name[NAMELEN]; char path[PATHLEN]; long long unit; int tmpfs, hugetlb; };
+/* a pin held by the test device: its handle numbers, one per model page (a unit may be a huge page) */
+struct dpin { char name[NAMELEN]; int handle[PINLAB_PAGES]; int pages; int pinned; int small; };  /* small: one handle holds every page */
 struct shared {
 	pid_t pids[NACT];             /* pid of each live actor, 0 when none */
+	int ndpins;
+	struct dpin dpins[TABLE];     /* device pins by name (any actor may use or release them) */
+	unsigned long long dhandles;  /* bitmap of the device's handles in use */
 	unsigned long long next_iova; /* VFIO: the next free I/O virtual address */
 	int nfiles;
 	struct regfile files[TABLE];  /* files made by the controller's "file" */
@@ -127,6 +133,8 @@ static const struct opdef OPS[] = {
 	{"ksm_scan", 1, ""}, {"hugepages", 1, "i"}, {"getnum", 1, "s"}, {"pfnflags", 1, "i"},
 	{"memfd_secret", 0, "sii"}, {"migrate", 0, "si"}, {"hwpoison", 0, "si"},
 	{"vfio_pin", 0, "ssiii"}, {"vfio_unpin", 0, "s"}, {"pfn", 0, "si"}, {"kpageflags", 0, "si"},
+	{"dev_gup", 0, "ssiiiii"}, {"dev_release", 1, "si"}, {"dev_dma", 1, "siii"}, {"dev_smmu", 0, "siiii"},
+	{"dev_sys", 0, "sii"},
 };
 
 static const char *skipws(const char *p) { while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++; return p; }
@@ -593,6 +601,94 @@ static void become_actor(int idx)
 	sh->pids[idx] = getpid();
 }
 
+/* ------------------------------------------------------------------ */
+/* the pinning test device (pinlab's test kernels; kernel/pinlab_test.c) */
+
+static int pinlab_fd = -1;        /* /sys/kernel/debug/pinlab, opened before the actors fork */
+
+static int dev_handle_alloc(void)
+{
+	for (int i = 0; i < PINLAB_HANDLES; i++)
+		if (!(sh->dhandles & (1ULL << i))) { sh->dhandles |= 1ULL << i; return i; }
+	return -1;
+}
+static void dev_handle_free(int h) { if (h >= 0) sh->dhandles &= ~(1ULL << h); }
+
+/* release one device handle as its kind wants (a pin is unpinned, a FOLL_GET reference put) */
+static int dev_release_handle(int h, int pinned, int dirty)
+{
+	struct pinlab_release r = { .handle = (unsigned)h,
+		.mode = pinned ? (dirty ? PINLAB_UNPIN_DIRTY_LOCK : PINLAB_UNPIN) : (dirty ? PINLAB_SET_DIRTY_PUT : PINLAB_PUT_PAGE) };
+	int e = ioctl(pinlab_fd, PINLAB_IOC_RELEASE, &r) < 0 ? errno : 0;
+	dev_handle_free(h);
+	return e;
+}
+
+static struct dpin *dpin_find(const char *name)
+{
+	for (int i = 0; i < sh->ndpins; i++) if (!strcmp(sh->dpins[i].name, name)) return &sh->dpins[i];
+	return NULL;
+}
+
+/*
+ * dev_gup: take pages with the GUP call kind on [idx, idx+pages) of a mapping,
+ * with pinlab's FOLL_* bits, into device handles. One call for small pages; one
+ * per model page (its first 4 KiB page) when a model page is a THP half or a
+ * huge page. All or nothing, as the model has it: a short count releases what
+ * was taken and reports the errno of the page that failed (asked again alone).
+ * A kernel that answers 0 pages with no error (pin_user_pages() on flags it
+ * refuses, 6.3+) gives an empty pin.
+ */
+static void dev_gup(struct cmd *c, const struct mapping *m)
+{
+	long long seq = c->seq;
+	char *a = range(m, N(2), N(3));
+	if (!a || N(3) <= 0 || N(3) > PINLAB_PAGES) return r_err(seq, "range outside the mapping (or more than %d pages)", PINLAB_PAGES);
+	if (badname(S(0))) return r_err(seq, "bad name");
+	if (N(4) < PINLAB_GET_USER_PAGES || N(4) > PINLAB_PIN_USER_PAGES_REMOTE) return r_err(seq, "bad GUP kind");
+	pid_t target = getpid();
+	if (N(6) >= 0 && N(6) < NACT && sh->pids[N(6)]) target = sh->pids[N(6)];
+	int small = m->unit == 4096, calls = small ? 1 : (int)N(3), per = small ? (int)N(3) : 1;
+	int hs[PINLAB_PAGES], got = 0, pinned = N(4) >= PINLAB_PIN_USER_PAGES, empty = 0;
+	for (int i = 0; i < calls; i++) {
+		int h = dev_handle_alloc();
+		if (h < 0) { for (int j = 0; j < got; j++) dev_release_handle(hs[j], pinned, 0); return r_err(seq, "the device has no free handle"); }
+		struct pinlab_gup g = { .handle = (unsigned)h, .kind = (unsigned)N(4), .flags = (unsigned)N(5), .nr = (unsigned)per,
+			.pid = target, .addr = (unsigned long long)(uintptr_t)(a + (long long)i * m->unit) };
+		int err = ioctl(pinlab_fd, PINLAB_IOC_GUP, &g) < 0 ? errno : 0;
+		if (!err && g.ret == 0) { hs[got++] = h; empty = 1; break; }
+		if (!err && g.ret < 0) err = (int)-g.ret;
+		if (!err && g.ret < per) {                    /* short: ask again for the page that failed, alone */
+			dev_release_handle(h, pinned, 0);
+			int ph = dev_handle_alloc();
+			struct pinlab_gup q = g;
+			q.handle = (unsigned)ph; q.nr = 1; q.addr = g.addr + (unsigned long long)g.ret * 4096; q.ret = 0;
+			err = ph >= 0 && ioctl(pinlab_fd, PINLAB_IOC_GUP, &q) == 0 && q.ret < 0 ? (int)-q.ret : EFAULT;
+			if (ph >= 0 && q.ret > 0) dev_release_handle(ph, pinned, 0);
+			else dev_handle_free(ph);
+			h = -1;
+		}
+		if (err) {
+			if (h >= 0) dev_handle_free(h);
+			for (int j = 0; j < got; j++) dev_release_handle(hs[j], pinned, 0);
+			return r_errno(seq, err);
+		}
+		hs[got++] = h;
+	}
+	struct dpin *dp = dpin_find(S(0));
+	if (!dp) {
+		if (sh->ndpins >= TABLE) { for (int j = 0; j < got; j++) dev_release_handle(hs[j], pinned, 0); return r_err(seq, "too many pins"); }
+		dp = &sh->dpins[sh->ndpins++];
+	}
+	memset(dp, 0, sizeof *dp);
+	snprintf(dp->name, NAMELEN, "%s", S(0));
+	memcpy(dp->handle, hs, sizeof(int) * (size_t)got);
+	dp->pages = empty ? 0 : (int)N(3);
+	dp->pinned = pinned;
+	dp->small = small;
+	return r_ok(seq);
+}
+
 static void actor_cmd(struct cmd *c)
 {
 	long long seq = c->seq;
@@ -600,6 +696,25 @@ static void actor_cmd(struct cmd *c)
 	int err;
 	struct mapping *m;
 	struct lfile *f;
+
+	if (!strncmp(op, "dev_", 4)) {                    /* the pinning test device */
+		if (pinlab_fd < 0) return r_err(seq, "no pinning test device here (pinlab's test kernels have one: --vm 6.1-pinlab)");
+		if (!(m = FIND(maps, nmaps, S(!strcmp(op, "dev_gup") ? 1 : 0)))) return r_err(seq, "unknown mapping");
+		if (!strcmp(op, "dev_gup")) return dev_gup(c, m);
+		char *a = range(m, N(1), 1);
+		if (!a) return r_err(seq, "index outside the mapping");
+		if (!strcmp(op, "dev_smmu")) {                /* the secondary MMU, in this (its owner's) mm */
+			struct pinlab_smmu s = { .id = (unsigned)N(2), .op = (unsigned)N(3), .addr = (unsigned long long)(uintptr_t)a, .value = (unsigned)N(4) };
+			if (ioctl(pinlab_fd, PINLAB_IOC_SMMU, &s) < 0) return r_errno(seq, errno);
+			if (s.ret < 0) return r_errno(seq, (int)-s.ret);
+			return s.op == PINLAB_SMMU_READ ? r_val(seq, (int32_t)s.value) : r_ok(seq);
+		}
+		if (!strcmp(op, "dev_sys")) {                 /* memory_failure / reclaim / migrate of the page at addr */
+			struct pinlab_sys y = { .op = (unsigned)N(2), .fd = -1, .addr = (unsigned long long)(uintptr_t)a };
+			if (ioctl(pinlab_fd, PINLAB_IOC_SYS, &y) < 0) return r_errno(seq, errno);
+			return y.ret < 0 ? r_errno(seq, (int)-y.ret) : r_ok(seq);
+		}
+	}
 
 	if (!strcmp(op, "memfd") || !strcmp(op, "memfd_secret")) {   /* memfd_create / memfd_secret + ftruncate */
 		long long len = span(N(1), N(2));
@@ -1025,6 +1140,7 @@ static void cleanup(int kill_actors)
 			if (left) nanosleep(&ts, NULL);
 		}
 	}
+	if (pinlab_fd >= 0) ioctl(pinlab_fd, PINLAB_IOC_RESET);   /* pins and secondary MMUs the scenario left */
 	for (int i = 0; i < sh->nfiles; i++) if (sh->files[i].tmpfs) unlink(sh->files[i].path);
 	rmdir(shmdir);
 	for (int i = 0; i < neverpid; i++) {
@@ -1105,7 +1221,7 @@ static int wait_result(int k, char *buf, size_t sz)
 
 /* what this kernel and mode allow (the "caps" command) */
 enum { CAP_MACHINE = 1, CAP_SECRETMEM = 2, CAP_NUMA = 4, CAP_SWAP = 8, CAP_KSM = 16, CAP_HWPOISON = 32,
-       CAP_RECLAIM = 64, CAP_HUGETLB = 128, CAP_VFIO = 256 };
+       CAP_RECLAIM = 64, CAP_HUGETLB = 128, CAP_VFIO = 256, CAP_PINLAB = 512 };
 static long long caps(void)
 {
 	long long c = 0;
@@ -1129,6 +1245,7 @@ static long long caps(void)
 	}
 	if (exists("/proc/sys/vm/nr_hugepages")) c |= CAP_HUGETLB;
 	if (vfio_container >= 0) c |= CAP_VFIO;
+	if (pinlab_fd >= 0) c |= CAP_PINLAB;
 	return c;
 }
 
@@ -1209,6 +1326,28 @@ static void controller_cmd(struct cmd *c)
 		return r_val(seq, maj * 100 + min);
 	}
 	if (!strcmp(c->op, "caps")) return r_val(seq, caps());
+	if (!strcmp(c->op, "dev_release") || !strcmp(c->op, "dev_dma")) {   /* the device's pins, whoever took them */
+		if (pinlab_fd < 0) return r_err(seq, "no pinning test device here");
+		struct dpin *dp = dpin_find(S(0));
+		if (!dp || dp->pages < 0) return r_errno(seq, EINVAL);
+		int small = dp->small;
+		int nh = small ? 1 : dp->pages;
+		if (!strcmp(c->op, "dev_release")) {          /* mode: 0 unpin_user_pages, 1 unpin_user_pages_dirty_lock, 2 put_pages */
+			if (N(1) == 2 && dp->pinned) return r_errno(seq, EINVAL);
+			int e = 0;
+			for (int i = 0; i < (dp->pages ? nh : 1); i++) {
+				int x = dev_release_handle(dp->handle[i], dp->pinned, N(1) == 1);
+				if (x && !e) e = x;
+			}
+			dp->pages = -1;
+			return e ? r_errno(seq, e) : r_ok(seq);
+		}
+		if (N(1) < 0 || N(1) >= dp->pages) return r_errno(seq, EINVAL);
+		struct pinlab_dma d = { .handle = (unsigned)dp->handle[small ? 0 : N(1)], .index = (unsigned)(small ? N(1) : 0),
+			.write = N(2) != 0, .value = (unsigned)N(3) };
+		if (ioctl(pinlab_fd, PINLAB_IOC_DMA, &d) < 0) return r_errno(seq, errno);
+		return d.write ? r_ok(seq) : r_val(seq, (int32_t)d.value);
+	}
 	if (!strcmp(c->op, "pfnflags")) {                 /* diagnostics: /proc/kpageflags of a pfn */
 		int fd = open("/proc/kpageflags", O_RDONLY);
 		if (fd < 0) return r_errno(seq, errno);
@@ -1387,6 +1526,9 @@ static int controller_main(const char *wd)
 
 	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) { perror("pinlab-real: mmap"); return 2; }
+	pinlab_fd = open("/sys/kernel/debug/pinlab", O_RDWR | O_CLOEXEC);   /* a test kernel's device; the actors inherit it */
+	if (pinlab_fd >= 0 && ioctl(pinlab_fd, PINLAB_IOC_VERSION) != PINLAB_VERSION) { close(pinlab_fd); pinlab_fd = -1; }
+	if (pinlab_fd >= 0) ioctl(pinlab_fd, PINLAB_IOC_RESET);
 	for (int k = 0; k < NACT; k++)
 		if (pipe(cmdpipe[k]) < 0) { perror("pinlab-real: pipe"); return 2; }
 	if (pipe(respipe) < 0) { perror("pinlab-real: pipe"); return 2; }

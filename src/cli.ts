@@ -288,7 +288,7 @@ program
   .description('run scenarios on real kernels (this machine, or Debian kernels in QEMU guests) through the native runner and hold the model (matching profile) to each, step by step')
   .argument('<file...>', 'scenario files or directories')
   .option('--json', 'print the JSON report')
-  .option('--vm <list>', "kernels to run on: host, 6.1, 6.12 (Debian's, in QEMU guests), all, or a comma list (default: host)")
+  .option('--vm <list>', "kernels to run on: host, 6.1, 6.12 (Debian's, in QEMU guests), 6.1-pinlab, 6.12-pinlab (pinlab's test kernels, built on first use), all, or a comma list (default: host)")
   .option('-j, --jobs <n>', 'run up to n kernels at once (guests are limited by free memory)', '1')
   .action(async (paths: string[], opts: { json?: boolean; vm?: string; jobs: string }) => {
     const { hostTarget, realScenario, realText, realRun } = await import('./real/differential.js');
@@ -388,6 +388,34 @@ program
         );
     }
     process.exitCode = status || (dis ? 1 : 0);
+  });
+
+const vmCmd = program.command('vm').description("pinlab's QEMU guests: build the test kernels");
+vmCmd
+  .command('build')
+  .description("build pinlab's test kernels (6.1, 6.12: Debian's source, tinyconfig, the pinning test device built in) into the cache; a cached one is only reported")
+  .argument('<kernel...>', '6.1, 6.12 or all')
+  .action(async (kernels: string[]) => {
+    const { TEST_KERNEL_BRANCHES, testKernelArtifacts } = await import('./real/vm/build.js');
+    const { VmError } = await import('./real/vm/debian.js');
+    const list = kernels.flatMap((k) => (k === 'all' ? TEST_KERNEL_BRANCHES : [k.replace(/-pinlab$/, '')]));
+    const bad = list.filter((k) => !TEST_KERNEL_BRANCHES.includes(k));
+    if (bad.length) {
+      process.stderr.write(`pinlab: no test kernel '${bad.join("', '")}' (known: ${TEST_KERNEL_BRANCHES.join(', ')}, all)\n`);
+      process.exitCode = 2;
+      return;
+    }
+    for (const k of list) {
+      const t0 = Date.now();
+      try {
+        const a = await testKernelArtifacts(k, (s) => process.stderr.write(`${k}: ${s}\n`));
+        process.stdout.write(`${k}-pinlab: ${a.release} (${a.pkg} ${a.version}) ${a.vmlinuz} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+      } catch (e) {
+        if (!(e instanceof VmError)) throw e;
+        process.stderr.write(`pinlab vm build ${k}: ${e.message}\n`);
+        process.exitCode = 2;
+      }
+    }
   });
 
 program

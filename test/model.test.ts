@@ -204,10 +204,18 @@ test('swap: a FOLL_GET-referenced page comes back from the swap cache as the sam
   assert.equal(k.pteFolio(0, x), f);
 });
 
-test('pin_user_pages with FOLL_GET is refused (the kernel WARNs and returns -EINVAL)', () => {
-  const k = mk('6.18');
-  const x = anon(k);
-  assert.deepEqual(gup(k, x, FOLL_PIN | FOLL_GET), { kind: 'errno', e: EINVAL });
+test('pin_user_pages with FOLL_GET is refused: -EINVAL until 6.2, 0 pages and no error from d64e2dbc33a1 (6.3); pin_user_pages_fast says EINVAL', () => {
+  for (const profile of ['6.1', '6.2']) {
+    const k = mk(profile);
+    assert.deepEqual(gup(k, anon(k), FOLL_PIN | FOLL_GET), { kind: 'errno', e: EINVAL }, profile);
+  }
+  for (const profile of ['6.5', '6.18']) {
+    const k = mk(profile);
+    const x = anon(k);
+    const h = must(gup(k, x, FOLL_PIN | FOLL_GET), 'pin').h;
+    assert.equal(k.s[k.L.pin(h) + 3], 0, `${profile}: an empty pin`);
+    assert.deepEqual(gup(k, x, FOLL_PIN | FOLL_GET, true), { kind: 'errno', e: EINVAL }, `${profile}: pin_user_pages_fast`);
+  }
 });
 
 test('state: clone is independent and the fingerprint follows content', () => {
@@ -607,8 +615,8 @@ test('GUP flags: FOLL_LONGTERM needs FOLL_PIN from 447f3e45c18a (5.10); GUP-fast
     const k = mk(profile);
     const x = anon(k);
     store(k, 0, x, 'a');
-    assert.equal(errno(gup(k, x, FOLL_PIN | FOLL_REMOTE)), remote, `${profile}: FOLL_REMOTE`);
-    assert.equal(errno(gup(k, x, FOLL_PIN | FOLL_TOUCH)), touch, `${profile}: FOLL_TOUCH`);
+    assert.equal(errno(gup(k, x, FOLL_GET | FOLL_REMOTE)), remote, `${profile}: FOLL_REMOTE`);
+    assert.equal(errno(gup(k, x, FOLL_GET | FOLL_TOUCH)), touch, `${profile}: FOLL_TOUCH`);
   }
 });
 

@@ -67,11 +67,11 @@ test('pinlab real --vm 6.1,6.12: corpus/real on Debian kernels in QEMU guests, h
 });
 
 test('--vm: an unknown kernel is an input error (exit 2) naming the known ones', () => {
-  assert.deepEqual(parseVmList('all'), ['host', '6.1', '6.12']);
+  assert.deepEqual(parseVmList('all'), ['host', '6.1', '6.12', '6.1-pinlab', '6.12-pinlab']);
   assert.deepEqual(parseVmList('6.12, host,6.12'), ['6.12', 'host']);
   const r = pinlab(['real', '--vm', '6.2', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /unknown kernel '6\.2' \(known: host, 6\.1, 6\.12, all\)/);
+  assert.match(r.stderr, /unknown kernel '6\.2' \(known: host, 6\.1, 6\.12, 6\.1-pinlab, 6\.12-pinlab, all\)/);
 });
 
 test('--vm: without QEMU the message names the package to install (exit 2)', () => {

@@ -141,6 +141,7 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       return OK;
     case 'gup': {
       const bad = is_valid_gup_args(k, o.foll, o.fast);
+      if (bad === 1) return { kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, o.p, o.va, { err: 0, folios: [], viaPrivate: [], flags: o.foll }) };
       if (bad) return { kind: 'errno', e: -bad };
       const get = () => (o.fast ? gup_fast_fallback(k, o.p, o.va, o.n, o.foll) : __get_user_pages(k, o.p, o.va, o.n, o.foll));
       const r = check_and_migrate_movable_pages(k, get(), get);

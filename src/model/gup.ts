@@ -104,6 +104,14 @@ export interface GupResult {
  *  on every version (get_user_pages_fast's first WARN_ON_ONCE).
  */
 export function is_valid_gup_args(k: Kernel, foll: number, fast = false): number {
+  const r = gup_args_check(k, foll, fast);
+  // d64e2dbc33a1 (6.3): pin_user_pages() and pin_user_pages_remote() "return 0" when the check fails -- no page,
+  // no error -- where get_user_pages*() and pin_user_pages_fast() return -EINVAL. 1 tells the caller: an empty pin.
+  if (r && foll & FOLL_PIN && !fast && k.on('gup_internal_flags_remote')) return 1;
+  return r;
+}
+
+function gup_args_check(k: Kernel, foll: number, fast: boolean): number {
   if ((foll & (FOLL_GET | FOLL_PIN)) === (FOLL_GET | FOLL_PIN)) return -EINVAL;
   if (foll & FOLL_LONGTERM && !(foll & FOLL_PIN) && k.on('gup_longterm_needs_pin')) return -EINVAL;
   if (foll & FOLL_REMOTE && k.on('gup_internal_flags_remote')) return -EINVAL;

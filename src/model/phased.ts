@@ -93,6 +93,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
   switch (op.op) {
     case 'gup': {
       const bad = is_valid_gup_args(k, op.foll, op.fast);
+      if (bad === 1) return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, op.p, op.va, { err: 0, folios: [], viaPrivate: [], flags: op.foll }) });
       if (bad) return done({ kind: 'errno', e: -bad });
       // GUP-fast's locals sit after the cursor: next page, PTE snapshot, folio, write_protect_seq, stage
       const J = loc.length - 7;

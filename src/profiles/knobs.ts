@@ -157,7 +157,7 @@ export const KNOBS: Knob[] = [
     since: '6.3',
     commit: 'd64e2dbc33a1',
     title: 'mm/gup: simplify the external interface functions and consolidate invariants',
-    effect: 'is_valid_gup_args() refuses internal flags a caller passes, FOLL_REMOTE among them (WARN, EINVAL).',
+    effect: 'is_valid_gup_args() refuses internal flags a caller passes, FOLL_REMOTE among them (WARN): get_user_pages*() and pin_user_pages_fast() return EINVAL, pin_user_pages() and pin_user_pages_remote() return 0 pages and no error -- for every refused combination, FOLL_GET|FOLL_PIN included.',
     status: 'VERIFIED',
     evidence: 'is_valid_gup_args() absent in 6.1.192 and 6.2 mm/gup.c; 6.5 mm/gup.c:2209-2223 `WARN_ON_ONCE(gup_flags & (FOLL_PIN | FOLL_TRIED | FOLL_UNLOCKABLE | FOLL_REMOTE | FOLL_FAST_ONLY))`; listed in "[GIT PULL] MM updates for 6.3-rc1" (2023-02-20) and in the torvalds/linux master push of 2023-02-24 ending at the mm-stable-2023-02-20 merge.',
   },

@@ -47,10 +47,12 @@ export interface RealCaps {
   hugetlb: boolean;
   /** VFIO with QEMU's edu device behind an IOMMU: long-term pins with or without FOLL_WRITE, real DMA */
   vfio: boolean;
+  /** pinlab's pinning test device (its test kernels): GUP of any kind and flags, device access, a secondary MMU */
+  pinlab: boolean;
 }
 
 /** caps when nothing was asked: the host as before (no whole-machine operation) */
-export const DEFAULT_CAPS: RealCaps = { machine: false, secretmem: false, numa: false, swap: false, ksm: false, hwpoison: false, reclaim: false, hugetlb: true, vfio: false };
+export const DEFAULT_CAPS: RealCaps = { machine: false, secretmem: false, numa: false, swap: false, ksm: false, hwpoison: false, reclaim: false, hugetlb: true, vfio: false, pinlab: false };
 
 /** The runner's caps bitmask (native/pinlab-real.c caps()). */
 export function capsFromBits(b: number): RealCaps {
@@ -64,6 +66,7 @@ export function capsFromBits(b: number): RealCaps {
     reclaim: (b & 64) !== 0,
     hugetlb: (b & 128) !== 0,
     vfio: (b & 256) !== 0,
+    pinlab: (b & 512) !== 0,
   };
 }
 
@@ -110,6 +113,27 @@ function value(v: ValueLit | Arg): number {
 
 class NotRunnable extends Error {}
 
+/** The device's GUP call kinds (kernel/pinlab_test.h). */
+const DEV_GUP_KIND: Record<string, number> = {
+  get_user_pages: 0,
+  get_user_pages_fast: 1,
+  get_user_pages_remote: 2,
+  pin_user_pages: 3,
+  pin_user_pages_fast: 4,
+  pin_user_pages_remote: 5,
+};
+/** pinlab's FOLL_* bits for the device (kernel/pinlab_test.h); a name not here has no door even there. */
+const DEV_FOLL: Record<string, number> = {
+  FOLL_WRITE: 0x01,
+  FOLL_FORCE: 0x02,
+  FOLL_LONGTERM: 0x04,
+  FOLL_ANON: 0x08,
+  FOLL_TOUCH: 0x10,
+  FOLL_REMOTE: 0x20,
+  FOLL_PCI_P2PDMA: 0x40,
+  FOLL_GET: 0x80,
+};
+
 /** Translate a checked scenario for a runner with these caps. */
 export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFAULT_CAPS): Translation {
   const out: Translation = { steps: [], setup: [], hugetlbPages: 0 };
@@ -147,6 +171,7 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
   const pinOwner = new Map<string, number>(); // pin -> the actor whose runner holds it
   const uringPins = new Set<string>();
   const vfioPins = new Map<string, boolean>(); // VFIO-backed pin -> mapped writable
+  const devPins = new Set<string>(); // pins the test device holds
   // pins released with unpin_user_pages_dirty_lock somewhere: io_uring cannot stand in for them
   const dirtyUnpinned = new Set<string>();
   for (const st of steps)
@@ -241,7 +266,20 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
       }
       const c: Call = st.stmt.call;
       rs.name = st.stmt.target?.name ?? `@L${st.line}`;
-      if (info.actors.get(actor) === 'secondary') throw new NotRunnable('a secondary MMU needs a KVM guest');
+      if (info.actors.get(actor) === 'secondary') {
+        // the device's secondary MMU (mmu_interval_notifier, faults as KVM's), run in its owner's mm
+        if (!caps.pinlab) throw new NotRunnable('a secondary MMU needs a KVM guest, or the pinning test device of pinlab\'s test kernels (--vm 6.12-pinlab)');
+        const si = sc.secondaries.findIndex((s) => s.name.name === actor);
+        const owner = procIndex.get(sc.secondaries[si]!.of.name);
+        const x = nameOf(c.args[0]);
+        if (!unit.has(x)) throw new NotRunnable('a secondary MMU on guest-private memory needs KVM (guest_memfd)');
+        needMapping(x);
+        if (owner === undefined || si > 3) throw new NotRunnable('at most 4 secondary MMUs');
+        const op = c.name === 'map' ? 0 : c.name === 'read' ? 1 : 2;
+        if (op === 1) rs.kind = 'value';
+        rs.cmds.push([owner, 'dev_smmu', x, int(c.args[1]), si, op, op === 2 ? value(c.args[2]!) : 0]);
+        continue;
+      }
       const ar = c.args;
       for (const x of ar) if (x.kind === 'name') useName(x.name);
       if (actor === 'sys') {
@@ -347,10 +385,31 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
           pinOwner.set(rs.name, a!);
           uringPins.add(rs.name);
           break;
+        case 'get_user_pages':
+        case 'get_user_pages_fast':
+        case 'get_user_pages_remote':
         case 'pin_user_pages':
         case 'pin_user_pages_fast':
         case 'pin_user_pages_remote': {
-          const remote = c.name === 'pin_user_pages_remote';
+          const remote = c.name.endsWith('_remote');
+          if (caps.pinlab) {
+            // the device makes the very call, with the very flags, in the caller's process (a remote one in the target's)
+            const owner = remote ? procIndex.get(nameOf(ar[0])) : a;
+            const xa = remote ? ar.slice(1) : ar;
+            const x = nameOf(xa[0]);
+            rs.kind = 'handle';
+            needMapping(x);
+            if (owner === undefined) throw new NotRunnable(`${nameOf(ar[0])} is not a process the runner started`);
+            const foll = names(xa[2]);
+            const bad = foll.filter((f) => DEV_FOLL[f] === undefined);
+            if (bad.length) throw new NotRunnable(`${bad.join('|')} cannot be passed to the device`);
+            const fb = foll.reduce((m, f) => m | DEV_FOLL[f]!, 0);
+            rs.cmds.push([owner, 'dev_gup', rs.name, x, 0, int(xa[1]), DEV_GUP_KIND[c.name]!, fb, owner]);
+            pinOwner.set(rs.name, owner);
+            devPins.add(rs.name);
+            break;
+          }
+          if (!c.name.startsWith('pin_')) throw new NotRunnable(NOT_RUNNABLE[c.name] ?? `${c.name} has no user-space equivalent`);
           const owner = remote ? procIndex.get(nameOf(ar[0])) : a;
           const xa = remote ? ar.slice(1) : ar;
           const x = nameOf(xa[0]);
@@ -381,9 +440,15 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
             `${c.name}(${foll.join('|') || '0'}) has no user-space equivalent here (io_uring registration is FOLL_WRITE|FOLL_LONGTERM; a guest's VFIO mapping is FOLL_LONGTERM with or without FOLL_WRITE: pinlab real --vm)`,
           );
         }
+        case 'put_pages':
         case 'unpin_user_pages':
         case 'unpin_user_pages_dirty_lock': {
           const pin = nameOf(ar[0]);
+          if (devPins.has(pin)) {
+            rs.cmds.push([-1, 'dev_release', pin, c.name === 'put_pages' ? 2 : c.name === 'unpin_user_pages_dirty_lock' ? 1 : 0]);
+            break;
+          }
+          if (c.name === 'put_pages') throw new NotRunnable(NOT_RUNNABLE[c.name]!);
           if (vfioPins.has(pin)) {
             // vfio_unmap_unpin() -> put_pfn(): unpin_user_pages_dirty_lock(page, 1, prot & IOMMU_WRITE)
             rs.cmds.push([pinOwner.get(pin)!, 'vfio_unpin', pin]);
@@ -398,6 +463,11 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
         case 'dma_write':
         case 'dma_read': {
           const p = nameOf(ar[0]);
+          if (devPins.has(p)) {
+            if (c.name === 'dma_read') rs.kind = 'value';
+            rs.cmds.push([-1, 'dev_dma', p, int(ar[1]), c.name === 'dma_write' ? 1 : 0, c.name === 'dma_write' ? value(ar[2]!) : 0]);
+            break;
+          }
           if (!uringPins.has(p) && !vfioPins.has(p)) throw new NotRunnable('the device is io_uring READ_FIXED/WRITE_FIXED on a registered buffer, or the edu device through a VFIO mapping');
           if (c.name === 'dma_write' && vfioPins.get(p) === false)
             throw new NotRunnable('a device write through a read-only pin: a VFIO mapping without IOMMU_WRITE makes the IOMMU refuse it, where a driver holding a FOLL_PIN page can write it');

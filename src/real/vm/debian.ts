@@ -36,6 +36,8 @@ export interface KernelArtifacts {
   vmlinuz: string;
   /** module files relative to `dir/modules`, in load order */
   modules: string[];
+  /** one of pinlab's own test kernels (tinyconfig, the pinning test device built in, no modules) */
+  testKernel?: boolean;
 }
 
 function aptOptions(root: string): string[] {

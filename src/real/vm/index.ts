@@ -5,19 +5,21 @@
 import { freemem } from 'node:os';
 import { hostProfile, probeCaps, type Target } from '../differential.js';
 import { busybox, checkHostTools, DEBIAN_KERNELS, kernelArtifacts, VmError } from './debian.js';
+import { TEST_KERNEL_BRANCHES, testKernelArtifacts } from './build.js';
 import { diskImages, initramfs, staticRunner } from './initramfs.js';
 import { withCacheLock } from './cache.js';
 import { Guest, GUEST_MEMORY_MIB, qemuBinary, type GuestOptions } from './qemu.js';
 
 export { VmError } from './debian.js';
-export const VM_BRANCHES = Object.keys(DEBIAN_KERNELS);
+/** Debian's kernels as shipped, and pinlab's own test kernels (the pinning test device built in) */
+export const VM_BRANCHES = [...Object.keys(DEBIAN_KERNELS), ...TEST_KERNEL_BRANCHES.map((b) => `${b}-pinlab`)];
 
 /** Everything a guest of this branch needs, downloaded or built once and cached. */
 export async function prepareGuest(branch: string, log: (s: string) => void): Promise<GuestOptions> {
   checkHostTools();
   qemuBinary();
   return withCacheLock(async () => {
-    const kernel = await kernelArtifacts(branch, log);
+    const kernel = branch.endsWith('-pinlab') ? await testKernelArtifacts(branch.replace(/-pinlab$/, ''), log) : await kernelArtifacts(branch, log);
     const runner = await staticRunner(log);
     const bb = await busybox(log);
     const initrd = await initramfs(kernel, runner, bb);
@@ -61,7 +63,7 @@ export function guestsThatFit(): number {
   return Math.max(1, Math.floor(freemem() / ((GUEST_MEMORY_MIB + 256) << 20)));
 }
 
-/** Parse `--vm LIST`: host, 6.1, 6.12, all. */
+/** Parse `--vm LIST`: host, 6.1, 6.12, 6.1-pinlab, 6.12-pinlab, all. */
 export function parseVmList(list: string): string[] {
   const items = list.split(/[\s,]+/).filter(Boolean);
   if (!items.length) throw new VmError('--vm: give host, all, or kernels from ' + VM_BRANCHES.join(', '));

@@ -7,7 +7,7 @@
 
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +90,8 @@ const SOURCE = fileURLToPath(new URL('../../../../native/pinlab-real.c', import.
 export async function staticRunner(log: (s: string) => void): Promise<string> {
   let src: Buffer;
   try {
-    src = readFileSync(SOURCE);
+    // the runner and the test device's interface it includes
+    src = Buffer.concat([readFileSync(SOURCE), readFileSync(join(dirname(SOURCE), '..', 'kernel', 'pinlab_test.h'))]);
   } catch {
     throw new VmError(`cannot read ${SOURCE}: pinlab real --vm builds the guest's runner from it`);
   }

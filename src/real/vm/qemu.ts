@@ -94,18 +94,21 @@ export class Guest {
     removeStaleDirs();
     this.tmp = mkdtempSync(join(tmpdir(), `pinlab-vm-${process.pid}-${opts.kernel.branch}-`));
     const half = GUEST_MEMORY_MIB / 2;
+    const test = opts.kernel.testKernel === true;
     const args = [
       '-accel', kvmUsable() ? 'kvm' : 'tcg',
-      // q35 with an emulated IOMMU, so that VFIO can pin pages for QEMU's "edu" PCI device and the device can DMA to them
-      '-machine', 'q35', '-device', 'intel-iommu,intremap=off',
+      // q35 with an emulated IOMMU, so that VFIO can pin pages for QEMU's "edu" PCI device and the device can DMA to them;
+      // pinlab's test kernels have their own pinning test device instead (and no ACPI, IOMMU or VFIO)
+      '-machine', 'q35', ...(test ? [] : ['-device', 'intel-iommu,intremap=off']),
       '-m', String(GUEST_MEMORY_MIB), '-smp', '1',
       '-nodefaults', '-display', 'none', '-monitor', 'none', '-no-reboot',
       // two NUMA nodes (node 1 has memory and no CPU): migrate() is move_pages(2) to the other node
       '-object', `memory-backend-ram,id=m0,size=${half}M`, '-object', `memory-backend-ram,id=m1,size=${half}M`,
       '-numa', 'node,nodeid=0,cpus=0,memdev=m0', '-numa', 'node,nodeid=1,memdev=m1',
       '-kernel', opts.kernel.vmlinuz, '-initrd', opts.initrd,
-      '-append', 'console=ttyS0 quiet panic=-1 transparent_hugepage=madvise numa_balancing=disable intel_iommu=on',
-      '-device', 'edu',
+      // a test kernel has no ACPI to read QEMU's NUMA layout from: numa=fake=2 makes the two nodes itself
+      '-append', `console=ttyS0 quiet panic=-1 transparent_hugepage=madvise numa_balancing=disable ${test ? 'numa=fake=2' : 'intel_iommu=on'}`,
+      ...(test ? [] : ['-device', 'edu']),
       '-drive', `file=${opts.disk},format=raw,if=virtio,snapshot=on`,
       '-drive', `file=${opts.swap},format=raw,if=virtio,snapshot=on`,
       '-serial', `file:${join(this.tmp, 'console.log')}`,
