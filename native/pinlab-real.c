@@ -134,7 +134,7 @@ static const struct opdef OPS[] = {
 	{"memfd_secret", 0, "sii"}, {"migrate", 0, "si"}, {"hwpoison", 0, "si"},
 	{"vfio_pin", 0, "ssiii"}, {"vfio_unpin", 0, "s"}, {"pfn", 0, "si"}, {"kpageflags", 0, "si"},
 	{"dev_gup", 0, "ssiiiii"}, {"dev_release", 1, "si"}, {"dev_dma", 1, "siii"}, {"dev_smmu", 0, "siiii"},
-	{"dev_sys", 0, "sii"},
+	{"dev_sys", 0, "sii"}, {"p2pmem", 0, "si"}, {"zone_movable", 1, ""},
 };
 
 static const char *skipws(const char *p) { while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++; return p; }
@@ -601,6 +601,34 @@ static void become_actor(int idx)
 	sh->pids[idx] = getpid();
 }
 
+/* the first PCI device that publishes P2PDMA memory user space may map (6.2+: p2pmem/allocate) */
+static int p2pmem_path(char *out, size_t n)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	if (!d) return 0;
+	struct dirent *de;
+	int ok = 0;
+	while (!ok && (de = readdir(d))) {
+		if (de->d_name[0] == '.') continue;
+		snprintf(out, n, "/sys/bus/pci/devices/%s/p2pmem/allocate", de->d_name);
+		ok = exists(out);
+	}
+	closedir(d);
+	return ok;
+}
+
+/* the memory block /init took offline to online as ZONE_MOVABLE on demand (pinlab's test kernels) */
+static int movable_block(char *state, size_t n)
+{
+	FILE *f = fopen("/movable_block", "r");
+	int b = -1;
+	if (f) { if (fscanf(f, "%d", &b) != 1) b = -1; fclose(f); }
+	if (b < 0) return 0;
+	snprintf(state, n, "/sys/devices/system/memory/memory%d/state", b);
+	return exists(state);
+}
+static int movable_online;        /* this session onlined it: offline it again at the end */
+
 /* ------------------------------------------------------------------ */
 /* the pinning test device (pinlab's test kernels; kernel/pinlab_test.c) */
 
@@ -716,6 +744,17 @@ static void actor_cmd(struct cmd *c)
 		}
 	}
 
+	if (!strcmp(op, "p2pmem")) {                      /* a PCI BAR's P2PDMA memory: open(/sys/bus/pci/devices/D/p2pmem/allocate) */
+		char path[PATHLEN];
+		if (badname(S(0))) return r_err(seq, "bad name");
+		if (!p2pmem_path(path, sizeof path)) return r_err(seq, "no p2pmem/allocate here");
+		int fd = open(path, O_RDWR);
+		if (fd < 0) return r_errno(seq, errno);
+		f = SLOT(files, nfiles, S(0));
+		if (!f) { close(fd); return r_err(seq, "too many files"); }
+		f->fd = fd; f->unit = 4096; f->reg = -1;
+		return r_ok(seq);
+	}
 	if (!strcmp(op, "memfd") || !strcmp(op, "memfd_secret")) {   /* memfd_create / memfd_secret + ftruncate */
 		long long len = span(N(1), N(2));
 		if (badname(S(0))) return r_err(seq, "bad name");
@@ -889,6 +928,8 @@ static void actor_cmd(struct cmd *c)
 			struct iovec iov = { a + pg * m->unit + off, (size_t)(piece - off) };
 			ssize_t n = vmsplice(fds[1], &iov, 1, 0);
 			if (n < 0 && errno == EINTR) continue;
+			/* a failure after some bytes went in is what one vmsplice() of the whole range returns: a short count */
+			if (n < 0 && (pg > 0 || off > 0)) break;
 			if (n <= 0) { err = n < 0 ? errno : 0; close(fds[0]); close(fds[1]); return err ? r_errno(seq, err) : r_err(seq, "short"); }
 			off += n;
 			if (off == piece) { off = 0; pg++; }
@@ -1141,6 +1182,12 @@ static void cleanup(int kill_actors)
 		}
 	}
 	if (pinlab_fd >= 0) ioctl(pinlab_fd, PINLAB_IOC_RESET);   /* pins and secondary MMUs the scenario left */
+	if (movable_online) {                             /* the spare block goes offline again (its pages migrate away) */
+		char st[PATHLEN];
+		if (movable_block(st, sizeof st))
+			for (int t = 0; t < 5 && put(st, "offline"); t++) sleep(1);
+		movable_online = 0;
+	}
 	for (int i = 0; i < sh->nfiles; i++) if (sh->files[i].tmpfs) unlink(sh->files[i].path);
 	rmdir(shmdir);
 	for (int i = 0; i < neverpid; i++) {
@@ -1221,7 +1268,7 @@ static int wait_result(int k, char *buf, size_t sz)
 
 /* what this kernel and mode allow (the "caps" command) */
 enum { CAP_MACHINE = 1, CAP_SECRETMEM = 2, CAP_NUMA = 4, CAP_SWAP = 8, CAP_KSM = 16, CAP_HWPOISON = 32,
-       CAP_RECLAIM = 64, CAP_HUGETLB = 128, CAP_VFIO = 256, CAP_PINLAB = 512 };
+       CAP_RECLAIM = 64, CAP_HUGETLB = 128, CAP_VFIO = 256, CAP_PINLAB = 512, CAP_MOVABLE = 1024, CAP_P2PMEM = 2048 };
 static long long caps(void)
 {
 	long long c = 0;
@@ -1246,6 +1293,9 @@ static long long caps(void)
 	if (exists("/proc/sys/vm/nr_hugepages")) c |= CAP_HUGETLB;
 	if (vfio_container >= 0) c |= CAP_VFIO;
 	if (pinlab_fd >= 0) c |= CAP_PINLAB;
+	char p[PATHLEN];
+	if (machine_mode && movable_block(p, sizeof p)) c |= CAP_MOVABLE;
+	if (p2pmem_path(p, sizeof p)) c |= CAP_P2PMEM;
 	return c;
 }
 
@@ -1326,6 +1376,14 @@ static void controller_cmd(struct cmd *c)
 		return r_val(seq, maj * 100 + min);
 	}
 	if (!strcmp(c->op, "caps")) return r_val(seq, caps());
+	if (!strcmp(c->op, "zone_movable")) {             /* `memory movable`: online /init's spare block as ZONE_MOVABLE */
+		char st[PATHLEN];
+		if (!machine_mode) return r_err(seq, "refused: zone_movable touches the whole machine (only in a guest)");
+		if (!movable_block(st, sizeof st)) return r_err(seq, "no spare memory block here");
+		if ((err = put(st, "online_movable"))) return r_errno(seq, err);
+		movable_online = 1;
+		return r_ok(seq);
+	}
 	if (!strcmp(c->op, "dev_release") || !strcmp(c->op, "dev_dma")) {   /* the device's pins, whoever took them */
 		if (pinlab_fd < 0) return r_err(seq, "no pinning test device here");
 		struct dpin *dp = dpin_find(S(0));

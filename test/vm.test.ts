@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,4 +119,36 @@ expect r == 'c'
   const rr = await realScenario('ro.pin', ro, checkScenario(ro), target);
   assert.equal(rr.status, 'skipped');
   assert.ok(rr.steps.some((s) => /read-only pin/.test(s.reason ?? '')));
+});
+
+test("pinlab real --vm 6.1-pinlab,6.12-pinlab: pinlab's test kernels run every non-race corpus scenario's GUP, device and secondary-MMU steps, and agree", { timeout: 2_400_000 }, (t) => {
+  const why = qemuMissing();
+  if (why) return t.skip(why);
+  const dirs = ['corpus', ...(existsSync(join(root, '../shared/corpus/seeds')) ? ['../shared/corpus/seeds'] : [])];
+  const r = pinlab(['real', '--vm', '6.1-pinlab,6.12-pinlab', '--jobs', '2', '--json', ...dirs]);
+  if (r.status === 2 && /cannot reach Debian|cannot download|no package matching/.test(r.stderr)) return t.skip(`Debian's package mirror cannot be had: ${r.stderr.trim().split('\n').pop()}`);
+  assert.equal(r.status, 0, `pinlab real --vm failed (${r.status}):\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-3000)}`);
+  type Sc = { file: string; status: string; reason?: string; disagreements: number; steps: { verdict: string }[] };
+  const doc = JSON.parse(r.stdout) as { runs: { target: string; profile: string; scenarios: Sc[] }[]; disagreements: number };
+  assert.deepEqual(
+    doc.runs.map((x) => [x.target, x.profile]),
+    [
+      ['6.1-pinlab', '6.1'],
+      ['6.12-pinlab', '6.12'],
+    ],
+  );
+  assert.equal(doc.disagreements, 0, 'no disagreement on either test kernel');
+  for (const run of doc.runs) {
+    const byFile = new Map(run.scenarios.map((s) => [s.file, s]));
+    // every scenario of corpus/real, and every seed without a race, runs whole
+    for (const [file, s] of byFile) {
+      if (!/corpus\/real\/|seeds\//.test(file) || /race/.test(s.reason ?? '')) continue;
+      assert.equal(s.status, 'ran', `${run.target}: ${file} did not run: ${s.reason}`);
+      assert.ok(!s.steps.some((x) => x.verdict === 'not runnable'), `${run.target}: ${file} has a step not run`);
+    }
+  }
+  // >= 95% of the repository corpus's non-race scenarios run on at least one of them
+  const nonRace = doc.runs[0]!.scenarios.filter((s) => /^corpus\/[^/]+\.pin$/.test(s.file) && !/race/.test(s.reason ?? ''));
+  const ranAny = nonRace.filter((s) => doc.runs.some((run) => run.scenarios.find((x) => x.file === s.file)?.status === 'ran'));
+  assert.ok(ranAny.length >= Math.ceil(0.95 * nonRace.length), `${ranAny.length} of ${nonRace.length} non-race corpus scenarios ran: ${nonRace.filter((s) => !ranAny.includes(s)).map((s) => `${s.file}: ${s.reason}`).join('; ')}`);
 });

@@ -68,6 +68,7 @@ import {
   VM_SHARED,
   VM_WRITE,
   PIN_LONGTERM_USE,
+  FS_P2PDMA,
 } from './state.js';
 import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_WRITE, handle_mm_fault, is_cow_mapping } from './memory.js';
 import { EFAULT, EINVAL, EMLINK, ENOMEM, EREMOTEIO } from './errno.js';
@@ -135,7 +136,9 @@ export function vma_needs_dirty_tracking(k: Kernel, p: number, va: number): bool
   const vmf = k.vmFlags(p, va);
   if ((vmf & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
   const fi = k.vmFile(p, va);
-  return fi >= 0 && k.fileFs(fi) === FS_EXT4;
+  // vm_ops_needs_writenotify() (page_mkwrite) or a file that can be written back: ext4; and a P2PDMA BAR mapped
+  // through sysfs, whose kernfs_vm_ops have .page_mkwrite (6.12 fs/kernfs/file.c:450-455)
+  return fi >= 0 && (k.fileFs(fi) === FS_EXT4 || k.fileFs(fi) === FS_P2PDMA);
 }
 
 /** writable_file_mapping_allowed() (mm/gup.c, 6.5): only long-term pins are refused, and only where dirty tracking is needed. */

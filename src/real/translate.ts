@@ -49,10 +49,14 @@ export interface RealCaps {
   vfio: boolean;
   /** pinlab's pinning test device (its test kernels): GUP of any kind and flags, device access, a secondary MMU */
   pinlab: boolean;
+  /** a spare memory block to online as ZONE_MOVABLE for `memory movable` (machine) */
+  movable: boolean;
+  /** a PCI device whose P2PDMA memory user space can map (p2pmem/allocate) */
+  p2pmem: boolean;
 }
 
 /** caps when nothing was asked: the host as before (no whole-machine operation) */
-export const DEFAULT_CAPS: RealCaps = { machine: false, secretmem: false, numa: false, swap: false, ksm: false, hwpoison: false, reclaim: false, hugetlb: true, vfio: false, pinlab: false };
+export const DEFAULT_CAPS: RealCaps = { machine: false, secretmem: false, numa: false, swap: false, ksm: false, hwpoison: false, reclaim: false, hugetlb: true, vfio: false, pinlab: false, movable: false, p2pmem: false };
 
 /** The runner's caps bitmask (native/pinlab-real.c caps()). */
 export function capsFromBits(b: number): RealCaps {
@@ -67,6 +71,8 @@ export function capsFromBits(b: number): RealCaps {
     hugetlb: (b & 128) !== 0,
     vfio: (b & 256) !== 0,
     pinlab: (b & 512) !== 0,
+    movable: (b & 1024) !== 0,
+    p2pmem: (b & 2048) !== 0,
   };
 }
 
@@ -139,7 +145,11 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
   const out: Translation = { steps: [], setup: [], hugetlbPages: 0 };
   if (sc.body.some((b) => b.kind === 'par') || sc.background.length)
     out.scenarioReason = 'a race (par/background): interleavings cannot be forced on the real kernel; the explorer settles it';
-  if (sc.memory && sc.memory !== 'normal') out.scenarioReason = `memory ${sc.memory}: the zone of a page cannot be chosen from user space`;
+  if (sc.memory === 'movable' && caps.movable) {
+    // pages then come from ZONE_MOVABLE first (the zonelist's highest zone of the local node)
+    out.setup.push([-1, 'zone_movable']);
+  } else if (sc.memory && sc.memory !== 'normal')
+    out.scenarioReason = `memory ${sc.memory}: the zone of a page cannot be chosen from user space${sc.memory === 'movable' ? ' (a guest with a spare memory block can: --vm)' : ''}`;
 
   const procIndex = new Map(info.processes.map((p, i) => [p, i] as const));
   const fileUnit = new Map<string, number>();
@@ -356,6 +366,14 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
         case 'fsync':
           rs.cmds.push([a!, 'fsync', nameOf(ar[0])]);
           break;
+        case 'p2pmem':
+          // sysfs p2pmem/allocate of a PCI device with P2PDMA memory (the test kernels' NVMe CMB); each mmap allocates
+          if (!caps.p2pmem) throw new NotRunnable(NOT_RUNNABLE[c.name]!);
+          rs.kind = 'handle';
+          fileUnit.set(rs.name, PAGE);
+          fileFs.set(rs.name, 'p2pmem');
+          rs.cmds.push([a!, 'p2pmem', rs.name, int(ar[0])]);
+          break;
         case 'memfd_create':
           rs.kind = 'handle';
           fileUnit.set(rs.name, PAGE);
@@ -513,6 +531,6 @@ const NOT_RUNNABLE: Record<string, string> = {
   make_secure: 's390 protected virtualization is not available on x86',
   memfd_restricted: 'memfd_restricted was never merged',
   guest_memfd: 'guest_memfd needs a KVM VM',
-  p2pmem: 'no P2PDMA-capable PCI device on this machine',
+  p2pmem: 'no P2PDMA-capable PCI device on this machine (pinlab\'s test kernels have one: --vm 6.12-pinlab)',
   map: 'a secondary MMU needs a KVM guest',
 };

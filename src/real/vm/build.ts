@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cached, cacheRoot, sha256 } from './cache.js';
+import { cached, cacheRoot, sha256, withCacheLock } from './cache.js';
 import { linuxSourceTarball, VmError, type KernelArtifacts } from './debian.js';
 
 const run = promisify(execFile);
@@ -119,6 +119,14 @@ function removeStaleBuilds(dir: string): void {
  * cached. Returns the same shape as a Debian kernel, with no modules.
  */
 export async function testKernelArtifacts(branch: string, log: (s: string) => void): Promise<KernelArtifacts> {
+  // one build per key at a time: a second pinlab process waits for the first and then finds it cached
+  return withCacheLock(
+    () => buildTestKernel(branch, log),
+    (pid) => log(`waiting for pinlab process ${pid}, which holds the cache lock (it may be building this kernel)`),
+  );
+}
+
+async function buildTestKernel(branch: string, log: (s: string) => void): Promise<KernelArtifacts> {
   if (!TEST_KERNEL_BRANCHES.includes(branch)) throw new VmError(`no test kernel for '${branch}' (known: ${TEST_KERNEL_BRANCHES.join(', ')})`);
   const src = await linuxSourceTarball(branch, log);
   const ing = ingredients();

@@ -4,6 +4,7 @@
 // second run only boots. Files are written to a temporary name and renamed, so
 // an interrupted run never leaves a half-written artefact under a valid name.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -28,7 +29,13 @@ export async function cached(path: string, make: (tmp: string) => Promise<void> 
   rmSync(tmp, { recursive: true, force: true });
   try {
     await make(tmp);
-    renameSync(tmp, path);
+    try {
+      renameSync(tmp, path);
+    } catch (e) {
+      // another process made the same artefact meanwhile (same key, same content): keep theirs
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!((code === 'ENOTEMPTY' || code === 'EEXIST') && existsSync(path))) throw e;
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -45,9 +52,15 @@ export function writeAtomic(path: string, data: string | Buffer): void {
 /**
  * Run fn while holding the cache's lock (one pinlab process at a time updates
  * apt lists or writes artefacts). The lock file names its holder's pid; a lock
- * whose holder is gone is taken over.
+ * whose holder is gone is taken over. Re-entrant within one async call chain
+ * (a test kernel build takes it, and so does a guest start that needs one).
+ * onWait is told once who holds it when this call has to wait.
  */
-export async function withCacheLock<T>(fn: () => Promise<T>): Promise<T> {
+const lockHeld = new AsyncLocalStorage<boolean>();
+export async function withCacheLock<T>(fn: () => Promise<T>, onWait?: (holder: number) => void): Promise<T> {
+  let told = false;
+  // held by this async call chain already (not merely by this process: two guests of one run still take turns)
+  if (lockHeld.getStore()) return fn();
   const path = join(cacheRoot(), 'lock');
   mkdirSync(cacheRoot(), { recursive: true });
   for (;;) {
@@ -71,11 +84,15 @@ export async function withCacheLock<T>(fn: () => Promise<T>): Promise<T> {
         alive = false;
       }
       if (!alive) rmSync(path, { force: true });
-      else await new Promise((r) => setTimeout(r, 200));
+      else if (!told && holder !== process.pid && onWait) {
+        told = true;
+        onWait(holder);
+      }
+      if (alive) await new Promise((r) => setTimeout(r, 200));
     }
   }
   try {
-    return await fn();
+    return await lockHeld.run(true, fn);
   } finally {
     rmSync(path, { force: true });
   }

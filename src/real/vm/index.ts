@@ -25,7 +25,7 @@ export async function prepareGuest(branch: string, log: (s: string) => void): Pr
     const initrd = await initramfs(kernel, runner, bb);
     const { ext4, swap } = await diskImages();
     return { kernel, initrd, disk: ext4, swap, log };
-  });
+  }, (pid) => log(`waiting for pinlab process ${pid}, which holds the cache lock (building or downloading)`));
 }
 
 /** Boot a guest and describe it as a target: its release, profile and caps. */

@@ -66,9 +66,16 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo +memory > /sys/fs/cgroup/cgroup.subtree_control
 for m in $(cat /modules); do insmod /lib/modules/$m $(cat /lib/modules/$m.args 2>/dev/null) || echo "pinlab-init: insmod $m failed"; done
-i=0; while [ ! -b /dev/vdb ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
-mount -t ext4 /dev/vda /mnt || echo "pinlab-init: cannot mount the ext4 disk"
-mkswap /dev/vdb >/dev/null && swapon /dev/vdb || echo "pinlab-init: no swap"
+# the ext4 disk is virtio (vda, swap on vdb) or, on pinlab's test kernels, NVMe (nvme0n1, swap on vda)
+i=0; while [ ! -b /dev/vdb ] && ! { [ -b /dev/nvme0n1 ] && [ -b /dev/vda ]; } && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+if [ -b /dev/nvme0n1 ]; then disk=/dev/nvme0n1; swap=/dev/vda; else disk=/dev/vda; swap=/dev/vdb; fi
+mount -t ext4 $disk /mnt || echo "pinlab-init: cannot mount the ext4 disk"
+mkswap $swap >/dev/null && swapon $swap || echo "pinlab-init: no swap"
+# a memory block of node 0 taken offline now, onlined as ZONE_MOVABLE for a \`memory movable\` scenario (zone_movable)
+for b in $(ls -d /sys/devices/system/node/node0/memory* 2>/dev/null | sed 's/.*memory//' | sort -rn); do
+  [ "$b" = 0 ] && break
+  if echo offline > /sys/devices/system/memory/memory$b/state 2>/dev/null; then echo $b > /movable_block; break; fi
+done
 # QEMU's edu device (1234:11e8) to vfio-pci: VFIO pins pages for it, and it DMAs to them through the IOMMU
 echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id 2>/dev/null || echo "pinlab-init: no vfio-pci"
 echo madvise > /sys/kernel/mm/transparent_hugepage/enabled

@@ -109,7 +109,10 @@ export class Guest {
       // a test kernel has no ACPI to read QEMU's NUMA layout from: numa=fake=2 makes the two nodes itself
       '-append', `console=ttyS0 quiet panic=-1 transparent_hugepage=madvise numa_balancing=disable ${test ? 'numa=fake=2' : 'intel_iommu=on'}`,
       ...(test ? [] : ['-device', 'edu']),
-      '-drive', `file=${opts.disk},format=raw,if=virtio,snapshot=on`,
+      // a test kernel's ext4 disk is an NVMe namespace whose controller has a memory buffer (CMB) it publishes as p2pmem
+      ...(test
+        ? ['-drive', `file=${opts.disk},format=raw,if=none,id=nvm,snapshot=on`, '-device', 'nvme,serial=pinlab,drive=nvm,cmb_size_mb=16']
+        : ['-drive', `file=${opts.disk},format=raw,if=virtio,snapshot=on`]),
       '-drive', `file=${opts.swap},format=raw,if=virtio,snapshot=on`,
       '-serial', `file:${join(this.tmp, 'console.log')}`,
       '-serial', `unix:${join(this.tmp, 'data.sock')},server=on,wait=off`,
