@@ -14,6 +14,13 @@
 //  6. prints one line per case and the totals: expressible / all cases, model
 //     agreeing / cases the selftest ran, `pinlab real` agreeing / runnable.
 //
+// With `--vm 6.12-pinlab` (or `6.1-pinlab`, or both), steps 2-5 happen in a
+// QEMU guest of pinlab's test kernel instead (CONFIG_GUP_TEST=y, so the R/O and
+// GUP-fast pin cases this machine's kernel skips run): the selftests, linked
+// statically, are appended to the guest's initramfs and run by its agent; the
+// model answers on the guest kernel's profile, and `pinlab real --vm` runs
+// corpus/selftests on the same kernel. The host machine is not touched then.
+//
 // The selftests are read as they are, with one correction: gup_longterm's io_uring
 // cases test errno after liburing's io_uring_register_buffers(), which returns
 // -errno and leaves errno alone; a refusal the kernel made on purpose then shows
@@ -30,10 +37,17 @@ import { runScenarioProfile } from '../src/interp/runner.js';
 import { hostProfile } from '../src/real/differential.js';
 import { cacheRoot } from '../src/real/vm/cache.js';
 import { linuxSourceTarball } from '../src/real/vm/debian.js';
+import { prepareGuest, VM_BRANCHES } from '../src/real/vm/index.js';
+import { Guest } from '../src/real/vm/qemu.js';
+import { cpioNewc } from '../src/real/vm/initramfs.js';
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const json = process.argv.includes('--json');
 const noReal = process.argv.includes('--no-real');
+const vmArg = process.argv.indexOf('--vm');
+const vmList = vmArg > 0 ? (process.argv[vmArg + 1] ?? '').split(',').filter(Boolean) : [];
 const log = (s: string) => process.stderr.write(`bench/selftests: ${s}\n`);
 
 type Result = 'pass' | 'fail' | 'skip' | 'xfail' | 'xpass' | 'missing';
@@ -159,7 +173,7 @@ function prepareMachine(): void {
 async function buildSelftests(): Promise<{ dir: string; version: string }> {
   const src = await linuxSourceTarball('6.12', log);
   const dir = join(cacheRoot(), 'selftests', src.version.replace(/[^A-Za-z0-9.+~-]/g, '_'));
-  if (existsSync(join(dir, 'cow')) && existsSync(join(dir, 'gup_longterm'))) return { dir, version: src.version };
+  if (['cow', 'gup_longterm', 'cow.static', 'gup_longterm.static'].every((f) => existsSync(join(dir, f)))) return { dir, version: src.version };
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -186,6 +200,8 @@ async function buildSelftests(): Promise<{ dir: string; version: string }> {
     for (const t2 of ['cow', 'gup_longterm']) {
       log(`building ${t2}`);
       execFileSync('cc', ['-O2', '-I', '..', '-isystem', hdr, `${t2}.c`, 'vm_util.c', 'thp_settings.c', '-o', join(tmp, t2), ...uring, '-lrt', '-lpthread', '-lm'], { cwd: mm, stdio: ['ignore', 'ignore', 'pipe'] });
+      // and statically, for a guest's initramfs (no libc there)
+      execFileSync('cc', ['-O2', '-static', '-I', '..', '-isystem', hdr, `${t2}.c`, 'vm_util.c', 'thp_settings.c', '-o', join(tmp, `${t2}.static`), ...uring, '-lrt', '-lpthread', '-lm'], { cwd: mm, stdio: ['ignore', 'ignore', 'pipe'] });
     }
     rmSync(top, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
@@ -238,26 +254,31 @@ function predicted(c: Case, profile: string): Result | null {
   return null;
 }
 
-function modelHolds(file: string, profileName: string): boolean {
+function modelHolds(file: string, profileName: string, release?: string): boolean {
   const text = readFileSync(file, 'utf8');
   const sc = parseScenario(text, file);
   const pr = new Prepared(sc, checkScenario(sc));
-  const { profile } = hostProfile();
+  const { profile } = hostProfile(release);
   if (profile.name !== profileName) throw new Error('profile mismatch');
   const r = runScenarioProfile(pr, profile, { maxStates: 200_000 });
   return !r.error && r.checks.every((c) => c.status === 'passed');
 }
 
-function realVerdicts(): Map<string, { verdict: 'agree' | 'DISAGREE' | 'not runnable'; reason?: string }> {
+function realVerdicts(vm?: string): Map<string, { verdict: 'agree' | 'DISAGREE' | 'not runnable'; reason?: string }> {
   const out = new Map<string, { verdict: 'agree' | 'DISAGREE' | 'not runnable'; reason?: string }>();
   if (noReal) return out;
-  log('running corpus/selftests with pinlab real on this machine');
-  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli.js'), 'real', '--json', join(root, 'corpus/selftests')], { encoding: 'utf8', maxBuffer: 256 << 20, cwd: root });
+  log(`running corpus/selftests with pinlab real on ${vm ? `the ${vm} guest` : 'this machine'}`);
+  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli.js'), 'real', '--json', ...(vm ? ['--vm', vm] : []), join(root, 'corpus/selftests')], {
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let doc: { scenarios?: { file: string; status: string; disagreements: number; reason?: string }[] };
   try {
     doc = JSON.parse(r.stdout);
   } catch {
-    log(`pinlab real gave no report: ${r.stderr.trim().split('\n').pop()}`);
+    log(`pinlab real gave no report (exit status ${r.status})`);
     return out;
   }
   for (const s of doc.scenarios ?? []) {
@@ -268,21 +289,62 @@ function realVerdicts(): Map<string, { verdict: 'agree' | 'DISAGREE' | 'not runn
   return out;
 }
 
+// ---------------------------------------------------------------- in a guest
+
+/** The guest's initramfs with both selftests appended (the kernel unpacks concatenated archives in turn). */
+function initrdWithSelftests(base: string, dir: string): string {
+  const bins = ['cow', 'gup_longterm'].map((t) => ({ name: `selftests/${t}`, mode: 0o100755, data: readFileSync(join(dir, `${t}.static`)) }));
+  const h = createHash('sha256').update(readFileSync(base));
+  for (const b of bins) h.update(b.data);
+  const out = join(cacheRoot(), 'selftests', `initrd-${h.digest('hex').slice(0, 16)}.cpio.gz`);
+  if (!existsSync(out)) {
+    const extra = gzipSync(cpioNewc([{ name: 'selftests', mode: 0o040755 }, ...bins]), { level: 6 });
+    writeFileSync(`${out}.tmp-${process.pid}`, Buffer.concat([readFileSync(base), extra]));
+    execFileSync('mv', [`${out}.tmp-${process.pid}`, out]);
+  }
+  return out;
+}
+
+/** Boot the branch's guest, give it huge pages, run both selftests there; the guest is powered off after. */
+async function tapInGuest(branch: string, dir: string): Promise<{ tap: Map<string, { result: Result; detail: string }>; release: string }> {
+  const opts = await prepareGuest(branch, (s) => log(`${branch}: ${s}`));
+  const guest = await Guest.boot({ ...opts, initrd: initrdWithSelftests(opts.initrd, dir) });
+  try {
+    log(`${branch}: kernel ${guest.release} answered after ${(guest.bootMs / 1000).toFixed(1)} s`);
+    const s = await guest.session();
+    const hp = await s.send([-1, 'hugepages', 64]);
+    await s.close();
+    if (!hp.ok) log(`${branch}: no huge pages in the guest (${hp.errno ?? hp.error}): the hugetlb cases will SKIP`);
+    const tap = new Map<string, { result: Result; detail: string }>();
+    for (const t of ['cow', 'gup_longterm']) {
+      log(`${branch}: running ${t} in the guest (seconds under TCG)`);
+      const t0 = Date.now();
+      const r = await guest.request([-2, 'selftest', t], 90 * 60_000);
+      if (!r.ok || typeof r.output !== 'string') throw new Error(`${branch}: ${t} did not run: ${r.errno ?? r.error}`);
+      log(`${branch}: ${t} exited with status ${r.value} after ${Math.round((Date.now() - t0) / 1000)} s`);
+      for (const [k, v] of parseTap(r.output)) tap.set(k, v);
+    }
+    return { tap, release: guest.release };
+  } finally {
+    await guest.shutdown();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 if (process.getuid?.() !== 0) {
   process.stderr.write('bench/selftests: run it as root (it runs the selftests, adds swap and huge pages)\n');
   process.exit(2);
 }
-const { profile } = hostProfile();
+for (const b of vmList)
+  if (!b.endsWith('-pinlab') || !VM_BRANCHES.includes(b)) {
+    process.stderr.write(`bench/selftests: --vm takes pinlab's test kernels (${VM_BRANCHES.filter((x) => x.endsWith('-pinlab')).join(', ')}): Debian's have no CONFIG_GUP_TEST\n`);
+    process.exit(2);
+  }
 const built = await buildSelftests();
-prepareMachine();
-const tap = new Map([...parseTap(runSelftest(join(built.dir, 'cow'))), ...parseTap(runSelftest(join(built.dir, 'gup_longterm')))]);
-restore();
-const real = realVerdicts();
-
 const cases = JSON.parse(readFileSync(join(root, 'corpus/selftests/cases.json'), 'utf8')) as { cow: Case[]; gup_longterm: Case[] };
-const rows: {
+
+type Row = {
   selftest: string;
   n: number;
   case: string;
@@ -293,80 +355,98 @@ const rows: {
   agrees: boolean | null;
   real: string;
   note?: string;
-}[] = [];
-const modelCache = new Map<string, boolean>();
-for (const [selftest, list] of [
-  ['cow', cases.cow],
-  ['gup_longterm', cases.gup_longterm],
-] as const) {
-  for (const c of list) {
-    const got = tap.get(c.case) ?? { result: 'missing' as Result, detail: 'not printed' };
-    let model = 'not expressible';
-    let agrees: boolean | null = null;
-    let note: string | undefined;
-    if (c.scenario) {
-      const pred = predicted(c, profile.name);
-      const file = join(root, 'corpus/selftests', c.scenario);
-      if (!modelCache.has(file)) modelCache.set(file, modelHolds(file, profile.name));
-      if (pred === null) model = `no clause for ${profile.name}`;
-      else model = modelCache.get(file) ? pred : `${pred} (a clause FAILS on the model)`;
-      const envSkip = got.result === 'skip' && pred !== 'skip';
-      if (pred !== null && !envSkip && got.result !== 'missing') agrees = modelCache.get(file)! && pred === got.result;
-      if (envSkip && /io_uring_register_buffers\(\) failed/.test(got.detail) && pred === 'pass')
-        note = "the selftest reads errno after liburing's io_uring_register_buffers(), which returns -errno and leaves errno alone: a refusal it expects shows as SKIP";
-      else if (envSkip) note = `skipped here: ${got.detail}`;
+};
+
+function compare(where: string, release: string, tap: Map<string, { result: Result; detail: string }>, real: ReturnType<typeof realVerdicts>) {
+  const { profile } = hostProfile(release);
+  const rows: Row[] = [];
+  const modelCache = new Map<string, boolean>();
+  for (const [selftest, list] of [
+    ['cow', cases.cow],
+    ['gup_longterm', cases.gup_longterm],
+  ] as const) {
+    for (const c of list) {
+      const got = tap.get(c.case) ?? { result: 'missing' as Result, detail: 'not printed' };
+      let model = 'not expressible';
+      let agrees: boolean | null = null;
+      let note: string | undefined;
+      if (c.scenario) {
+        const pred = predicted(c, profile.name);
+        const file = join(root, 'corpus/selftests', c.scenario);
+        if (!modelCache.has(file)) modelCache.set(file, modelHolds(file, profile.name, release));
+        if (pred === null) model = `no clause for ${profile.name}`;
+        else model = modelCache.get(file) ? pred : `${pred} (a clause FAILS on the model)`;
+        const envSkip = got.result === 'skip' && pred !== 'skip';
+        if (pred !== null && !envSkip && got.result !== 'missing') agrees = modelCache.get(file)! && pred === got.result;
+        if (envSkip && /io_uring_register_buffers\(\) failed/.test(got.detail) && pred === 'pass')
+          note = "the selftest reads errno after liburing's io_uring_register_buffers(), which returns -errno and leaves errno alone: a refusal it expects shows as SKIP";
+        else if (envSkip) note = `skipped here: ${got.detail}`;
+      }
+      const rv = c.scenario ? real.get(c.scenario) : undefined;
+      rows.push({
+        selftest,
+        n: c.n,
+        case: c.case,
+        scenario: c.scenario,
+        result: got.result,
+        detail: got.detail,
+        model,
+        agrees,
+        real: rv ? rv.verdict : c.scenario ? (noReal ? 'not run' : 'no report') : '',
+        ...(note ? { note } : {}),
+      });
     }
-    const rv = c.scenario ? real.get(c.scenario) : undefined;
-    rows.push({
-      selftest,
-      n: c.n,
-      case: c.case,
-      scenario: c.scenario,
-      result: got.result,
-      detail: got.detail,
-      model,
-      agrees,
-      real: rv ? rv.verdict : c.scenario ? (noReal ? 'not run' : 'no report') : '',
-      ...(note ? { note } : {}),
-    });
+  }
+  const judged = rows.filter((r) => r.agrees !== null);
+  const realRunnable = rows.filter((r) => r.real === 'agree' || r.real === 'DISAGREE');
+  const totals = {
+    where,
+    kernel: release,
+    profile: profile.name,
+    selftests: `linux-source-6.12 ${built.version}`,
+    cases: rows.length,
+    expressible: rows.filter((r) => r.scenario).length,
+    ranAndJudged: judged.length,
+    modelAgrees: judged.filter((r) => r.agrees).length,
+    realRunnable: realRunnable.length,
+    realAgrees: realRunnable.filter((r) => r.real === 'agree').length,
+  };
+  return { totals, cases: rows };
+}
+
+const reports: ReturnType<typeof compare>[] = [];
+if (!vmList.length) {
+  prepareMachine();
+  const tap = new Map([...parseTap(runSelftest(join(built.dir, 'cow'))), ...parseTap(runSelftest(join(built.dir, 'gup_longterm')))]);
+  restore();
+  reports.push(compare('this machine', hostProfile().release, tap, realVerdicts()));
+} else {
+  for (const b of vmList) {
+    const { tap, release } = await tapInGuest(b, built.dir);
+    reports.push(compare(`guest ${b}`, release, tap, realVerdicts(b)));
   }
 }
 
-const all = rows.length;
-const expressible = rows.filter((r) => r.scenario).length;
-const judged = rows.filter((r) => r.agrees !== null);
-const modelAgree = judged.filter((r) => r.agrees).length;
-const realRunnable = rows.filter((r) => r.real === 'agree' || r.real === 'DISAGREE');
-const realAgree = realRunnable.filter((r) => r.real === 'agree').length;
-const totals = {
-  kernel: hostProfile().release,
-  profile: profile.name,
-  selftests: `linux-source-6.12 ${built.version}`,
-  cases: all,
-  expressible,
-  ranAndJudged: judged.length,
-  modelAgrees: modelAgree,
-  realRunnable: realRunnable.length,
-  realAgrees: realAgree,
-};
-
 if (json) {
-  process.stdout.write(JSON.stringify({ totals, cases: rows }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(reports.length === 1 ? reports[0] : { runs: reports }, null, 2) + '\n');
 } else {
   const w = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n));
-  process.stdout.write(`${w('selftest case', 52)}  ${w('selftest', 8)}  ${w('model', 15)}  ${w('agree', 5)}  real\n`);
-  for (const r of rows) {
-    process.stdout.write(`${w(`${r.selftest} ${r.n} ${r.case}`, 52)}  ${w(r.result, 8)}  ${w(r.model, 15)}  ${w(r.agrees === null ? '-' : r.agrees ? 'yes' : 'NO', 5)}  ${r.real}\n`);
-    if (r.note) process.stdout.write(`    note: ${r.note}\n`);
+  for (const { totals, cases: rows } of reports) {
+    process.stdout.write(`== ${totals.where}\n${w('selftest case', 52)}  ${w('selftest', 8)}  ${w('model', 15)}  ${w('agree', 5)}  real\n`);
+    for (const r of rows) {
+      process.stdout.write(`${w(`${r.selftest} ${r.n} ${r.case}`, 52)}  ${w(r.result, 8)}  ${w(r.model, 15)}  ${w(r.agrees === null ? '-' : r.agrees ? 'yes' : 'NO', 5)}  ${r.real}\n`);
+      if (r.note) process.stdout.write(`    note: ${r.note}\n`);
+    }
   }
-  process.stdout.write(
-    [
-      '',
-      `kernel ${totals.kernel} (profile ${totals.profile}); selftests from ${totals.selftests}`,
-      `expressible in pinlab:        ${expressible} / ${all} cases`,
-      `model agrees with selftest:   ${modelAgree} / ${judged.length} expressible cases the selftest ran here`,
-      `pinlab real agrees:           ${realAgree} / ${realRunnable.length} runnable scenarios' cases`,
-      '',
-    ].join('\n'),
-  );
+  for (const { totals } of reports)
+    process.stdout.write(
+      [
+        '',
+        `${totals.where}: kernel ${totals.kernel} (profile ${totals.profile}); selftests from ${totals.selftests}`,
+        `expressible in pinlab:        ${totals.expressible} / ${totals.cases} cases`,
+        `model agrees with selftest:   ${totals.modelAgrees} / ${totals.ranAndJudged} expressible cases the selftest ran there`,
+        `pinlab real agrees:           ${totals.realAgrees} / ${totals.realRunnable} runnable scenarios' cases`,
+        '',
+      ].join('\n'),
+    );
 }

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
 #include <termios.h>
 #include <ftw.h>
@@ -1667,6 +1668,65 @@ static void agent_reply(long long seq, const char *fmt, ...)
 	tty_reply(b);
 }
 
+/* Run /selftests/NAME (a program the host appended to the initramfs: the
+ * kernel's own selftests, for bench/selftests) and reply with its exit status
+ * and its whole output as a JSON string. It runs in a fresh directory on the
+ * ext4 disk, in a mount namespace of its own where /tmp is a directory of that
+ * disk too (tmpfile() lands on ext4, as on the machine the selftests were read
+ * on). No session may be open: the machine is the selftest's meanwhile. */
+static void agent_selftest(long long seq, const char *name, const char *root)
+{
+	for (const char *q = name; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || *q == '_' || (*q >= '0' && *q <= '9'))) { agent_reply(seq, "\"error\":\"bad selftest name\""); return; }
+	char prog[PATHLEN], dir[PATHLEN], tmp[PATHLEN + 8];
+	snprintf(prog, sizeof prog, "/selftests/%s", name);
+	snprintf(dir, sizeof dir, "%s/selftest", root);
+	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+	if (access(prog, X_OK) < 0) { agent_reply(seq, "\"errno\":\"%s\"", strerrorname_np(errno)); return; }
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(dir, 0755) < 0 || mkdir(tmp, 01777) < 0) { agent_reply(seq, "\"errno\":\"%s\"", strerrorname_np(errno)); return; }
+	int out[2];
+	if (pipe(out) < 0) { agent_reply(seq, "\"errno\":\"%s\"", strerrorname_np(errno)); return; }
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1); dup2(out[1], 2);
+		close(out[0]); close(out[1]); close(tty_fd);
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount(tmp, "/tmp", NULL, MS_BIND, NULL) < 0 || chdir(dir) < 0) { perror("pinlab-real: selftest setup"); _exit(126); }
+		execl(prog, prog, (char *)NULL);
+		perror("pinlab-real: exec");
+		_exit(127);
+	}
+	close(out[1]);
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
+		ssize_t n = read(out[0], buf + len, 4096);
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) break;
+		len += n;
+	}
+	close(out[0]);
+	int st = 0;
+	if (pid > 0) waitpid(pid, &st, 0);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	/* {"seq":S,"ok":true,"value":STATUS,"output":"..."}: JSON-escape the output */
+	char *js = malloc(len * 6 + 128), *w = js;
+	w += sprintf(w, "{\"seq\":%lld,\"ok\":true,\"value\":%d,\"output\":\"", seq, pid < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = buf[i];
+		if (ch == '"' || ch == '\\') { *w++ = '\\'; *w++ = ch; }
+		else if (ch == '\n') { *w++ = '\\'; *w++ = 'n'; }
+		else if (ch < 0x20 || ch >= 0x7f) w += sprintf(w, "\\u%04x", ch);
+		else *w++ = ch;
+	}
+	strcpy(w, "\"}\n");
+	tty_reply(js);
+	free(js);
+	free(buf);
+}
+
 /* Read one line from fd into buf (without the newline); -1 on EOF. */
 static int read_line(int fd, char *buf, size_t sz)
 {
@@ -1747,6 +1807,9 @@ static int serve(const char *tty, const char *root)
 					nftw(sdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 				}
 				agent_reply(c.seq, "\"ok\":true,\"value\":%d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			} else if (!strcmp(op, "selftest") && c.n >= 4 && c.v[3].isstr) {
+				if (sess) agent_reply(c.seq, "\"error\":\"a session is open\"");
+				else agent_selftest(c.seq, c.v[3].s, root);
 			} else if (!strcmp(op, "poweroff")) {
 				agent_reply(c.seq, "\"ok\":true");
 				tcdrain(tty_fd);

@@ -310,11 +310,30 @@ test('a process name forked in the parent acts later; mappings are shared names'
   assert.equal(info.results.get('p'), 'pin');
 });
 
+test('x+N: an address N pages into a mapping, for munmap, mprotect and madvise', () => {
+  const sc = parseScenario(HEAD + 'A: madvise(x+1, 1, MADV_DONTFORK)\nA: munmap(x + 0x1, 1)\n', 't.pin');
+  checkScenario(sc);
+  const args = sc.body.flatMap((s) => (s.kind === 'step' && s.stmt.kind === 'call' ? [s.stmt.call.args[0]] : []));
+  assert.deepEqual(
+    args.slice(-2).map((a) => (a?.kind === 'name' ? [a.name, a.offset?.n] : null)),
+    [
+      ['x', 1],
+      ['x', 1],
+    ],
+  );
+});
+
 // ---------------------------------------------------------------------------
 // errors
 
 test('error: unknown operation with suggestion', () => {
   assertErr(HEAD + 'A: p = pin_user_page(x, 1, 0)\n', 6, 8, "unknown operation 'pin_user_page' for a process; did you mean 'pin_user_pages'?");
+});
+
+test('error: x+N where the call takes no range, or on flags', () => {
+  assertErr(HEAD + 'A: p = pin_user_pages(x+1, 1, 0)\n', 6, 23, /'x\+1' \(pages into a mapping\) is an address only munmap, mprotect and madvise take/);
+  assertErr(HEAD + 'A: r = x[0]\nA: q = vmsplice(x+2, 1)\n', 7, 17, /only munmap, mprotect and madvise/);
+  assertErr(HEAD + 'A: madvise(x, 1, MADV_DONTFORK+1)\n', 6, 18, /only munmap, mprotect and madvise/);
 });
 
 test('error: operation of another actor kind', () => {

@@ -388,6 +388,8 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
     if (!a || a.kind !== 'name') throw new RunError('expected a mapping');
     return need(a.name, T_MAPPING, 'a mapping');
   };
+  // `x+N`: N pages into the mapping
+  const pageOffset = (a: Arg | undefined): number => (a?.kind === 'name' && a.offset ? a.offset.n : 0);
   const file = (a: Arg | undefined): number => {
     if (!a || a.kind !== 'name') throw new RunError('expected a file');
     const fi = pr.fileIndex.get(a.name);
@@ -482,19 +484,19 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
             break;
           }
           case 'munmap':
-            op = { op: 'munmap', p, va: mapping(a[0]), pages: int(a[1]) };
+            op = { op: 'munmap', p, va: mapping(a[0]) + pageOffset(a[0]), pages: int(a[1]) };
             break;
           case 'mremap':
             op = { op: 'mremap', p, va: mapping(a[0]), pages: int(a[1]) };
             break;
           case 'mprotect':
-            op = { op: 'mprotect', p, va: mapping(a[0]), pages: int(a[1]), prot: flagBits(a[2], PROT) };
+            op = { op: 'mprotect', p, va: mapping(a[0]) + pageOffset(a[0]), pages: int(a[1]), prot: flagBits(a[2], PROT) };
             break;
           case 'madvise': {
             const adv = flagNames(a[2])[0]!;
             if ((adv === 'MADV_WIPEONFORK' || adv === 'MADV_KEEPONFORK') && !k.on('madv_wipeonfork'))
               throw new RunError(`${adv} needs 4.14 (d2cd9ede6e19); ${run.profile.name} does not have it`);
-            op = { op: 'madvise', p, va: mapping(a[0]), pages: int(a[1]), advice: adv };
+            op = { op: 'madvise', p, va: mapping(a[0]) + pageOffset(a[0]), pages: int(a[1]), advice: adv };
             break;
           }
           case 'fork': {

@@ -18,7 +18,8 @@ export interface Name {
 export type Arg =
   | { kind: 'int'; n: number; pos: Pos }
   | { kind: 'char'; ch: string; pos: Pos }
-  | { kind: 'name'; name: string; pos: Pos }
+  /** offset: `x+N`, N pages into mapping x (munmap, mprotect, madvise) */
+  | { kind: 'name'; name: string; pos: Pos; offset?: { n: number; pos: Pos } }
   | { kind: 'flags'; names: Name[]; pos: Pos };
 
 /** A value on the right of `x[i] = v`, a file fill, or a predicate comparison. */

@@ -22,6 +22,9 @@ import {
 import { PinlabSyntaxError, didYouMean, suggestion } from './errors.js';
 import { ProfileError, VERSIONS, compareVersions, isVersion, makeProfile, matchersOfSet, profilesOf } from '../profiles/profiles.js';
 
+/** the calls whose address may be `x+N` (a range starting N pages into the mapping) */
+const OFFSET_CALLS = new Set(['munmap', 'mprotect', 'madvise']);
+
 export interface CheckedInfo {
   /** every actor name: processes (implicit first one and fork children), devices, secondary MMUs, `sys` */
   actors: Map<string, ActorKind>;
@@ -333,6 +336,8 @@ class Checker {
   }
 
   arg(p: ParamKind, a: Arg, call: Call): void {
+    if (a.kind === 'name' && a.offset && !(p === 'mapping' && OFFSET_CALLS.has(call.name)))
+      this.fail(a.pos, `'${a.name}+${a.offset.n}' (pages into a mapping) is an address only munmap, mprotect and madvise take`);
     switch (p) {
       case 'int':
         if (a.kind !== 'int') this.fail(a.pos, `expected a number but found ${argText(a)}`);
@@ -504,7 +509,7 @@ function argText(a: Arg): string {
     case 'char':
       return `'${a.ch}'`;
     case 'name':
-      return `'${a.name}'`;
+      return `'${a.name}${a.offset ? `+${a.offset.n}` : ''}'`;
     case 'flags':
       return `'${a.names.map((n) => n.name).join('|')}'`;
   }

@@ -132,6 +132,7 @@ export const Eq = createToken({ name: 'Eq', pattern: /=/ });
 export const Colon = createToken({ name: 'Colon', pattern: /:/ });
 export const Comma = createToken({ name: 'Comma', pattern: /,/ });
 export const Pipe = createToken({ name: 'Pipe', pattern: /\|/ });
+export const Plus = createToken({ name: 'Plus', pattern: /\+/ });
 export const LParen = createToken({ name: 'LParen', pattern: /\(/ });
 export const RParen = createToken({ name: 'RParen', pattern: /\)/ });
 export const LBracket = createToken({ name: 'LBracket', pattern: /\[/ });
@@ -164,6 +165,7 @@ export const ALL_TOKENS: TokenType[] = [
   Colon,
   Comma,
   Pipe,
+  Plus,
   LParen,
   RParen,
   LBracket,

@@ -316,15 +316,29 @@ class PinParser extends EmbeddedActionsParser {
         ALT: () => {
           const first = this.CONSUME(T.Identifier);
           const names: Name[] = [];
+          let offset: { n: number; pos: Pos } | undefined;
           this.ACTION(() => names.push(nameOf(first)));
-          this.MANY(() => {
-            this.CONSUME(T.Pipe);
-            const n = this.CONSUME2(T.Identifier);
-            this.ACTION(() => names.push(nameOf(n)));
-          });
+          this.OR2([
+            {
+              // x+N: N pages into a mapping
+              ALT: () => {
+                this.CONSUME(T.Plus);
+                const o = this.CONSUME2(T.Int);
+                this.ACTION(() => (offset = { n: intOf(o), pos: posOf(o) }));
+              },
+            },
+            {
+              ALT: () =>
+                this.MANY(() => {
+                  this.CONSUME(T.Pipe);
+                  const n = this.CONSUME3(T.Identifier);
+                  this.ACTION(() => names.push(nameOf(n)));
+                }),
+            },
+          ]);
           return this.ACTION(() =>
             names.length === 1
-              ? ({ kind: 'name', name: first.image, pos: posOf(first) } as Arg)
+              ? ({ kind: 'name', name: first.image, pos: posOf(first), ...(offset ? { offset } : {}) } as Arg)
               : ({ kind: 'flags', names, pos: posOf(first) } as Arg),
           );
         },

@@ -146,7 +146,7 @@ function withStandIns(sc: Scenario, steps: RealStep[]): Scenario {
 }
 
 function callText(c: Call): string {
-  const arg = (a: Call['args'][number]) => (a.kind === 'int' ? String(a.n) : a.kind === 'char' ? `'${a.ch}'` : a.kind === 'name' ? a.name : a.names.map((n) => n.name).join('|'));
+  const arg = (a: Call['args'][number]) => (a.kind === 'int' ? String(a.n) : a.kind === 'char' ? `'${a.ch}'` : a.kind === 'name' ? a.name + (a.offset ? `+${a.offset.n}` : '') : a.names.map((n) => n.name).join('|'));
   return `${c.name}(${c.args.map(arg).join(', ')})`;
 }
 

@@ -102,6 +102,11 @@ const bits = flagBits;
 function int(a: Arg | undefined): number {
   return a && a.kind === 'int' ? a.n : 0;
 }
+/** `x+N`: N pages into the mapping (0 for a plain name) */
+function pageOffset(a: Arg | undefined): number {
+  return a?.kind === 'name' && a.offset ? a.offset.n : 0;
+}
+
 function nameOf(a: Arg | undefined): string {
   return a && a.kind === 'name' ? a.name : '';
 }
@@ -320,18 +325,18 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
         }
         case 'munmap':
           needMapping(nameOf(ar[0]));
-          rs.cmds.push([a!, 'munmap', nameOf(ar[0]), 0, int(ar[1])]);
+          rs.cmds.push([a!, 'munmap', nameOf(ar[0]), pageOffset(ar[0]), int(ar[1])]);
           break;
         case 'mprotect':
           needMapping(nameOf(ar[0]));
-          rs.cmds.push([a!, 'mprotect', nameOf(ar[0]), 0, int(ar[1]), bits(ar[2], PROT)]);
+          rs.cmds.push([a!, 'mprotect', nameOf(ar[0]), pageOffset(ar[0]), int(ar[1]), bits(ar[2], PROT)]);
           break;
         case 'madvise': {
           needMapping(nameOf(ar[0]));
           const adv = nameOf(ar[2]);
           if (MADV[adv] === undefined) throw new NotRunnable(`${adv} has no number here`);
           if ((adv === 'MADV_MERGEABLE' || adv === 'MADV_UNMERGEABLE') && !caps.ksm) throw new NotRunnable(`KSM merging needs ksmd: ${IN_A_GUEST}`);
-          rs.cmds.push([a!, 'madvise', nameOf(ar[0]), 0, int(ar[1]), MADV[adv]!]);
+          rs.cmds.push([a!, 'madvise', nameOf(ar[0]), pageOffset(ar[0]), int(ar[1]), MADV[adv]!]);
           break;
         }
         case 'mremap':
@@ -368,7 +373,12 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
           break;
         case 'p2pmem':
           // sysfs p2pmem/allocate of a PCI device with P2PDMA memory (the test kernels' NVMe CMB); each mmap allocates
-          if (!caps.p2pmem) throw new NotRunnable(NOT_RUNNABLE[c.name]!);
+          if (!caps.p2pmem)
+            throw new NotRunnable(
+              caps.pinlab
+                ? 'this kernel has P2PDMA memory (the NVMe CMB) but no user-space door to it: p2pmem/allocate comes with 6.2 (7e9c7ef83d78)'
+                : NOT_RUNNABLE[c.name]!,
+            );
           rs.kind = 'handle';
           fileUnit.set(rs.name, PAGE);
           fileFs.set(rs.name, 'p2pmem');
