@@ -28,7 +28,7 @@
 /*
  * pinlab's own flag bits (struct pinlab_gup.flags). The driver maps them to
  * the kernel's FOLL_* values, which differ between versions; a flag this
- * kernel does not have is ENOTSUPP... reported as EOPNOTSUPP.
+ * kernel does not have (FOLL_PCI_P2PDMA before 6.2) fails with EOPNOTSUPP.
  */
 #define PINLAB_FOLL_WRITE 0x01
 #define PINLAB_FOLL_FORCE 0x02
