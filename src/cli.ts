@@ -34,7 +34,7 @@ function prepareFile(file: string, kernels: Profile[] | null): { pr: Prepared; p
 }
 
 function resultOf(file: string, pr: Prepared, runs: ProfileRun[]): ScenarioResult {
-  return { scenario: pr.sc.name, file, source: pr.sc.source, concurrent: pr.concurrent, runs };
+  return { scenario: pr.sc.name, file, source: pr.sc.source, concurrent: pr.concurrent, runs, lines: pr.sc.lines };
 }
 
 /** Parse, check and run one scenario file on its profiles (or the --kernel list), in this thread. */
@@ -192,9 +192,10 @@ withExploreOptions(program.command('run'))
   .argument('<file...>', 'scenario files (.pin)')
   .option('-k, --kernel <list>', "profiles to run, e.g. '5.8,5.9,6.18' or '5.9-fork_early_cow_pinned' or 'all' (default: the scenario's kernels line)")
   .option('--json', 'print the JSON report of the spec')
+  .option('--trace', 'per step, the kernel functions that ran and each decision with its inputs and the knobs behind it (a `steps` array per profile in --json; witnesses carry theirs)')
   .addOption(new Option('--random <n>', 'instead of exhausting, run n random walks per clause and shrink what they find'))
   .addOption(new Option('--seed <s>', 'seed for --random').default('1'))
-  .action((files: string[], opts: { kernel?: string; json?: boolean; maxStates: string; maxDepth: string; reduction: boolean; random?: string; seed: string }) => {
+  .action((files: string[], opts: { kernel?: string; json?: boolean; trace?: boolean; maxStates: string; maxDepth: string; reduction: boolean; random?: string; seed: string }) => {
     let status = 0;
     const docs: object[] = [];
     try {
@@ -208,8 +209,8 @@ withExploreOptions(program.command('run'))
           continue;
         }
         if (!scenarioPassed(r)) status = Math.max(status, 1);
-        if (opts.json) docs.push(toJson(r));
-        else process.stdout.write(toText(r) + '\n' + (files.length > 1 ? '\n' : ''));
+        if (opts.json) docs.push(toJson(r, { trace: opts.trace }));
+        else process.stdout.write(toText(r, { trace: opts.trace }) + '\n' + (files.length > 1 ? '\n' : ''));
       }
     } catch (e) {
       status = reportInputError(e);

@@ -144,7 +144,7 @@ function apiSteps(text: string, kernel: string): unknown {
       result: target ? String(showResult(pr, run.k, run.result(target))) : null,
       violations: run.violations.slice(v0).map((v) => ({ kind: v.kind, detail: v.detail })),
       notes: run.notes.slice(n0).map((n) => n.msg),
-      trace: run.traceLog.slice(t0).filter((t) => !t.fn.startsWith('VIOLATION')).map((t) => ({ fn: t.fn, what: t.what })),
+      trace: run.traceLog.slice(t0).filter((t) => !t.fn.startsWith('VIOLATION')).map((t) => ({ fn: t.fn, what: t.what, ...(t.knobs ? { knobs: t.knobs } : {}) })),
       state: snapshot(run),
     });
   }

@@ -12,7 +12,7 @@
 
 import type { Block, Clause, Par, Step } from '../lang/ast.js';
 import type { ViolationKind } from '../lang/ops.js';
-import { NULL_SINK, VIOLATION_BIT } from '../model/kernel.js';
+import { NULL_SINK, VIOLATION_BIT, type KnobUse } from '../model/kernel.js';
 import { fingerprint64, H_VIOLATIONS, T_FILE } from '../model/state.js';
 import { disk_content } from '../model/api.js';
 import { GC_FOLIOS, GC_I } from '../model/gup.js';
@@ -50,7 +50,7 @@ export interface WitnessStep {
   stmt: string;
   /** which segment of a phased operation this transition ran */
   segment: string;
-  calls: { fn: string; what: string }[];
+  calls: { fn: string; what: string; knobs?: KnobUse[] }[];
 }
 
 export interface FinalOutcome {
@@ -483,7 +483,7 @@ export function replay(pr: Prepared, profile: Profile, prog: Program, moves: num
       if (refs) canon.canonicalize(kview, s, refs);
     }
     const finished = s[prog.slotBase(slot) + 1] === 0;
-    const calls = run.traceLog.slice(before).map((t: TraceEntry) => ({ fn: t.fn, what: t.what }));
+    const calls = run.traceLog.slice(before).map((t: TraceEntry) => ({ fn: t.fn, what: t.what, ...(t.knobs ? { knobs: t.knobs } : {}) }));
     steps.push({
       n: i + 1,
       actor: st.actor.name,

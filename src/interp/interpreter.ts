@@ -11,7 +11,7 @@ import type { CheckedInfo } from '../lang/check.js';
 import { opFor } from '../lang/ops.js';
 import type { ViolationKind } from '../lang/ops.js';
 import { matchersOfSet, profileMatches, type Profile, type VersionMatcher } from '../profiles/profiles.js';
-import { Kernel, ModelCapacityError, ModelInvariantError, type EventSink, type Violation } from '../model/kernel.js';
+import { Kernel, ModelCapacityError, ModelInvariantError, type EventSink, type KnobUse, type Violation } from '../model/kernel.js';
 import { apply, disk_content, guest_file_va, type ModelOp, type OpResult } from '../model/api.js';
 import { applyPhase } from '../model/phased.js';
 import type { FinalOutcome, WitnessStep } from '../explore/explorer.js';
@@ -74,6 +74,8 @@ export interface TraceEntry {
   actor: string;
   fn: string;
   what: string;
+  /** the knobs the model went through to get here (since the previous entry), with the profile's value */
+  knobs?: KnobUse[];
 }
 
 export interface ProfileRun {
@@ -278,8 +280,8 @@ export class Run implements EventSink {
     this.violations.push({ ...v, line: this.line });
     this.traceLog.push({ line: this.line, actor: this.actor, fn: `VIOLATION ${v.kind}`, what: v.detail });
   }
-  trace(fn: string, what: string): void {
-    this.traceLog.push({ line: this.line, actor: this.actor, fn, what });
+  trace(fn: string, what: string, knobs?: KnobUse[]): void {
+    this.traceLog.push({ line: this.line, actor: this.actor, fn, what, ...(knobs ? { knobs } : {}) });
   }
   note(msg: string): void {
     if (!this.notes.some((n) => n.line === this.line && n.msg === msg)) this.notes.push({ line: this.line, msg });

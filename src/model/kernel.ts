@@ -114,6 +114,12 @@ export type KnobName =
   | 'upm_v10'
   | 'restricted_aops';
 
+/** A knob the model consulted, and whether the profile has it. */
+export interface KnobUse {
+  name: KnobName;
+  on: boolean;
+}
+
 export interface Violation {
   kind: ViolationKind;
   detail: string;
@@ -122,8 +128,12 @@ export interface Violation {
 /** Receives what the model reports while it runs. */
 export interface EventSink {
   violation(v: Violation): void;
-  /** a kernel function ran and changed state (for traces and the step view) */
-  trace(fn: string, what: string): void;
+  /**
+   * a kernel function ran and changed state or decided something (for traces and the step view); knobs are
+   * the profile's knobs the model consulted since the previous trace entry, with their values: the knobs
+   * this decision went through
+   */
+  trace(fn: string, what: string, knobs?: KnobUse[]): void;
   /** something a kernel developer should know about this run (BUG(), WARN, ignored advice) */
   note(msg: string): void;
 }
@@ -176,8 +186,13 @@ export class Kernel {
     }
   }
 
+  /** knobs consulted since the last trace entry; kept only while a sink listens (never in the explorer's search) */
+  private consulted = new Map<KnobName, boolean>();
+
   on(knob: KnobName): boolean {
-    return this.knobs.has(knob);
+    const v = this.knobs.has(knob);
+    if (this.sink !== NULL_SINK) this.consulted.set(knob, v);
+    return v;
   }
 
   /** Record a violation in the state (bitmask) and tell the sink. */
@@ -187,7 +202,11 @@ export class Kernel {
   }
 
   trace(fn: string, what: string): void {
-    this.sink.trace(fn, what);
+    if (this.consulted.size) {
+      const knobs = [...this.consulted].map(([name, on]) => ({ name, on }));
+      this.consulted.clear();
+      this.sink.trace(fn, what, knobs);
+    } else this.sink.trace(fn, what);
   }
 
   // ---- folio accessors (a tail page's folio-level fields and flags live in its head)

@@ -222,34 +222,44 @@ function wp_page_reuse(k: Kernel, p: number, va: number, f: number): number {
  *  5.19+  PageAnonExclusive pages are reused outright; otherwise
  *         wp_can_reuse_anon_folio() applies the 5.18 rule and marks the page exclusive.
  */
-function wp_can_reuse_anon(k: Kernel, p: number, f: number): boolean {
-  if (k.ftest(f, PG_KSM)) return false;
+function wp_can_reuse_anon(k: Kernel, p: number, f: number): [boolean, string] {
+  if (k.ftest(f, PG_KSM)) return [false, `folio #${f} is a KSM page`];
   const swapcache = k.ftest(f, PG_SWAPCACHE) ? 1 : 0;
   const large = k.ftest(f, PG_LARGE);
   if (k.on('page_anon_exclusive')) {
-    if (k.ftest(f, PG_ANON_EXCLUSIVE)) return true;
+    if (k.ftest(f, PG_ANON_EXCLUSIVE)) return [true, `folio #${f} is PageAnonExclusive`];
     if (large && k.on('wp_reuse_large_mm_id')) {
       // __wp_can_reuse_large_anon_folio() (6.15): only this mm maps it, no references beyond the mappings
       const h = k.head(f);
-      return folio_mapped_only_by(k, h, p) && k.fget(h, F_REF) === k.folioMapcount(h) + swapcache;
+      const only = folio_mapped_only_by(k, h, p);
+      const ref = k.fget(h, F_REF);
+      const want = k.folioMapcount(h) + swapcache;
+      return [only && ref === want, `large folio #${h}: ${only ? 'mapped by this mm only' : 'mapped by another mm'}, refcount ${ref} ${ref === want ? '==' : '!='} mapcount + swapcache ${want}`];
     }
-    if (large && k.on('wp_no_reuse_large')) return false; // "let's just consistently not reuse subpages" (6.9)
+    if (large && k.on('wp_no_reuse_large')) return [false, `folio #${f} is a page of a large folio, never reused`]; // "let's just consistently not reuse subpages" (6.9)
   }
   if (k.on('wp_reuse_swapcache')) {
-    if (k.fget(f, F_REF) > 1 + swapcache) return false;
+    const ref0 = k.fget(f, F_REF);
+    if (ref0 > 1 + swapcache) return [false, `page_count ${ref0} > 1${swapcache ? ' + swap cache' : ''}`];
     if (swapcache) try_to_free_swap(k, f);
-    return k.fget(f, F_REF) === 1;
+    const ref = k.fget(f, F_REF);
+    return [ref === 1, `page_count ${ref} ${ref === 1 ? '==' : '!='} 1${swapcache ? ` after try_to_free_swap (${k.ftest(f, PG_SWAPCACHE) ? 'still in the swap cache' : 'left the swap cache'})` : ''}`];
   }
-  if (k.on('wp_reuse_page_count')) return k.fget(f, F_REF) === 1;
+  if (k.on('wp_reuse_page_count')) {
+    const ref = k.fget(f, F_REF);
+    return [ref === 1, `page_count ${ref} ${ref === 1 ? '==' : '!='} 1${swapcache ? ' (the swap cache holds one)' : ''}`];
+  }
   // reuse_swap_page(): mapped once, plus its swap count. For a THP's page page_trans_huge_map_swapcount() takes the
   // largest mapcount over all the THP's pages: one page mapped by another process is enough to copy any of them
-  const count = (large ? max_page_mapcount(k, k.head(f)) : k.folioMapcount(f)) + (swapcache ? swap_count(k, k.fget(f, F_SWAP) - 1) : 0);
-  if (count > 1) return false;
+  const map = large ? max_page_mapcount(k, k.head(f)) : k.folioMapcount(f);
+  const swp = swapcache ? swap_count(k, k.fget(f, F_SWAP) - 1) : 0;
+  const why = `reuse_swap_page: ${large ? 'largest page_mapcount of the THP' : 'mapcount'} ${map}${swapcache ? ` + swap count ${swp}` : ''} ${map + swp > 1 ? '> 1' : '<= 1'} (references do not count)`;
+  if (map + swp > 1) return [false, why];
   if (swapcache && !k.ftest(f, PG_WRITEBACK)) {
     delete_from_swap_cache(k, f);
     k.fsetFlag(f, PG_DIRTY);
   }
-  return true;
+  return [true, why];
 }
 
 /** The largest page_mapcount() over the pages of a THP (page_trans_huge_map_swapcount, <=5.8). */
@@ -286,14 +296,17 @@ export function do_wp_page(k: Kernel, p: number, va: number, fflags: number): nu
   if (f === ZERO_FOLIO) return wp_page_copy(k, p, va, f, unshare);
   if (k.ftest(f, PG_HUGETLB)) return hugetlb_wp(k, p, va, f, unshare);
   if (k.ftest(f, PG_ANON)) {
-    if (wp_can_reuse_anon(k, p, f)) {
+    const [reuse, why] = wp_can_reuse_anon(k, p, f);
+    if (reuse) {
       if (k.on('page_anon_exclusive')) k.fsetFlag(f, PG_ANON_EXCLUSIVE);
       if (unshare) {
-        k.trace('do_wp_page', `unshare: folio #${f} is exclusive, stays read-only`);
+        k.trace('do_wp_page', `unshare: ${why} -> exclusive, stays read-only`);
         return VM_FAULT_OK;
       }
+      k.trace('do_wp_page', `${why} -> wp_page_reuse`);
       return wp_page_reuse(k, p, va, f);
     }
+    k.trace('do_wp_page', `${why} -> wp_page_copy`);
     return wp_page_copy(k, p, va, f, unshare);
   }
   // a page-cache page in a private mapping: always copy

@@ -2,8 +2,9 @@
 // profile table for `pinlab check`, and the knob listing for `pinlab profiles`.
 
 import type { ProfileRun } from '../interp/interpreter.js';
+import type { KnobUse } from '../model/kernel.js';
 import type { WitnessStep } from '../explore/explorer.js';
-import { KNOBS } from '../profiles/knobs.js';
+import { KNOB_BY_NAME, KNOBS } from '../profiles/knobs.js';
 import { LTS, VERSIONS, compareVersions, knobsOfVersion } from '../profiles/profiles.js';
 
 export interface ScenarioResult {
@@ -12,6 +13,37 @@ export interface ScenarioResult {
   source: string | null;
   concurrent: boolean;
   runs: ProfileRun[];
+  /** the scenario's lines (for per-step traces) */
+  lines?: string[];
+}
+
+export interface ReportOptions {
+  /** per step, the kernel functions that ran and the decisions they took, with the knobs behind each */
+  trace?: boolean;
+}
+
+/** A knob use as `name` (on) or `!name` (off), with its commit: what a decision went through. */
+export function knobText(k: KnobUse): string {
+  const commit = KNOB_BY_NAME.get(k.name)?.commit;
+  return `${k.on ? '' : '!'}${k.name}${commit ? ` ${commit.slice(0, 12)}` : ''}`;
+}
+
+function callLine(c: { fn: string; what: string; knobs?: KnobUse[] }): string {
+  return `${c.fn}: ${c.what}${c.knobs?.length ? `  [${c.knobs.map(knobText).join(', ')}]` : ''}`;
+}
+
+/** The steps of a straight run, each with the trace entries it produced. */
+function stepsOf(run: ProfileRun, lines: string[] | undefined): { line: number; actor: string; text: string; trace: { fn: string; what: string; knobs?: KnobUse[] }[] }[] {
+  const out: { line: number; actor: string; text: string; trace: { fn: string; what: string; knobs?: KnobUse[] }[] }[] = [];
+  for (const t of run.trace) {
+    let last = out[out.length - 1];
+    if (!last || last.line !== t.line || last.actor !== t.actor) {
+      last = { line: t.line, actor: t.actor, text: (lines?.[t.line - 1] ?? '').replace(/#.*$/, '').trim(), trace: [] };
+      out.push(last);
+    }
+    last.trace.push({ fn: t.fn, what: t.what, ...(t.knobs?.length ? { knobs: t.knobs } : {}) });
+  }
+  return out;
 }
 
 /** Passed: no error, no failed clause, and every exploration complete (a bound hit never passes). */
@@ -20,7 +52,7 @@ export function scenarioPassed(r: ScenarioResult): boolean {
 }
 
 /** The spec's JSON document for one scenario. */
-export function toJson(r: ScenarioResult): object {
+export function toJson(r: ScenarioResult, opts: ReportOptions = {}): object {
   return {
     scenario: r.scenario,
     file: r.file,
@@ -54,6 +86,7 @@ export function toJson(r: ScenarioResult): object {
       witnesses: run.checks
         .filter((c) => c.trace)
         .map((c) => ({ clause: c.clause, line: c.line, kind: c.traceKind, trace: c.trace })),
+      ...(opts.trace && !run.explored ? { steps: stepsOf(run, r.lines) } : {}),
     })),
   };
 }
@@ -64,7 +97,7 @@ function showVal(v: string | number, content: boolean): string {
 }
 
 /** Human report for `pinlab run`. */
-export function toText(r: ScenarioResult): string {
+export function toText(r: ScenarioResult, opts: ReportOptions = {}): string {
   const out: string[] = [];
   out.push(`scenario ${r.scenario}  (${r.file})`);
   if (r.source) out.push(`source   ${r.source}`);
@@ -87,6 +120,13 @@ export function toText(r: ScenarioResult): string {
     for (const c of run.checks) {
       const tag = c.status === 'passed' ? 'PASS' : c.status === 'failed' ? 'FAIL' : 'NOT EXPLORED';
       out.push(`  ${tag.padEnd(12)}line ${String(c.line).padEnd(3)} ${c.clause}`);
+    }
+    if (opts.trace) {
+      out.push('  trace');
+      for (const st of stepsOf(run, r.lines)) {
+        out.push(`    line ${String(st.line).padEnd(3)} ${st.text}`);
+        for (const c of st.trace) out.push(`      ${callLine(c)}`);
+      }
     }
   }
   const all = r.runs.flatMap((x) => x.checks);
@@ -138,7 +178,7 @@ export function traceText(trace: WitnessStep[]): string[] {
   const lines: string[] = [];
   for (const t of trace) {
     lines.push(`${String(t.n).padStart(2)}. ${t.actor}: ${t.stmt}  (line ${t.line})${t.segment ? ` -- ${t.segment}` : ''}`);
-    for (const c of t.calls) lines.push(`      ${c.fn}: ${c.what}`);
+    for (const c of t.calls) lines.push(`      ${callLine(c)}`);
   }
   return lines;
 }
