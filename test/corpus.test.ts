@@ -1,5 +1,5 @@
 // Every corpus scenario's outcome clauses, on every profile it names: the
-// repo's own corpus (corpus/, corpus/real/, corpus/selftests/) and, when the
+// repo's own corpus (corpus/, corpus/threads/ -- the seed threads restated --, corpus/real/, corpus/selftests/) and, when the
 // workspace has it beside the clone, the shared seeds (../shared/corpus/seeds).
 // Each clause is its own test, named file:line@kernel, so a failure says which.
 
@@ -16,7 +16,7 @@ import { kernelsOf } from '../src/profiles/profiles.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const shared = join(root, '../shared/corpus/seeds');
-const dirs = [join(root, 'corpus'), join(root, 'corpus/real'), join(root, 'corpus/selftests')];
+const dirs = [join(root, 'corpus'), join(root, 'corpus/threads'), join(root, 'corpus/real'), join(root, 'corpus/selftests')];
 if (existsSync(shared)) dirs.unshift(shared);
 else test('shared corpus (../shared/corpus/seeds)', { skip: 'not beside this clone: only the repository\'s own corpus runs' }, () => {});
 
