@@ -3,8 +3,8 @@
 // a Δ marker shows (on hover or focus) the knobs that differ and their commits.
 
 import { useState } from 'preact/hooks';
-import type { KnobDiff, ProfileRun } from './api.js';
-import { VIOLATION_MEANING, outcomeKey, showValue, summarize, type RunSummary } from './model.js';
+import type { KnobDiff, Limits, ProfileRun } from './api.js';
+import { VIOLATION_MEANING, boundText, outcomeKey, showValue, summarize, type RunSummary } from './model.js';
 
 interface Props {
   profiles: string[];
@@ -16,9 +16,12 @@ interface Props {
   selected: string[];
   onPickProfile: (p: string) => void;
   onGotoLine: (line: number, profile: string) => void;
+  /** step through a clause's witness or counterexample on a profile */
+  onPickSchedule: (profile: string, line: number) => void;
+  limits?: Limits;
 }
 
-export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected, onPickProfile, onGotoLine }: Props) {
+export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected, onPickProfile, onGotoLine, onPickSchedule, limits }: Props) {
   const [tip, setTipState] = useState<{ i: number; x: number; y: number } | null>(null);
   const show = (i: number, el: EventTarget | null) => {
     const r = (el as HTMLElement).getBoundingClientRect();
@@ -89,15 +92,27 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
               const sum = sums.get(p);
               const ks = sum ? [...sum.kinds] : [];
               const failed = r ? r.checks.filter((c) => c.status === 'failed').length : 0;
-              const cls = !r ? 'na' : r.error ? 'err' : ks.length ? 'bad' : 'good';
               const ex = r?.explored;
+              const partial = !!ex && !ex.complete;
+              const cls = !r ? 'na' : r.error ? 'err' : ks.length ? 'bad' : partial ? 'incomplete' : 'good';
               return (
                 <td
                   key={p}
                   class={cls + ' outcome ' + colClass(i)}
                   data-testid={`cell-outcome-${p}`}
-                  title={ex ? `explored ${ex.states} states, ${ex.transitions} transitions${ex.complete ? '' : ` (bound hit: ${ex.bound ?? 'incomplete'})`}` : undefined}
+                  title={
+                    ex
+                      ? partial
+                        ? `INCOMPLETE: ${boundText(ex, limits)}; unexplored interleavings remain. Violations listed were reached; others may exist.`
+                        : `explored every interleaving: ${ex.states} states, ${ex.transitions} transitions`
+                      : undefined
+                  }
                 >
+                  {partial && (
+                    <div class="incomplete-tag" data-testid={`incomplete-${p}`}>
+                      INCOMPLETE
+                    </div>
+                  )}
                   {!r ? (
                     '—'
                   ) : r.error ? (
@@ -109,11 +124,17 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
                         {sum!.n > 1 && e.count < sum!.n && <span class="sometimes"> in {e.count}/{sum!.n}</span>}
                       </div>
                     ))
+                  ) : partial ? (
+                    <span class="none-found">no violation found{ex.bound === 'time' && ex.states === 0 ? '' : ' so far'}</span>
                   ) : (
                     'clean'
                   )}
-                  {sum && sum.n > 1 && <div class="outcomes-n">{sum.n} outcomes</div>}
-                  {ex && !ex.complete && <div class="failcount">bound hit</div>}
+                  {sum && sum.n > 1 && <div class="outcomes-n">{sum.n} outcomes{partial ? ' so far' : ''}</div>}
+                  {partial && (
+                    <div class="bound-text" data-testid={`bound-${p}`}>
+                      {boundText(ex, limits)}
+                    </div>
+                  )}
                   {failed > 0 && <span class="failcount"> · {failed} FAIL</span>}
                 </td>
               );
@@ -188,15 +209,23 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
                 const c = runOf(p)?.checks.find((x) => x.line === line);
                 const cls = !c ? 'none' : c.status === 'passed' ? 'good' : c.status === 'failed' ? 'bad' : 'ne';
                 const obs = c?.observation ? `Observation ${c.observation}${c.positive !== undefined ? `: Positive ${c.positive} Negative ${c.negative}` : ''}` : '';
+                const sched = c?.schedule && c.traceKind ? `(click: step through its shortest ${c.traceKind}, ${c.schedule.length} transitions)` : '';
                 return (
                   <td
                     key={p}
-                    class={cls + ' ' + colClass(i)}
+                    class={cls + ' ' + colClass(i) + (sched ? ' clickable' : '')}
                     data-testid={`cell-clause-${line}-${p}`}
-                    title={[obs, c?.reason ?? ''].filter(Boolean).join('\n') || undefined}
+                    title={[obs, c?.reason ?? '', sched].filter(Boolean).join('\n') || undefined}
+                    onClick={() => sched && onPickSchedule(p, line)}
                   >
                     {!c ? '—' : c.status === 'passed' ? 'PASS' : c.status === 'failed' ? 'FAIL' : 'n/e'}
                     {c?.observation && <span class="obs"> {c.observation}</span>}
+                    {sched && (
+                      <span class="obs trace-mark" data-testid={`trace-mark-${line}-${p}`}>
+                        {' '}
+                        ▸ {c!.traceKind}
+                      </span>
+                    )}
                   </td>
                 );
               })}
@@ -232,7 +261,11 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
       {tip && profiles[tip.i] && (
         <KnobTip diff={knobDiffs[tip.i - 1]} from={profiles[tip.i - 1]!} to={profiles[tip.i]!} changed={changes[tip.i]!} x={tip.x} y={tip.y} />
       )}
-      <div class="matrix-hint">Click a profile to step through it; hover Δ between two profiles for the knobs (kernel commits) that differ.</div>
+      <div class="matrix-hint">
+        Click a profile to step through it; hover Δ between two profiles for the knobs (kernel commits) that differ.
+        {concurrent && ' Click a clause marked ▸ to step through the explorer\'s witness or counterexample.'}
+        {concurrent && limits && ` Limits per run: ${limits.maxStates.toLocaleString('en-US')} states per profile, ${limits.timeMs / 1000} s.`}
+      </div>
     </div>
   );
 }

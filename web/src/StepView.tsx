@@ -1,8 +1,13 @@
 // The step view: one or two profiles stepped through the same story, each
-// step's state drawn as a diagram, differences between the two marked.
+// step's state drawn as a diagram, differences between the two marked. For a
+// race the story is a schedule the explorer found (a clause's shortest witness
+// or counterexample): one transition per thread segment, replayed on the other
+// profile when that profile has a run of the same schedule. Each trace line
+// names the knobs the model consulted; each knob chip links to the steps where
+// that knob decided something.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { KnobDiff, ProfileRun, Snapshot, Step, StepsResult } from './api.js';
+import type { KnobDiff, KnobRef, Move, ProfileRun, Snapshot, Step, StepsResult, TraceEntry } from './api.js';
 import { api, hexPage, pageOfAddr } from './api.js';
 import { Diagram } from './Diagram.js';
 import { diffSnapshots, keyLabel } from './diff.js';
@@ -21,7 +26,32 @@ interface Props {
   setIdx: (i: number) => void;
   /** jump to the violation raised at this line once the steps are loaded */
   jump: { line: number; seq: number } | null;
+  /** the matrix asked for a clause's witness or counterexample (profile, clause line) */
+  schedPick: { profile: string; line: number; seq: number } | null;
+  /** the scenario races: the story is a schedule of the explorer */
+  concurrent: boolean;
   onActive: (line: number | null, violation: boolean) => void;
+}
+
+/** A schedule the step view can show: a clause's witness or counterexample on a profile, or the written order. */
+interface SchedOpt {
+  key: string;
+  label: string;
+  moves: Move[] | null;
+}
+
+/** Schedules of the shown profiles' explorations, then the written order. */
+function scheduleOptions(runs: ProfileRun[], profs: string[]): SchedOpt[] {
+  const out: SchedOpt[] = [];
+  for (const p of profs) {
+    const r = runs.find((x) => x.kernel === p);
+    for (const c of r?.checks ?? []) {
+      if (!c.schedule || !c.traceKind) continue;
+      out.push({ key: `${p}:${c.line}`, label: `${p}: shortest ${c.traceKind} of line ${c.line} (${c.schedule.length} transitions)`, moves: c.schedule });
+    }
+  }
+  out.push({ key: 'written', label: 'written order (par threads one after another)', moves: null });
+  return out;
 }
 
 /** knob chips shown before "N more…" */
@@ -29,9 +59,9 @@ const KNOB_CHIPS = 10;
 
 type Loaded = { key: string; res: StepsResult } | { key: string; error: string } | null;
 
-function useSteps(text: string, kernel: string): Loaded {
+function useSteps(text: string, kernel: string, sched: SchedOpt | null): Loaded {
   const [state, setState] = useState<Loaded>(null);
-  const key = kernel + '\u0000' + text;
+  const key = kernel + '\u0000' + text + '\u0000' + (sched?.key ?? '');
   useEffect(() => {
     if (!kernel || !text) {
       setState(null);
@@ -39,7 +69,7 @@ function useSteps(text: string, kernel: string): Loaded {
     }
     const ac = new AbortController();
     api
-      .steps(text, kernel, ac.signal)
+      .steps(text, kernel, sched?.moves ?? null, ac.signal)
       .then((res) => setState({ key, res }))
       .catch((e: unknown) => {
         if (!ac.signal.aborted) setState({ key, error: String(e) });
@@ -49,7 +79,16 @@ function useSteps(text: string, kernel: string): Loaded {
   return state;
 }
 
-function stepsOf(l: Loaded): { steps: Step[]; initial: Snapshot | null; note?: string; error?: string } {
+interface StepsData {
+  steps: Step[];
+  initial: Snapshot | null;
+  note?: string;
+  error?: string;
+  /** a schedule this profile has no run of, and why */
+  noReplay?: string;
+}
+
+function stepsOf(l: Loaded): StepsData {
   if (!l) return { steps: [], initial: null };
   if ('error' in l) return { steps: [], initial: null, error: l.error };
   if (!l.res.ok) return { steps: [], initial: null, error: l.res.error.message };
@@ -58,7 +97,53 @@ function stepsOf(l: Loaded): { steps: Step[]; initial: Snapshot | null; note?: s
     initial: l.res.initial,
     ...(l.res.note ? { note: l.res.note } : {}),
     ...(l.res.error ? { error: l.res.error.message } : {}),
+    ...(l.res.replayed === false ? { noReplay: l.res.reason ?? 'the schedule cannot be replayed here' } : {}),
   };
+}
+
+/** What a step's kernel path did (not the knobs it consulted, whose values differ between profiles by definition). */
+const pathOf = (st: Step) => JSON.stringify(st.trace.map((t) => [t.fn, t.what]));
+
+/** 1-based step numbers whose trace consulted each knob, over the steps of both profiles. */
+function knobSteps(lists: Step[][]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const steps of lists)
+    steps.forEach((st, k) => {
+      for (const t of st.trace)
+        for (const kn of t.knobs ?? []) {
+          const l = m.get(kn.name) ?? [];
+          if (!l.includes(k + 1)) l.push(k + 1);
+          m.set(kn.name, l);
+        }
+    });
+  for (const l of m.values()) l.sort((a, b) => a - b);
+  return m;
+}
+
+/** A trace line: the function, what it did, and the knobs it went through (with this profile's values). */
+function TraceLine(props: { t: TraceEntry; profile: string; diffKnobs: Set<string>; focus: string | null }) {
+  const { t } = props;
+  return (
+    <div class="trace-line">
+      <span class="fn mono">{t.fn}</span> {t.what}
+      {t.knobs && t.knobs.length > 0 && (
+        <span class="tknobs">
+          {t.knobs.map((kn, j) => [
+            j > 0 ? ' ' : null,
+            <span
+              key={kn.name}
+              class={'tknob mono' + (kn.on ? ' on' : ' off') + (props.diffKnobs.has(kn.name) ? ' differs' : '') + (props.focus === kn.name ? ' focus' : '')}
+              data-testid={`tknob-${kn.name}`}
+              title={`${kn.name} is ${kn.on ? 'on' : 'off'} on ${props.profile}${kn.commit ? ` (${kn.commit})` : ''}${props.diffKnobs.has(kn.name) ? ': it differs between the two profiles' : ''}`}
+            >
+              {kn.on ? '' : '!'}
+              {kn.name}
+            </span>,
+          ])}
+        </span>
+      )}
+    </div>
+  );
 }
 
 /** Folio id -> the words of the violation detail that name it ("device wrote", "A maps"). */
@@ -79,8 +164,28 @@ function markedFolios(step: Step | null): Map<number, string> {
 
 export function StepView(props: Props) {
   const { text, profiles, knobDiffs, profA, profB, idx, setIdx } = props;
-  const la = useSteps(text, profA);
-  const lb = useSteps(text, profB);
+  const schedOpts = useMemo(() => (props.concurrent ? scheduleOptions(props.runs, [profA, profB].filter(Boolean)) : []), [props.runs, props.concurrent, profA, profB]);
+  /** the schedule the reader picked ('' = the first witness or counterexample of the profiles shown) */
+  const [schedKey, setSchedKey] = useState<string>('');
+  const sched = props.concurrent ? (schedOpts.find((o) => o.key === schedKey) ?? schedOpts[0] ?? null) : null;
+  useEffect(() => setSchedKey(''), [text]);
+  // the matrix asked for a clause's witness or counterexample
+  const picked = useRef(0);
+  useEffect(() => {
+    const p = props.schedPick;
+    if (!p || picked.current === p.seq) return;
+    const o = schedOpts.find((x) => x.key === `${p.profile}:${p.line}`);
+    if (!o) return;
+    picked.current = p.seq;
+    setSchedKey(o.key);
+    setIdx(0);
+  }, [props.schedPick?.seq, schedOpts]);
+  const la = useSteps(text, profA, sched);
+  const lb = useSteps(text, profB, sched);
+  const scheduled = !!sched?.moves;
+  const [focusKnob, setFocusKnob] = useState<string | null>(null);
+  useEffect(() => setFocusKnob(null), [text, profA, profB]);
+  const stepsKey = (p: string) => p + '\u0000' + text + '\u0000' + (sched?.key ?? '');
   const A = stepsOf(la);
   const B = profB ? stepsOf(lb) : null;
   const n = Math.max(A.steps.length, B?.steps.length ?? 0);
@@ -103,7 +208,7 @@ export function StepView(props: Props) {
   const jumped = useRef(0);
   useEffect(() => {
     const j = props.jump;
-    if (!j || jumped.current === j.seq || !A.steps.length || la === null || la.key !== profA + '\u0000' + text) return;
+    if (!j || jumped.current === j.seq || !A.steps.length || la === null || la.key !== stepsKey(profA)) return;
     jumped.current = j.seq;
     const k = A.steps.findIndex((s) => s.line === j.line && s.violations.length > 0);
     const k2 = k >= 0 ? k : A.steps.findIndex((s) => s.line === j.line);
@@ -116,10 +221,17 @@ export function StepView(props: Props) {
   const firstViolB = B ? B.steps.findIndex((s) => s.violations.length > 0) : -1;
   const knobs = profB ? composeDiff(profiles, knobDiffs, profA, profB) : null;
   const [allKnobs, setAllKnobs] = useState(false);
+  const consulted = useMemo(() => knobSteps([A.steps, B?.steps ?? []]), [A.steps, B?.steps]);
+  const diffKnobs = useMemo(() => new Set([...(knobs?.added ?? []), ...(knobs?.removed ?? [])].map((k) => k.name)), [knobs]);
+  // knobs that decided something in these steps first
+  const chips = useMemo(() => {
+    const all: { k: KnobRef; op: string }[] = [...(knobs?.added ?? []).map((k) => ({ k, op: '+' })), ...(knobs?.removed ?? []).map((k) => ({ k, op: '−' }))];
+    return [...all.filter((c) => consulted.has(c.k.name)), ...all.filter((c) => !consulted.has(c.k.name))];
+  }, [knobs, consulted]);
   // the first step after which the two profiles' results, kernel paths or states part ways
   const divergent = useMemo(() => {
     const out: boolean[] = [];
-    if (!B) return out;
+    if (!B || A.noReplay || B.noReplay) return out;
     for (let k = 0; k < n; k++) {
       const a = A.steps[k];
       const b = B.steps[k];
@@ -127,7 +239,7 @@ export function StepView(props: Props) {
         !a ||
           !b ||
           a.result !== b.result ||
-          JSON.stringify(a.trace) !== JSON.stringify(b.trace) ||
+          pathOf(a) !== pathOf(b) ||
           diffSnapshots(a.state, b.state, '').size > 0 ||
           diffSnapshots(b.state, a.state, '').size > 0,
       );
@@ -149,7 +261,8 @@ export function StepView(props: Props) {
     return () => window.removeEventListener('keydown', h);
   }, [i, n]);
 
-  const loading = (la === null || la.key !== profA + '\u0000' + text) || (profB && (lb === null || lb.key !== profB + '\u0000' + text));
+  const loading = la === null || la.key !== stepsKey(profA) || (profB && (lb === null || lb.key !== stepsKey(profB)));
+  const unit = scheduled ? 'transition' : 'step';
 
   return (
     <section class="steps" data-testid="step-view">
@@ -192,7 +305,7 @@ export function StepView(props: Props) {
           Next ▶
         </button>
         <span class="step-pos" data-testid="step-pos">
-          {i === 0 ? 'before step 1' : `step ${i} / ${n}`}
+          {i === 0 ? `before ${unit} 1` : `${unit} ${i} / ${n}`}
         </span>
         {(firstViol >= 0 || firstViolB >= 0) && (
           <button
@@ -205,20 +318,68 @@ export function StepView(props: Props) {
         )}
         {loading && <span class="muted">loading…</span>}
       </div>
+      {props.concurrent && (
+        <div class="schedline" data-testid="schedule">
+          <label>
+            schedule{' '}
+            <select data-testid="schedule-picker" value={sched?.key ?? ''} onChange={(e) => {
+              setSchedKey((e.currentTarget as HTMLSelectElement).value);
+              setIdx(0);
+            }}>
+              {schedOpts.map((o) => (
+                <option key={o.key} value={o.key}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <span class="muted">
+            {scheduled
+              ? 'one transition per thread segment: a thread runs to its next preemption point; the other profile replays the same moves'
+              : 'a race in written order is one schedule among those explored; pick a witness or counterexample to see the one the explorer found'}
+          </span>
+        </div>
+      )}
       {knobs && (
         <div class="knobline" data-testid="step-knobs">
           <span>
             knobs of <b class="mono">{profB}</b> vs <b class="mono">{profA}</b>
             {knobs.added.length + knobs.removed.length === 0 ? ': the same' : ':'}
           </span>
-          {[...knobs.added.map((k) => ({ k, op: '+' })), ...knobs.removed.map((k) => ({ k, op: '−' }))]
-            .slice(0, allKnobs ? undefined : KNOB_CHIPS)
-            .map(({ k, op }) => (
-              <span key={op + k.name} class={'knobchip ' + (op === '+' ? 'add' : 'rm')} title={`${k.commit} ${k.title}`}>
+          {chips.slice(0, allKnobs ? undefined : KNOB_CHIPS).map(({ k, op }) => {
+            const at = consulted.get(k.name) ?? [];
+            return (
+              <span
+                key={op + k.name}
+                class={'knobchip ' + (op === '+' ? 'add' : 'rm') + (at.length ? ' consulted' : ' unused') + (focusKnob === k.name ? ' focus' : '')}
+                data-testid={`knobchip-${k.name}`}
+                title={`${k.commit} ${k.title}\n${at.length ? `consulted at ${unit} ${at.join(', ')}` : `not consulted in these ${unit}s`}`}
+              >
                 {op}
                 {k.name} {/^[0-9a-f]{7,40}$/.test(k.commit) && <span class="mono muted">{k.commit}</span>}
+                {at.length > 0 && (
+                  <span class="knob-steps">
+                    {' → '}
+                    {at.slice(0, 6).map((st) => (
+                      <button
+                        key={st}
+                        class={'linkish' + (st === i ? ' here' : '')}
+                        data-testid={`knob-step-${k.name}-${st}`}
+                        title={`${unit} ${st}: where ${k.name} decided something`}
+                        onClick={() => {
+                          setFocusKnob(k.name);
+                          setIdx(st);
+                        }}
+                      >
+                        {st}
+                      </button>
+                    ))}
+                    {at.length > 6 && <span class="muted"> +{at.length - 6}</span>}
+                  </span>
+                )}
               </span>
-            ))}
+            );
+          })}
           {knobs.added.length + knobs.removed.length > KNOB_CHIPS && (
             <button class="linkish" onClick={() => setAllKnobs(!allKnobs)}>
               {allKnobs ? 'fewer' : `${knobs.added.length + knobs.removed.length - KNOB_CHIPS} more…`}
@@ -233,6 +394,9 @@ export function StepView(props: Props) {
           b={B.steps[diverge.k]}
           profA={profA}
           profB={profB}
+          unit={unit}
+          diffKnobs={diffKnobs}
+          focus={focusKnob}
           current={i === diverge.k + 1}
           go={() => setIdx(diverge.k + 1)}
         />
@@ -246,7 +410,7 @@ export function StepView(props: Props) {
           {Array.from({ length: n }, (_, k) => {
             const a = A.steps[k];
             const b = B?.steps[k];
-            const s = a ?? b!;
+            const s = (a ?? b)!;
             const va = !!a?.violations.length;
             const vb = !!b?.violations.length;
             const differs = !!divergent[k];
@@ -255,13 +419,19 @@ export function StepView(props: Props) {
             return (
               <li
                 key={k}
-                class={'story-step' + (k + 1 === i ? ' current' : '') + (va || vb ? ' viol' : '') + (k === firstDiv ? ' first-div' : '')}
+                class={'story-step' + (s.thread !== undefined ? ' sched' : '') + (k + 1 === i ? ' current' : '') + (va || vb ? ' viol' : '') + (k === firstDiv ? ' first-div' : '')}
                 data-testid={`story-step-${k + 1}`}
                 onClick={() => setIdx(k + 1)}
                 title={s.text}
               >
                 <span class="lineno">{s.line}</span>
+                {s.thread !== undefined && (
+                  <span class="thread-tag" title={s.thread} data-testid={`story-thread-${k + 1}`}>
+                    {s.thread === 'main' ? 'main' : s.thread.replace(/^par thread /, 't').replace(/^background ?/, 'bg')}
+                  </span>
+                )}
                 <span class="mono stext">{s.text}</span>
+                {s.thread !== undefined && <span class="seg">{s.segment}</span>}
                 <span class="story-res mono" title={B ? `${profA}: ${ra || '—'}   ${profB}: ${rb || '—'}` : ra}>
                   {!B || ra === rb ? ra : `${ra || '—'} ≠ ${rb || '—'}`}
                 </span>
@@ -288,13 +458,31 @@ export function StepView(props: Props) {
             data={A}
             step={i > 0 ? stepA : null}
             i={i}
+            n={n}
+            unit={unit}
             snap={snapA}
             diff={diffA}
             otherName={B ? profB : null}
             runs={props.runs}
+            diffKnobs={diffKnobs}
+            focus={focusKnob}
           />
           {B && (
-            <Side label="b" profile={profB} data={B} step={i > 0 ? stepB : null} i={i} snap={snapB} diff={diffB} otherName={profA} runs={props.runs} />
+            <Side
+              label="b"
+              profile={profB}
+              data={B}
+              step={i > 0 ? stepB : null}
+              i={i}
+              n={n}
+              unit={unit}
+              snap={snapB}
+              diff={diffB}
+              otherName={profA}
+              runs={props.runs}
+              diffKnobs={diffKnobs}
+              focus={focusKnob}
+            />
           )}
         </div>
       </div>
@@ -306,13 +494,17 @@ export function StepView(props: Props) {
 function Side(props: {
   label: string;
   profile: string;
-  data: ReturnType<typeof stepsOf>;
+  data: StepsData;
   step: Step | null;
   i: number;
+  n: number;
+  unit: string;
   snap: Snapshot | null;
   diff: ReturnType<typeof diffSnapshots> | null;
   otherName: string | null;
   runs: ProfileRun[];
+  diffKnobs: Set<string>;
+  focus: string | null;
 }) {
   const { profile, data, step, snap, i } = props;
   const marked = useMemo(() => markedFolios(step), [step]);
@@ -338,12 +530,15 @@ function Side(props: {
     <div class="side" data-testid={`side-${props.label}`} data-profile={profile}>
       <div class="side-head">
         <span class="side-prof">{profile}</span>
-        {i === 0 ? (
+        {data.noReplay ? (
+          <span class="muted"> has no run of this schedule</span>
+        ) : i === 0 ? (
           <span class="muted"> before the story starts</span>
         ) : step ? (
           <span>
             {' '}
-            after step {i}, line {step.line}: <span class="mono">{step.text}</span>
+            after {props.unit} {i}
+            {step.thread !== undefined ? ` of ${props.n} (${step.thread}${step.segment ? `, ${step.segment}` : ''})` : ''}, line {step.line}: <span class="mono">{step.text}</span>
             {step.result != null && (
               <span class="mono">
                 {' '}
@@ -352,9 +547,14 @@ function Side(props: {
             )}
           </span>
         ) : (
-          <span class="muted"> has no step {i}</span>
+          <span class="muted"> has no {props.unit} {i}</span>
         )}
       </div>
+      {data.noReplay && (
+        <div class="side-note no-replay" data-testid="no-replay">
+          {profile} has no run of this schedule, so nothing is drawn for it: {data.noReplay}.
+        </div>
+      )}
       {data.error && (
         <div class="side-error" data-testid="steps-error">
           {data.error}
@@ -381,9 +581,7 @@ function Side(props: {
         <div class="trace" data-testid={`trace-${props.label}`}>
           <div class="trace-title">what the kernel did</div>
           {step.trace.map((t, k) => (
-            <div key={k} class="trace-line">
-              <span class="fn mono">{t.fn}</span> {t.what}
-            </div>
+            <TraceLine key={k} t={t} profile={profile} diffKnobs={props.diffKnobs} focus={props.focus} />
           ))}
           {step.notes.map((t, k) => (
             <div key={'n' + k} class="trace-line note">
@@ -393,7 +591,7 @@ function Side(props: {
         </div>
       )}
       {step && step.trace.length === 0 && step.notes.length === 0 && <div class="trace muted">no kernel path of note in this step</div>}
-      {snap && (
+      {snap && !data.noReplay && (
         <Diagram
           testid={`diagram-${props.label}`}
           profile={profile}
@@ -411,20 +609,27 @@ function Side(props: {
 }
 
 /** Where the two profiles part ways: the step and what each kernel did there. */
-function Divergence(props: { k: number; a: Step | undefined; b: Step | undefined; profA: string; profB: string; current: boolean; go: () => void }) {
+function Divergence(props: {
+  k: number;
+  a: Step | undefined;
+  b: Step | undefined;
+  profA: string;
+  profB: string;
+  unit: string;
+  diffKnobs: Set<string>;
+  focus: string | null;
+  current: boolean;
+  go: () => void;
+}) {
   const { a, b } = props;
   const s = a ?? b;
   const stateDiff = useMemo(() => (a && b ? [...diffSnapshots(a.state, b.state, props.profB)] : []), [a, b]);
   if (!s) return null;
-  const lines = (st: Step | undefined) =>
+  const lines = (st: Step | undefined, profile: string) =>
     !st ? (
-      <div class="muted">no such step</div>
+      <div class="muted">no such {props.unit}</div>
     ) : st.trace.length ? (
-      st.trace.map((t, k) => (
-        <div key={k} class="trace-line">
-          <span class="fn mono">{t.fn}</span> {t.what}
-        </div>
-      ))
+      st.trace.map((t, k) => <TraceLine key={k} t={t} profile={profile} diffKnobs={props.diffKnobs} focus={props.focus} />)
     ) : (
       <div class="muted">no kernel path of note{st.result != null ? ` (→ ${st.result})` : ''}</div>
     );
@@ -432,7 +637,7 @@ function Divergence(props: { k: number; a: Step | undefined; b: Step | undefined
     <div class={'divergence' + (props.current ? ' current' : '')} data-testid="divergence">
       <div class="div-head">
         <b>
-          {props.profA} and {props.profB} part ways at step {props.k + 1}
+          {props.profA} and {props.profB} part ways at {props.unit} {props.k + 1}
         </b>
         , line {s.line}: <span class="mono">{s.text}</span>{' '}
         {!props.current && (
@@ -443,10 +648,10 @@ function Divergence(props: { k: number; a: Step | undefined; b: Step | undefined
       </div>
       <div class="div-cols">
         <div>
-          <span class="side-prof">{props.profA}</span> {lines(a)}
+          <span class="side-prof">{props.profA}</span> {lines(a, props.profA)}
         </div>
         <div>
-          <span class="side-prof">{props.profB}</span> {lines(b)}
+          <span class="side-prof">{props.profB}</span> {lines(b, props.profB)}
         </div>
       </div>
       {stateDiff.length > 0 && (

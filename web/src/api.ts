@@ -30,6 +30,16 @@ export interface ClauseCheck {
   positive?: number;
   negative?: number;
   reason?: string;
+  /** explored scenarios: the schedule of the shortest witness (exists) or counterexample (expect, never) */
+  traceKind?: 'witness' | 'counterexample';
+  schedule?: Move[];
+}
+
+/** One move of a race's schedule: the explorer's thread `thread` runs its next segment, at `line`. */
+export interface Move {
+  thread: number;
+  line: number;
+  start: boolean;
 }
 
 export interface Outcome {
@@ -47,7 +57,25 @@ export interface ProfileRun {
   notes: { line: number; msg: string }[];
   /** explored scenarios (optional): every distinct final outcome */
   outcomes?: Outcome[];
-  explored?: { states: number; transitions: number; complete: boolean; bound?: string };
+  /** explored scenarios: what was explored; `complete: false` is INCOMPLETE (a bound was hit), never a pass */
+  explored?: { states: number; transitions: number; complete: boolean; depth?: number; ms?: number; bound?: 'max-states' | 'max-depth' | 'time' };
+}
+
+export interface Limits {
+  maxStates: number;
+  timeMs: number;
+}
+
+/** A running exploration, as the server reports it while /api/run works. */
+export interface Progress {
+  kernel: string;
+  index: number;
+  of: number;
+  states: number;
+  transitions: number;
+  depth: number;
+  statesPerSec: number;
+  ms: number;
 }
 
 export interface KnobRef {
@@ -72,6 +100,8 @@ export type RunResult =
       profiles: string[];
       runs: ProfileRun[];
       knobDiffs: KnobDiff[];
+      limits?: Limits;
+      ms?: number;
     }
   | { ok: false; error: ParseError };
 
@@ -88,6 +118,19 @@ export type FileState = Snapshot['files'][number];
 export type Pin = Snapshot['pins'][number];
 export type Secondary = Snapshot['secondaries'][number];
 
+/** A knob the model consulted on the way to a trace entry, with the profile's value. */
+export interface TraceKnob {
+  name: string;
+  on: boolean;
+  commit: string;
+}
+
+export interface TraceEntry {
+  fn: string;
+  what: string;
+  knobs?: TraceKnob[];
+}
+
 export interface Step {
   index: number;
   line: number;
@@ -96,8 +139,12 @@ export interface Step {
   result: string | null;
   violations: { kind: string; detail: string }[];
   notes: string[];
-  trace: { fn: string; what: string }[];
+  trace: TraceEntry[];
   state: Snapshot;
+  /** a race's schedule: the transition's number, thread ("main", "par thread 2", "background") and segment */
+  n?: number;
+  thread?: string;
+  segment?: string;
 }
 
 export type StepsResult =
@@ -105,6 +152,11 @@ export type StepsResult =
       ok: true;
       kernel: string;
       concurrent: boolean;
+      /** 'schedule': the transitions of a race's schedule; 'written': the steps in written order */
+      mode?: 'schedule' | 'written';
+      /** mode 'schedule': false when this profile has no run of the schedule (reason says why) */
+      replayed?: boolean;
+      reason?: string;
       note?: string;
       /** the run stopped early (the steps before it are given) */
       error?: { line?: number; column?: number; message: string };
@@ -113,15 +165,60 @@ export type StepsResult =
     }
   | { ok: false; error: ParseError | { line?: number; column?: number; message: string } };
 
+/** An answer the server gave as {"error": "..."} (busy, cancelled, a worker out of memory). */
+export class ServerError extends Error {}
+
 async function post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
   const init: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
   if (signal) init.signal = signal;
   const r = await fetch(path, init);
   const text = await r.text();
+  let v: unknown;
   try {
-    return JSON.parse(text) as T;
+    v = JSON.parse(text);
   } catch {
     throw new Error(`${path}: HTTP ${r.status}: ${text.slice(0, 200)}`);
+  }
+  if (!r.ok) throw new ServerError(`${path}: ${(v as { error?: string }).error ?? 'HTTP ' + r.status}`);
+  return v as T;
+}
+
+/**
+ * POST with progress: the server streams NDJSON lines {"progress": ...} and
+ * then {"result": ...} (or {"error": ...}). Aborting the signal closes the
+ * request, and the server stops the work.
+ */
+async function postStreaming<T>(path: string, body: unknown, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<T> {
+  const init: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body: JSON.stringify(body) };
+  if (signal) init.signal = signal;
+  const r = await fetch(path, init);
+  if (!r.ok || !r.body) {
+    const text = await r.text();
+    let msg = `HTTP ${r.status}`;
+    try {
+      msg = (JSON.parse(text) as { error?: string }).error ?? msg;
+    } catch {
+      /* not JSON: the status says enough */
+    }
+    throw new ServerError(`${path}: ${msg}`);
+  }
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (value) buf += dec.decode(value, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      const m = JSON.parse(line) as { progress?: Progress; result?: T; error?: string };
+      if (m.progress) onProgress(m.progress);
+      else if ('result' in m) return m.result as T;
+      else if (m.error) throw new ServerError(m.error);
+    }
+    if (done) throw new Error(`${path}: the answer ended early`);
   }
 }
 
@@ -135,8 +232,9 @@ export const api = {
   corpus: () => get<CorpusEntry[]>('/api/corpus'),
   scenario: (id: string) => get<{ id: string; text: string }>('/api/corpus/' + encodeURIComponent(id)),
   check: (text: string, signal?: AbortSignal) => post<CheckResult>('/api/check', { text }, signal),
-  run: (text: string, signal?: AbortSignal) => post<RunResult>('/api/run', { text }, signal),
-  steps: (text: string, kernel: string, signal?: AbortSignal) => post<StepsResult>('/api/steps', { text, kernel }, signal),
+  run: (text: string, onProgress: (p: Progress) => void, signal?: AbortSignal) => postStreaming<RunResult>('/api/run', { text }, onProgress, signal),
+  steps: (text: string, kernel: string, schedule: Move[] | null, signal?: AbortSignal) =>
+    post<StepsResult>('/api/steps', schedule ? { text, kernel, schedule } : { text, kernel }, signal),
 };
 
 /** A model page number as the CLI prints addresses (x=0x10000000 is page 0). */

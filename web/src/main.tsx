@@ -3,12 +3,12 @@
 
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { CorpusEntry, ParseError, RunResult } from './api.js';
+import type { CorpusEntry, ParseError, Progress, RunResult } from './api.js';
 import { api } from './api.js';
 import { Editor } from './Editor.js';
 import { Matrix } from './Matrix.js';
 import { StepView } from './StepView.js';
-import { firstChange } from './model.js';
+import { boundText, firstChange, fmt, incompleteRuns } from './model.js';
 import { readHash, shareUrl } from './share.js';
 
 type OkRun = Extract<RunResult, { ok: true }>;
@@ -35,6 +35,13 @@ function App() {
   const [profB, setProfB] = useState<string>('');
   const [idx, setIdx] = useState<number>(0);
   const [jump, setJump] = useState<{ line: number; seq: number } | null>(null);
+  const [schedPick, setSchedPick] = useState<{ profile: string; line: number; seq: number } | null>(null);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  /** the user cancelled the run of this text */
+  const [cancelled, setCancelled] = useState<string>('');
+  const inflight = useRef<AbortController | null>(null);
+  /** bumped by "Run again" after a cancel */
+  const [runNonce, setRunNonce] = useState(0);
   const [active, setActive] = useState<{ line: number | null; viol: boolean }>({ line: null, viol: false });
   const [share, setShare] = useState<string>('');
   const resetSel = useRef(true);
@@ -97,7 +104,12 @@ function App() {
     if (text) loaded.current = true;
     if (!loaded.current) return;
     const my = ++seq.current;
+    // an edit stops the run in flight (the server stops its worker when the request closes)
+    inflight.current?.abort();
     const ac = new AbortController();
+    inflight.current = ac;
+    setCancelled('');
+    setProgress(null);
     const t = setTimeout(async () => {
       try {
         setBusy('checking');
@@ -111,9 +123,16 @@ function App() {
         setError(null);
         setBusy('running');
         const t0 = performance.now();
-        const r = await api.run(text, ac.signal);
+        const r = await api.run(
+          text,
+          (p) => {
+            if (my === seq.current) setProgress(p);
+          },
+          ac.signal,
+        );
         if (my !== seq.current) return;
         setBusy('');
+        setProgress(null);
         if (!r.ok) {
           setError(r.error);
           return;
@@ -125,7 +144,8 @@ function App() {
       } catch (e) {
         if (!ac.signal.aborted && my === seq.current) {
           setBusy('');
-          setFatal(String(e));
+          setProgress(null);
+          setFatal(e instanceof Error ? e.message : String(e));
         }
       }
     }, 250);
@@ -133,7 +153,7 @@ function App() {
       clearTimeout(t);
       ac.abort();
     };
-  }, [text]);
+  }, [text, runNonce]);
 
   // profile selection for the step view: on a new scenario, the first adjacent pair whose outcome differs
   useEffect(() => {
@@ -155,6 +175,19 @@ function App() {
   const stale = run !== null && runText !== text;
   const edited = corpusId !== '' && text !== original;
 
+  const cancel = () => {
+    const ac = inflight.current;
+    if (!ac) return;
+    ac.abort();
+    seq.current++;
+    setBusy('');
+    setCancelled(
+      `run cancelled${progress ? ` while exploring ${progress.kernel} (${fmt(progress.states)} states, ${fmt(progress.transitions)} transitions)` : ''}; edit the scenario to run it again${run ? '; the matrix shows the last finished run' : ''}`,
+    );
+    setProgress(null);
+  };
+
+  const incomplete = run ? incompleteRuns(run.runs) : [];
   const doShare = async () => {
     const url = shareUrl(text);
     history.replaceState(null, '', url);
@@ -166,6 +199,14 @@ function App() {
     }
   };
 
+  const took = runMs >= 10_000 ? `${(runMs / 1000).toFixed(1)} s` : `${runMs} ms`;
+  const runStatus = (r: OkRun): string => {
+    if (!r.concurrent) return `${r.scenario}: ${r.profiles.length} profile(s), ran in ${took}`;
+    if (incomplete.length)
+      return `${r.scenario}: INCOMPLETE: ${incomplete.map((x) => `${x.kernel} ${boundText(x.explored!, r.limits)}`).join('; ')}. Unexplored interleavings remain: no never/expect clause passes there (ran in ${took})`;
+    const states = r.runs.reduce((n, x) => n + (x.explored?.states ?? 0), 0);
+    return `${r.scenario}: ${r.profiles.length} profile(s), explored every interleaving (${fmt(states)} states in all), ran in ${took}`;
+  };
   const status = error
     ? `line ${error.line}, column ${error.column}: ${error.message}`
     : fatal
@@ -173,10 +214,14 @@ function App() {
       : busy === 'checking'
         ? 'checking…'
         : busy === 'running'
-          ? 'running on every profile…'
-          : run
-            ? `${run.scenario}: ${run.profiles.length} profile(s), ran in ${runMs} ms${run.concurrent ? ' (explored every interleaving)' : ''}`
-            : 'loading…';
+          ? progress
+            ? `exploring ${progress.kernel} (profile ${progress.index} of ${progress.of}): ${fmt(progress.states)} states, ${fmt(progress.transitions)} transitions, ${fmt(progress.statesPerSec)} states/s, ${(progress.ms / 1000).toFixed(1)} s`
+            : 'running on every profile…'
+          : cancelled
+            ? cancelled
+            : run
+              ? runStatus(run)
+              : 'loading…';
 
   return (
     <div class="app">
@@ -227,7 +272,19 @@ function App() {
             onFocus={(e) => (e.currentTarget as HTMLInputElement).select()}
           />
         )}
-        <span class={'topstatus' + (error || fatal ? ' bad' : '')}>{busy ? busy + '…' : error ? 'syntax error' : run ? (stale ? 'stale' : 'ok') : ''}</span>
+        {cancelled && !busy && (
+          <button data-testid="rerun" onClick={() => setRunNonce(runNonce + 1)} title="run this scenario again">
+            Run again
+          </button>
+        )}
+        {busy === 'running' && (
+          <button data-testid="cancel-run" class="cancel" onClick={cancel} title="stop this run (the server stops exploring)">
+            Cancel
+          </button>
+        )}
+        <span class={'topstatus' + (error || fatal ? ' bad' : '') + (!busy && !error && run && !stale && incomplete.length ? ' incomplete' : '')}>
+          {busy ? busy + '…' : error ? 'syntax error' : cancelled ? 'cancelled' : run ? (stale ? 'stale' : incomplete.length ? 'INCOMPLETE' : 'ok') : ''}
+        </span>
       </header>
 
       <main class="workspace">
@@ -248,6 +305,7 @@ function App() {
                 knobDiffs={run.knobDiffs}
                 stale={stale}
                 concurrent={run.concurrent}
+                {...(run.limits ? { limits: run.limits } : {})}
                 selected={[profA, profB].filter(Boolean)}
                 onPickProfile={(p) => {
                   if (p === profA) return;
@@ -260,6 +318,10 @@ function App() {
                     setProfA(p);
                   }
                   setJump({ line, seq: Date.now() });
+                }}
+                onPickSchedule={(p, line) => {
+                  if (p !== profA && p !== profB) setProfA(p);
+                  setSchedPick({ profile: p, line, seq: Date.now() });
                 }}
               />
             </>
@@ -285,11 +347,13 @@ function App() {
           idx={idx}
           setIdx={setIdx}
           jump={jump}
+          schedPick={schedPick}
+          concurrent={run.concurrent}
           onActive={(line, viol) => setActive({ line, viol })}
         />
       )}
 
-      <footer class={'statusbar' + (error || fatal ? ' bad' : '')} data-testid="status">
+      <footer class={'statusbar' + (error || fatal ? ' bad' : !busy && !cancelled && run && incomplete.length ? ' incomplete' : '')} data-testid="status">
         {status}
       </footer>
     </div>

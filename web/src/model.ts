@@ -1,6 +1,28 @@
 // Helpers over the run results shared by the matrix and the step view.
 
-import type { KnobDiff, KnobRef, Outcome, ProfileRun } from './api.js';
+import type { KnobDiff, KnobRef, Limits, Outcome, ProfileRun } from './api.js';
+
+/** A count with thousands separators. */
+export function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Profiles whose exploration stopped at a bound: INCOMPLETE, never a pass. */
+export function incompleteRuns(runs: ProfileRun[]): ProfileRun[] {
+  return runs.filter((r) => r.explored && !r.explored.complete);
+}
+
+/** Why and where an exploration stopped, with its counts (as the CLI's INCOMPLETE line). */
+export function boundText(x: NonNullable<ProfileRun['explored']>, limits?: Limits): string {
+  const counts = `${fmt(x.states)} states, ${fmt(x.transitions)} transitions${x.depth !== undefined ? `, depth ${x.depth}` : ''}`;
+  if (x.bound === 'time') {
+    const lim = limits ? ` (${limits.timeMs / 1000} s)` : '';
+    return x.states ? `stopped by the time limit${lim} after ${counts}: no verdict` : `not explored: the time limit${lim} was reached before it`;
+  }
+  if (x.bound === 'max-states') return `hit the max-states bound${limits ? ` (${fmt(limits.maxStates)})` : ''}: ${counts}`;
+  if (x.bound === 'max-depth') return `hit the max-depth bound: ${counts}`;
+  return `stopped early: ${counts}`;
+}
 
 /** Every final outcome of a run (one for a straight run, each distinct one for an explored race). */
 export function outcomesOf(run: ProfileRun): Outcome[] {
