@@ -228,10 +228,11 @@ export function StepView(props: Props) {
     const all: { k: KnobRef; op: string }[] = [...(knobs?.added ?? []).map((k) => ({ k, op: '+' })), ...(knobs?.removed ?? []).map((k) => ({ k, op: '−' }))];
     return [...all.filter((c) => consulted.has(c.k.name)), ...all.filter((c) => !consulted.has(c.k.name))];
   }, [knobs, consulted]);
-  // the first step after which the two profiles' results, kernel paths or states part ways
+  const loading = la === null || la.key !== stepsKey(profA) || (!!profB && (lb === null || lb.key !== stepsKey(profB)));
+  // the first step after which the two profiles' results, kernel paths or states part ways (once both are loaded)
   const divergent = useMemo(() => {
     const out: boolean[] = [];
-    if (!B || A.noReplay || B.noReplay) return out;
+    if (!B || A.noReplay || B.noReplay || loading) return out;
     for (let k = 0; k < n; k++) {
       const a = A.steps[k];
       const b = B.steps[k];
@@ -245,7 +246,7 @@ export function StepView(props: Props) {
       );
     }
     return out;
-  }, [A.steps, B?.steps]);
+  }, [A.steps, B?.steps, loading]);
   const firstDiv = divergent.indexOf(true);
   const diverge = firstDiv >= 0 ? { k: firstDiv } : null;
 
@@ -261,7 +262,6 @@ export function StepView(props: Props) {
     return () => window.removeEventListener('keydown', h);
   }, [i, n]);
 
-  const loading = la === null || la.key !== stepsKey(profA) || (profB && (lb === null || lb.key !== stepsKey(profB)));
   const unit = scheduled ? 'transition' : 'step';
 
   return (
