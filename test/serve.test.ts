@@ -14,6 +14,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const scenario84 = readFileSync(`${root}/corpus/84-ro-pin-previously-shared.pin`, 'utf8');
 const scenario24 = readFileSync(`${root}/corpus/24-dirty-cow-race.pin`, 'utf8');
 const scenario51 = readFileSync(`${root}/corpus/51-gup-fast-fork-race.pin`, 'utf8');
+const scenario41 = readFileSync(`${root}/corpus/41-longterm-pin-writeback-race.pin`, 'utf8');
 
 /** Five racing threads: ~136,000 states on 6.18, several seconds to explore in full. */
 const RACE5 = readFileSync(`${root}/test/e2e/five-thread-race.pin`, 'utf8');
@@ -321,6 +322,17 @@ test('serve: a race\'s witness stepped with the state after each transition, and
   assert.equal(on518.replayed, false);
   assert.match(on518.reason, /^transition \d+: .*(more|fewer) transitions/);
   assert.deepEqual(on518.steps, []);
+  // two background events on one line (writeback and reclaim): each witness names its own event, and replays
+  const run41 = await post(srv.url, 'api/run', { text: scenario41 });
+  const w41 = run41.runs.find((r: any) => r.kernel === '5.18').checks.find((c: any) => /DATA_LOSS/.test(c.clause) && c.traceKind === 'witness');
+  const bg = w41.schedule.filter((m: any) => m.line === 10).map((m: any) => m.thread);
+  assert.ok(new Set(bg).size === 2, `the witness runs both background events: ${JSON.stringify(w41.schedule)}`);
+  const on518w = await post(srv.url, 'api/steps', { text: scenario41, kernel: '5.18', schedule: w41.schedule });
+  assert.equal(on518w.replayed, true, on518w.reason);
+  assert.equal(on518w.steps.length, w41.schedule.length);
+  assert.ok(on518w.steps.some((x: any) => x.violations.some((v: any) => v.kind === 'DATA_LOSS')));
+  const texts = new Set(on518w.steps.filter((x: any) => x.line === 10).map((x: any) => `${x.thread}: ${x.text}`));
+  assert.deepEqual([...texts].sort(), ['background 1: background writeback(f)', 'background 2: background reclaim()']);
   // without a schedule a race is shown in written order, and says so
   const written = await post(srv.url, 'api/steps', { text: scenario24, kernel: '4.8' });
   assert.equal(written.mode, 'written');

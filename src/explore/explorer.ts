@@ -452,7 +452,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   };
 }
 
-function callText(st: Step): string {
+export function callText(st: Step): string {
   if (st.stmt.kind !== 'call') return '';
   const c = st.stmt.call;
   return `${c.name}(${c.args.map((a) => (a.kind === 'int' ? a.n : a.kind === 'char' ? `'${a.ch}'` : a.kind === 'name' ? a.name + (a.offset ? `+${a.offset.n}` : '') : a.names.map((n) => n.name).join('|'))).join(', ')})`;

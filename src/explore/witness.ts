@@ -7,7 +7,7 @@
 // same schedule does not exist on that profile -- which is said, not papered
 // over.
 
-import { Program, type WitnessStep } from './explorer.js';
+import { Program, callText, type WitnessStep } from './explorer.js';
 import { Canonicalizer } from './canon.js';
 import { Run, RunError, showResult, type Prepared } from '../interp/interpreter.js';
 import { ModelCapacityError, ModelInvariantError, type KnobUse } from '../model/kernel.js';
@@ -46,14 +46,15 @@ export type ScheduleReplay =
   | { ok: true; initial: Snapshot; steps: ScheduleStep[]; numbering: 'allocation' | 'canonical' }
   | { ok: false; initial: Snapshot; at: number; reason: string };
 
-/** The slot of the thread that runs each line of the scenario. */
-function threadOfLine(prog: Program): Map<number, number> {
-  const m = new Map<number, number>();
+/** The slots of the threads that run each line of the scenario (several background events can share a line). */
+function threadsOfLine(prog: Program): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  const add = (line: number, slot: number) => m.set(line, [...(m.get(line) ?? []), slot]);
   for (const b of prog.blocks) {
-    if (b.kind === 'step') m.set(b.line, 0);
-    else b.threads.forEach((t, i) => t.forEach((st) => m.set(st.line, 1 + i)));
+    if (b.kind === 'step') add(b.line, 0);
+    else b.threads.forEach((t, i) => t.forEach((st) => add(st.line, 1 + i)));
   }
-  prog.bgSteps.forEach((st, e) => m.set(st.line, 1 + prog.parThreads + e));
+  prog.bgSteps.forEach((st, e) => add(st.line, 1 + prog.parThreads + e));
   return m;
 }
 
@@ -66,8 +67,14 @@ export function threadName(prog: Program, slot: number): string {
 /** The schedule of an explorer witness or counterexample (`ClauseVerdict.trace`). */
 export function scheduleOf(pr: Prepared, trace: WitnessStep[]): Move[] {
   const prog = new Program(pr);
-  const slots = threadOfLine(prog);
-  return trace.map((t) => ({ thread: slots.get(t.line) ?? -1, line: t.line, start: t.segment === '' || t.segment === 'starts' }));
+  const slots = threadsOfLine(prog);
+  // a background event's witness step names its call (explorer.ts replay())
+  const bgCall = (slot: number) => callText(prog.bgSteps[slot - 1 - prog.parThreads]!);
+  return trace.map((t) => {
+    const cands = slots.get(t.line) ?? [];
+    const slot = cands.length > 1 ? (cands.find((c) => c > prog.parThreads && t.stmt.endsWith(bgCall(c))) ?? cands[0]!) : (cands[0] ?? -1);
+    return { thread: slot, line: t.line, start: t.segment === '' || t.segment === 'starts' };
+  });
 }
 
 function stmtText(pr: Prepared, line: number): string {
@@ -138,7 +145,7 @@ function replayWith(pr: Prepared, profile: Profile, moves: Move[], reduce: boole
       threadName: threadName(prog, m.thread),
       actor: st.actor.name,
       line: st.line,
-      text: stmtText(pr, st.line),
+      text: m.thread > prog.parThreads ? `background ${callText(st)}` : stmtText(pr, st.line),
       segment: seg === 0 && finished ? '' : seg === 0 ? 'starts' : finished ? 'finishes' : 'continues',
       result: finished && target ? String(showResult(pr, run.k, run.result(target))) : null,
       violations: run.violations.slice(v0).map((v) => ({ kind: v.kind, detail: v.detail })),
