@@ -232,7 +232,10 @@ export function serve(port: number, opts: ServeOptions = {}): Promise<Server> {
     else if ('fail' in o) {
       console.error(`pinlab serve: ${req.method} ${req.url}: ${o.fail}`);
       [status, out] = [500, { error: 'internal error' }];
-    } else if ('died' in o) [status, out] = [503, { error: `the run stopped: ${o.died}` }];
+    } else if ('died' in o) {
+      console.error(`pinlab serve: ${req.method} ${req.url}: ${o.died}${o.detail ? `\n${o.detail}` : ''}`);
+      [status, out] = [503, { error: `the run stopped: ${o.died}` }];
+    }
     else if ('busy' in o) [status, out] = [503, { error: `busy: ${p.running()} requests are being computed and ${p.queued()} wait; try again` }];
     else [status, out] = [503, { error: guarded ? 'the run did not stop at its time limit and was stopped' : 'cancelled' }];
     if (stream) res.end(JSON.stringify('result' in o ? { result: out } : out) + '\n');

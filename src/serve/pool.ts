@@ -11,8 +11,8 @@ export type JobOutcome =
   | { result: unknown }
   /** an exception in the worker (logged by the server, never shown) */
   | { fail: string }
-  /** the worker stopped: out of memory, or exited */
-  | { died: string }
+  /** the worker stopped: out of memory, or exited (detail: for the server's log) */
+  | { died: string; detail?: string }
   | { cancelled: true }
   /** too many requests running and waiting */
   | { busy: true };
@@ -89,7 +89,12 @@ export class JobPool {
       else finish({ fail: m.fail }, false);
     };
     const onError = (e: Error & { code?: string }) =>
-      finish({ died: e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory (the limit is ${this.opts.memoryMb} MiB per worker)` : 'the worker failed' }, false);
+      finish(
+        e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? { died: `out of memory (the limit is ${this.opts.memoryMb} MiB per worker)` }
+          : { died: 'the worker failed', detail: e.stack ?? String(e) },
+        false,
+      );
     const onExit = (code: number) => finish({ died: `the worker exited (${code})` }, false);
 
     const finish = (o: JobOutcome, reusable: boolean) => {
