@@ -205,7 +205,10 @@ function App() {
     if (incomplete.length)
       return `${r.scenario}: INCOMPLETE: ${incomplete.map((x) => `${x.kernel} ${boundText(x.explored!, r.limits)}`).join('; ')}. Unexplored interleavings remain: no never/expect clause passes there (ran in ${took})`;
     const states = r.runs.reduce((n, x) => n + (x.explored?.states ?? 0), 0);
-    return `${r.scenario}: ${r.profiles.length} profile(s), explored every interleaving (${fmt(states)} states in all), ran in ${took}`;
+    const errs = r.runs.filter((x) => x.error).length;
+    return errs
+      ? `${r.scenario}: ${r.profiles.length - errs} of ${r.profiles.length} profile(s) explored in full (${fmt(states)} states in all); ${errs} could not run; ran in ${took}`
+      : `${r.scenario}: ${r.profiles.length} profile(s), explored every interleaving (${fmt(states)} states in all), ran in ${took}`;
   };
   const status = error
     ? `line ${error.line}, column ${error.column}: ${error.message}`
