@@ -531,3 +531,69 @@ test('property: mutated corpus files parse or fail with a positioned error', () 
     { numRuns: 300 },
   );
 });
+
+// ---------------------------------------------------------------------------
+// input limits (docs/limits.md): each one is a positioned error that names it
+
+test('limits: every limit is a positioned error naming it; the largest accepted value passes', async () => {
+  const { LIMITS } = await import('../src/lang/ops.js');
+  const M = 'A: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)\n'; // line 2 after 'scenario t'
+  const ok = (text: string) => assert.doesNotThrow(() => checkScenario(parseScenario(text, 't.pin')), text.slice(0, 200));
+  // numbers
+  ok(`scenario t\n${M}A: x[0] = ${LIMITS.number}\n`);
+  assertErr(`scenario t\n${M}A: x[0] = ${LIMITS.number + 1}\n`, 3, 11, /the number 268435456 is too large: numbers go up to 268435455/);
+  assertErr(`scenario t\n${M}A: r = x[0]\nexpect r == 0x10000000\n`, 4, 13, /too large/);
+  // pages in one call, in a file; indices and x+N offsets
+  ok(`scenario t\nA: x = mmap(anon, ${LIMITS.pages}, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: x[${LIMITS.pages - 1}] = 'a'\nA: munmap(x+${LIMITS.pages - 1}, 1)\n`);
+  assertErr(`scenario t\nA: x = mmap(anon, ${LIMITS.pages + 1}, PROT_READ, MAP_PRIVATE)\n`, 2, 19, /mmap of 1025 pages; the limit is 1024 pages in one call/);
+  assertErr(`scenario t\n${M}A: p = pin_user_pages(x, 5000, FOLL_WRITE)\n`, 3, 26, /pin_user_pages of 5000 pages; the limit is 1024/);
+  assertErr(`scenario t\nfile f on ext4 pages ${LIMITS.pages + 1} = 'a'\n`, 2, 22, /a file of 1025 pages; the limit is 1024 pages/);
+  assertErr(`scenario t\n${M}A: x[${LIMITS.pages}] = 'a'\n`, 3, 6, /page index 1024 is out of range: it must be below 1024/);
+  assertErr(`scenario t\n${M}A: r = x[4096]\n`, 3, 10, /page index 4096 is out of range/);
+  assertErr(`scenario t\n${M}A: munmap(x+${LIMITS.pages}, 1)\n`, 3, 13, /offset 1024 is out of range/);
+  assertErr(`scenario t\nfile f on ext4 pages 1 = 'a'\nA: write(f, 2000, 'b')\n`, 3, 13, /page index 2000 is out of range/);
+  assertErr(`scenario t\nfile f on ext4 pages 1 = 'a'\nexpect disk(f, 1024) == 'a'\n`, 3, 16, /page index 1024 is out of range/);
+  // the address space
+  const maps = (n: number) => Array.from({ length: n }, (_, i) => `A: x${i} = mmap(anon, 1024, PROT_READ, MAP_PRIVATE)`).join('\n');
+  ok(`scenario t\n${maps(4)}\n`);
+  assertErr(`scenario t\n${maps(4)}\nA: y = mmap(anon, 1, PROT_READ, MAP_PRIVATE)\n`, 6, 19, /maps 4097 pages; the limit is 4096/);
+  // steps, processes, threads, background events and counts
+  ok(`scenario t\n${M}${'A: x[0] = 1\n'.repeat(LIMITS.steps - 1)}`);
+  assertErr(`scenario t\n${M}${'A: x[0] = 1\n'.repeat(LIMITS.steps)}`, 2 + LIMITS.steps, 1, /more than 256 steps; that is the limit/);
+  const forks = (n: number) => Array.from({ length: n }, (_, i) => `A: C${i} = fork()`).join('\n');
+  ok(`scenario t\n${M}${forks(LIMITS.processes - 1)}\n`);
+  assertErr(`scenario t\n${M}${forks(LIMITS.processes)}\n`, 2 + LIMITS.processes, 4, /process number 17: the limit is 16 processes/);
+  const par = (n: number) => `par ${Array.from({ length: n }, () => '{\nA: x[0] = 1\n}').join(' ')}\n`;
+  ok(`scenario t\n${M}${par(LIMITS.threads)}`);
+  assertErr(`scenario t\n${M}${par(LIMITS.threads + 1)}`, 3, 1, /this 'par' has 9 threads; the limit is 8/);
+  ok(`scenario t\nbackground reclaim() x${LIMITS.backgroundTimes}\n${M}`);
+  assertErr(`scenario t\nbackground reclaim() x${LIMITS.backgroundTimes + 1}\n${M}`, 2, 22, /fires 1 to 16 times \(x1 \.\. x16\), not x17/);
+  assertErr(`scenario t\nbackground reclaim() x99999999999999999999\n${M}`, 2, 22, /not x9999/);
+  assertErr(`scenario t\nbackground ${Array.from({ length: LIMITS.background + 1 }, () => 'compact()').join(', ')}\n${M}`, 2, 100, /more than 8 background events/);
+  // devices, secondaries, files
+  assertErr(`scenario t\n${Array.from({ length: LIMITS.devices + 1 }, (_, i) => `device d${i}`).join('\n')}\n${M}`, 2 + LIMITS.devices, 8, /more than 16 devices/);
+  assertErr(`scenario t\n${M}${Array.from({ length: LIMITS.secondaries + 1 }, (_, i) => `secondary s${i} of A`).join('\n')}\n`, 3 + LIMITS.secondaries, 11, /more than 4 secondary MMUs/);
+  assertErr(`scenario t\n${Array.from({ length: LIMITS.files + 1 }, (_, i) => `file f${i} on tmpfs pages 1 = 'a'`).join('\n')}\n`, 2 + LIMITS.files, 6, /more than 16 files/);
+  assertErr(`scenario t\n${Array.from({ length: LIMITS.files }, (_, i) => `file f${i} on tmpfs pages 1 = 'a'`).join('\n')}\nA: g = memfd_create(1)\n`, 2 + LIMITS.files, 8, /file number 17; the limit is 16 files/);
+  // nesting, operators per clause, tokens per line, file size
+  const R = `scenario t\n${M}A: r = x[0]\n`;
+  ok(`${R}expect ${'('.repeat(LIMITS.nesting)}r == 'a'${')'.repeat(LIMITS.nesting)}\n`);
+  assertErr(`${R}expect ${'('.repeat(LIMITS.nesting + 1)}r == 'a'${')'.repeat(LIMITS.nesting + 1)}\n`, 4, 8 + LIMITS.nesting, /parentheses nested more than 32 deep/);
+  assertErr(`${R}expect ${'not '.repeat(10000)}clean\n`, 4, 8 + 4 * LIMITS.clauseOperators, /more than 64 'and', 'or' and 'not' operators/);
+  ok(`${R}expect ${Array.from({ length: LIMITS.clauseOperators + 1 }, () => "r == 'a'").join(' and ')}\n`);
+  assertErr(`${R}expect ${Array.from({ length: LIMITS.clauseOperators + 2 }, () => "r == 'a'").join(' and ')}\n`, 4, 8 + 13 * LIMITS.clauseOperators + 9, /operators/);
+  assertErr(`scenario t\nkernels ${'5.9 '.repeat(LIMITS.lineTokens)}\n`, 2, 9 + 4 * (LIMITS.lineTokens - 1), /more than 1024 tokens/);
+  assertErr(`scenario t\n${'#'.repeat(LIMITS.fileChars)}\n`, 2, LIMITS.fileChars - 10, /longer than 262144 characters/);
+  // the model's size: each limit alone fits, their product does not
+  const huge = `scenario t\nA: x = mmap(anon, 1024, PROT_READ|PROT_WRITE, MAP_PRIVATE)\n${Array.from({ length: 200 }, (_, i) => `A: p${i} = pin_user_pages(x, 1024, FOLL_WRITE)`).join('\n')}\n`;
+  const e = errorOf(huge);
+  assert.match(e.message, /the model of this scenario would need \d+ MiB of state from this step on; the limit is 32 MiB/);
+  assert.ok(e.line > 2 && huge.split('\n')[e.line - 1]!.slice(e.col - 1).startsWith('pin_user_pages('), `${e.line}:${e.col}`);
+});
+
+test('limits: the lexer is linear on long lines (no rescans of the line per token)', () => {
+  const t0 = performance.now();
+  errorOf(`scenario t\n${')x1'.repeat(80000)}\n`);
+  errorOf(`scenario t\nbackground reclaim()${' x1'.repeat(60000)}\n`);
+  assert.ok(performance.now() - t0 < 3000, `${(performance.now() - t0).toFixed(0)} ms`);
+});

@@ -236,3 +236,291 @@ test('same operations, same state: the model is deterministic', () => {
     { numRuns: 100, seed: 7 },
   );
 });
+
+// ---------------------------------------------------------------------------
+// input limits (docs/limits.md): parser and checker never crash, overflow or
+// hang, and a scenario they accept never outgrows the model's tables
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseScenario } from '../src/lang/parser.js';
+import { checkScenario } from '../src/lang/check.js';
+import { PinlabSyntaxError } from '../src/lang/errors.js';
+import { LIMITS } from '../src/lang/ops.js';
+import { Prepared } from '../src/interp/interpreter.js';
+import { runScenarioProfile } from '../src/interp/runner.js';
+import { makeProfile } from '../src/profiles/profiles.js';
+
+const CORPUS_DIR = fileURLToPath(new URL('../../corpus/', import.meta.url));
+function corpusTexts(dir = CORPUS_DIR, out: string[] = []): string[] {
+  for (const n of readdirSync(dir).sort()) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) corpusTexts(p, out);
+    else if (n.endsWith('.pin')) out.push(readFileSync(p, 'utf8'));
+  }
+  return out;
+}
+const CORPUS = corpusTexts();
+
+/** Parse and check: either it is accepted, or a PinlabSyntaxError points inside the text; nothing else, and quickly. */
+function frontEnd(text: string, budgetMs = 3000): { ok: true; sc: ReturnType<typeof parseScenario>; info: ReturnType<typeof checkScenario> } | { ok: false; e: PinlabSyntaxError } {
+  const t0 = performance.now();
+  const lines = text.split(/\r\n|\r|\n/);
+  let res: ReturnType<typeof frontEnd>;
+  try {
+    const sc = parseScenario(text, 'p.pin');
+    res = { ok: true, sc, info: checkScenario(sc) };
+  } catch (e) {
+    if (!(e instanceof PinlabSyntaxError)) throw new Error(`not a positioned error (${(e as Error)?.constructor?.name}): ${(e as Error)?.message} on ${JSON.stringify(text.slice(0, 300))}`);
+    const where = `${e.line}:${e.col} ${e.message}`;
+    assert.ok(Number.isInteger(e.line) && e.line >= 1 && e.line <= lines.length, where);
+    assert.ok(Number.isInteger(e.col) && e.col >= 1 && e.col <= lines[e.line - 1]!.length + 1, where);
+    res = { ok: false, e };
+  }
+  const ms = performance.now() - t0;
+  assert.ok(ms < budgetMs, `parse+check took ${ms.toFixed(0)} ms on ${JSON.stringify(text.slice(0, 200))}...`);
+  return res;
+}
+
+const BIG = ['4294967296', '2147483648', '268435456', '99999999999999999999999', '0x7fffffff', '0x' + 'f'.repeat(300), '9'.repeat(400), '1024', '1025', '4096'];
+
+test('limits: random text, mutated corpus, huge numbers and deep nesting give a positioned error or a checked scenario, quickly', () => {
+  // random text, in every character range
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => void frontEnd(s)), { numRuns: 200, seed: 1 });
+  // corpus files with their numbers replaced by huge ones, lines duplicated, parentheses and operators piled up
+  const edit = fc.record({
+    which: fc.nat(),
+    at: fc.nat(),
+    kind: fc.constantFrom('number', 'dupline', 'nest', 'not', 'and', 'times', 'pages', 'index'),
+    big: fc.constantFrom(...BIG),
+    depth: fc.constantFrom(1, 31, 32, 33, 64, 65, 500, 5000),
+  });
+  fc.assert(
+    fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
+      let t = CORPUS[edits[0]!.which % CORPUS.length]!;
+      for (const e of edits) {
+        const lines = t.split('\n');
+        const li = e.at % lines.length;
+        switch (e.kind) {
+          case 'number': {
+            const ms = [...t.matchAll(/\b\d+\b/g)];
+            if (ms.length) {
+              const m = ms[e.at % ms.length]!;
+              t = t.slice(0, m.index) + e.big + t.slice(m.index! + m[0].length);
+            }
+            break;
+          }
+          case 'dupline':
+            lines.splice(li, 0, ...Array.from({ length: Math.min(e.depth, 400) }, () => lines[li]!));
+            t = lines.join('\n');
+            break;
+          case 'nest':
+            t += `\nexpect ${'('.repeat(e.depth)}clean${')'.repeat(e.depth)}\n`;
+            break;
+          case 'not':
+            t += `\nexpect ${'not '.repeat(e.depth)}clean\n`;
+            break;
+          case 'and':
+            t += `\nnever ${Array.from({ length: Math.min(e.depth, 2000) + 1 }, () => 'clean').join(' or ')}\n`;
+            break;
+          case 'times':
+            t += `\nbackground reclaim() x${e.big}\n`;
+            break;
+          case 'pages':
+            t = t.replace(/mmap\((\w+), \d+/, `mmap($1, ${e.big}`);
+            break;
+          case 'index':
+            t = t.replace(/\[\d+\]/, `[${e.big}]`);
+            break;
+        }
+      }
+      frontEnd(t);
+    }),
+    { numRuns: 200, seed: 2 },
+  );
+});
+
+test('limits: the observed crashes are positioned errors (huge mmap and pin, a huge number, 500 nested parentheses)', () => {
+  const head = 'scenario t\nA: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: r = x[0]\n';
+  const cases: [string, number, number, RegExp][] = [
+    ['scenario t\nA: x = mmap(anon, 100000000, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: p = pin_user_pages(x, 100000000, FOLL_WRITE|FOLL_LONGTERM)\n', 2, 19, /mmap of 100000000 pages; the limit is 1024 pages/],
+    [head + 'A: x[0] = 99999999999999999999\n', 4, 11, /too large: numbers go up to 268435455/],
+    [head + `expect ${'('.repeat(500)}r == 'a'${')'.repeat(500)}\n`, 4, 8 + 32, /parentheses nested more than 32 deep/],
+  ];
+  for (const [text, line, col, msg] of cases) {
+    const r = frontEnd(text);
+    assert.ok(!r.ok, text);
+    assert.equal(`${r.e.line}:${r.e.col}`, `${line}:${col}`, r.e.message);
+    assert.match(r.e.message, msg);
+  }
+});
+
+// Scenarios built from every operation with page counts, indices and counts at the limits: the
+// checker accepts them or stops them with a positioned limit error; accepted ones run on the model
+// (straight, and through the explorer) without outgrowing a table.
+const NUM = fc.oneof(fc.constantFrom(0, 1, 2, 3, LIMITS.pages - 2, LIMITS.pages - 1, LIMITS.pages), fc.nat(LIMITS.pages));
+type GenStep = { op: string; a: number; b: number; n: number; i: number; flag: number };
+const stepGen: fc.Arbitrary<GenStep> = fc.record({
+  op: fc.constantFrom(
+    'mmap', 'mmapfile', 'store', 'load', 'pin', 'unpin', 'fork', 'exit', 'madvise', 'munmap', 'mprotect', 'mremap', 'compact', 'reclaim', 'drop', 'ksm',
+    'migrate', 'poison', 'write', 'read', 'truncate', 'fsync', 'odirect', 'memfd', 'dma', 'pvm', 'procmem', 'writeback',
+  ),
+  a: fc.nat(),
+  b: fc.nat(),
+  n: NUM,
+  i: NUM,
+  flag: fc.nat(),
+});
+
+function buildScenario(steps: GenStep[], opts: { par: boolean; bg: number; files: number }): string {
+  const out = ['scenario limits', 'device dev'];
+  const files: string[] = [];
+  for (let f = 0; f < opts.files; f++) {
+    const fs = ['ext4', 'tmpfs', 'hugetlbfs'][f % 3]!;
+    files.push(`f${f}`);
+    out.push(`file f${f} on ${fs} pages ${f === 0 ? LIMITS.pages : 2} = 'd'`);
+  }
+  if (opts.bg) out.push(`background reclaim() x${opts.bg}, compact() x${Math.min(opts.bg, 2)}`);
+  const maps: string[] = [];
+  const pins: string[] = [];
+  const procs = ['A'];
+  let v = 0;
+  const pick = <T,>(xs: T[], i: number): T | undefined => (xs.length ? xs[i % xs.length] : undefined);
+  const body: string[] = [];
+  for (const s of steps) {
+    const who = pick(procs, s.a)!;
+    const m = pick(maps, s.b);
+    const p = pick(pins, s.b);
+    const f = pick(files, s.a);
+    const prot = ['PROT_READ|PROT_WRITE', 'PROT_READ', 'PROT_NONE'][s.flag % 3];
+    switch (s.op) {
+      case 'mmap':
+        maps.push(`m${v}`);
+        body.push(`A: m${v++} = mmap(anon, ${Math.max(1, s.n)}, PROT_READ|PROT_WRITE, ${['MAP_PRIVATE', 'MAP_SHARED', 'MAP_PRIVATE|MAP_POPULATE', 'MAP_PRIVATE|MAP_HUGETLB'][s.flag % 4]})`);
+        break;
+      case 'mmapfile':
+        if (f) {
+          maps.push(`m${v}`);
+          body.push(`A: m${v++} = mmap(${f}, ${Math.max(1, s.n)}, PROT_READ|PROT_WRITE, ${['MAP_PRIVATE', 'MAP_SHARED|MAP_POPULATE'][s.flag % 2]})`);
+        }
+        break;
+      case 'store':
+        if (m) body.push(`${who}: ${m}[${s.i}] = ${s.flag % 2 ? LIMITS.number : "'w'"}`);
+        break;
+      case 'load':
+        if (m) body.push(`${who}: r${v++} = ${m}[${s.i}]`);
+        break;
+      case 'pin':
+        if (m) {
+          pins.push(`p${v}`);
+          const call = ['pin_user_pages', 'pin_user_pages_fast', 'get_user_pages', 'io_uring_register_buffers'][s.flag % 4]!;
+          body.push(`${who}: p${v++} = ${call}(${m}, ${s.n}${call.startsWith('io_') ? '' : s.flag % 3 ? ', FOLL_WRITE|FOLL_LONGTERM' : ', FOLL_WRITE'})`);
+        }
+        break;
+      case 'unpin':
+        if (p) body.push(`A: unpin_user_pages(${p})`);
+        break;
+      case 'fork':
+        procs.push(`C${v}`);
+        body.push(`${who}: C${v++} = fork()`);
+        break;
+      case 'exit':
+        if (who !== 'A') body.push(`${who}: exit()`);
+        break;
+      case 'madvise':
+        if (m) body.push(`${who}: madvise(${m}${s.i ? `+${s.i}` : ''}, ${s.n}, ${['MADV_DONTNEED', 'MADV_PAGEOUT', 'MADV_HUGEPAGE', 'MADV_COLLAPSE', 'MADV_DONTFORK', 'MADV_MERGEABLE', 'MADV_WIPEONFORK'][s.flag % 7]})`);
+        break;
+      case 'munmap':
+        if (m) body.push(`${who}: munmap(${m}${s.i ? `+${s.i}` : ''}, ${s.n})`);
+        break;
+      case 'mprotect':
+        if (m) body.push(`${who}: mprotect(${m}${s.i ? `+${s.i}` : ''}, ${s.n}, ${prot})`);
+        break;
+      case 'mremap':
+        if (m) {
+          maps.push(`m${v}`);
+          body.push(`${who}: m${v++} = mremap(${m}, ${Math.max(1, s.n)})`);
+        }
+        break;
+      case 'compact':
+      case 'reclaim':
+      case 'drop':
+      case 'ksm':
+        body.push(`sys: ${({ compact: 'compact', reclaim: 'reclaim', drop: 'drop_caches', ksm: 'ksm_scan' } as Record<string, string>)[s.op]}()`);
+        break;
+      case 'migrate':
+      case 'poison':
+        if (m) body.push(`sys: ${s.op === 'migrate' ? 'migrate' : 'memory_failure'}(${m}, ${s.i})`);
+        break;
+      case 'write':
+        if (f) body.push(`${who}: write(${f}, ${s.i}, ${s.flag % 2 ? LIMITS.number : "'v'"})`);
+        break;
+      case 'read':
+        if (f) body.push(`${who}: r${v++} = read(${f}, ${s.i})`);
+        break;
+      case 'truncate':
+        if (f) body.push(`${who}: ftruncate(${f}, ${s.n})`);
+        break;
+      case 'fsync':
+        if (f) body.push(`${who}: fsync(${f})`);
+        break;
+      case 'writeback':
+        if (f) body.push(`sys: writeback(${f})`);
+        break;
+      case 'odirect':
+        if (f && m) body.push(`${who}: odirect_${s.flag % 2 ? 'read' : 'write'}(${f}, ${s.i}, ${m})`);
+        break;
+      case 'memfd':
+        files.push(`g${v}`);
+        body.push(`A: g${v++} = memfd_create(${s.n})`);
+        break;
+      case 'dma':
+        if (p) body.push(s.flag % 2 ? `dev: dma_write(${p}, ${s.i}, 'D')` : `dev: r${v++} = dma_read(${p}, ${s.i})`);
+        break;
+      case 'pvm':
+        if (m && procs.length > 1) body.push(`A: process_vm_writev(${pick(procs, s.a + 1)}, ${m}, ${s.i}, 'P')`);
+        break;
+      case 'procmem':
+        if (m) body.push(`${who}: proc_mem_write(${m}, ${s.i}, 'M')`);
+        break;
+    }
+  }
+  if (opts.par && body.length >= 4) {
+    const k = body.length - 4;
+    out.push(...body.slice(0, k), 'par {', body[k]!, body[k + 1]!, '} {', body[k + 2]!, body[k + 3]!, '}');
+  } else out.push(...body);
+  out.push('expect clean or not clean');
+  return out.join('\n') + '\n';
+}
+
+test('limits: scenarios at the limits never reach a model-capacity or typed-array error', () => {
+  const profiles = ['4.8', '5.8', '5.19', '6.18'].map((v) => makeProfile(v, []));
+  let accepted = 0;
+  let rejected = 0;
+  fc.assert(
+    fc.property(
+      fc.array(stepGen, { minLength: 1, maxLength: 40 }),
+      fc.boolean(),
+      fc.constantFrom(0, 0, 1, LIMITS.backgroundTimes),
+      fc.integer({ min: 0, max: 3 }),
+      fc.nat(),
+      (steps, par, bg, files, pi) => {
+        const text = buildScenario(steps, { par, bg, files });
+        const r = frontEnd(text);
+        if (!r.ok) {
+          // what the generator builds is well-formed: only a limit may stop it
+          assert.match(r.e.message, /docs\/limits\.md/, `${r.e.line}:${r.e.col} ${r.e.message}\n${text}`);
+          rejected++;
+          return;
+        }
+        accepted++;
+        const pr = new Prepared(r.sc, r.info);
+        const run = runScenarioProfile(pr, profiles[pi % profiles.length]!, { maxStates: 300, maxDepth: 200 });
+        assert.doesNotMatch(run.error ?? '', /model error|full|sizing/, `${run.error}\n${text}`);
+      },
+    ),
+    { numRuns: Number(process.env.PINLAB_LIMIT_RUNS ?? 60), seed: Number(process.env.PINLAB_LIMIT_SEED ?? 3) },
+  );
+  assert.ok(accepted > 15, `only ${accepted} generated scenarios were accepted (${rejected} rejected)`);
+});

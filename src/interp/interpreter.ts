@@ -7,7 +7,7 @@
 // explored" rather than passed (the explorer, issue 3, settles them).
 
 import type { Arg, Block, Call, Clause, Pred, Scenario, Step, ValueLit } from '../lang/ast.js';
-import type { CheckedInfo } from '../lang/check.js';
+import { modelDims, type CheckedInfo } from '../lang/check.js';
 import { opFor } from '../lang/ops.js';
 import type { ViolationKind } from '../lang/ops.js';
 import { matchersOfSet, profileMatches, type Profile, type VersionMatcher } from '../profiles/profiles.js';
@@ -41,7 +41,6 @@ import {
   showValue,
   PG_ZONE_MOVABLE,
   PG_CMA,
-  HPAGE_PMD_NR,
 } from '../model/state.js';
 import { FOLL_BY_NAME, FOLL_GET, FOLL_LONGTERM, FOLL_NOT_MODELLED, FOLL_PCI_P2PDMA, FOLL_PIN } from '../model/folio.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../model/mmap.js';
@@ -134,73 +133,8 @@ export class Prepared {
     [...info.results.keys()].forEach((r, i) => this.resultIndex.set(r, i));
     this.concurrent = sc.body.some((b) => b.kind === 'par') || sc.background.length > 0;
 
-    const steps = this.steps();
-    let vpages = 1;
-    let filePages = 1;
-    let files = sc.files.length;
-    let maxN = 1;
-    let touched = 0;
-    for (const f of sc.files) filePages = Math.max(filePages, f.pages + 1);
-    for (const st of steps) {
-      if (st.stmt.kind !== 'call') {
-        touched += 1;
-        continue;
-      }
-      const c = st.stmt.call;
-      const ints = c.args.filter((a): a is Extract<Arg, { kind: 'int' }> => a.kind === 'int').map((a) => a.n);
-      const big = Math.max(1, ...ints.map((n) => Math.min(n, 4096)));
-      touched += big;
-      switch (c.name) {
-        case 'mremap':
-          vpages += intArg(c, 1) + HPAGE_PMD_NR - 1; // room to align (thp_get_unmapped_area)
-          break;
-        case 'mmap':
-          vpages += intArg(c, 1) + HPAGE_PMD_NR - 1;
-          filePages = Math.max(filePages, intArg(c, 1) + 1);
-          if (argName(c, 0) === 'anon' && flagNames(c.args[3]).includes('MAP_SHARED')) files++;
-          break;
-        case 'memfd_create':
-        case 'memfd_secret':
-        case 'p2pmem':
-          files++;
-          filePages = Math.max(filePages, intArg(c, 0) + 1);
-          break;
-        case 'memfd_restricted':
-        case 'guest_memfd':
-          files++;
-          vpages += intArg(c, 0);
-          filePages = Math.max(filePages, intArg(c, 0) + 1);
-          break;
-        case 'ftruncate':
-        case 'write':
-        case 'odirect_read':
-        case 'odirect_write':
-          filePages = Math.max(filePages, intArg(c, 1) + 1);
-          break;
-      }
-      for (const a of c.args) if (a.kind === 'int') maxN = Math.max(maxN, Math.min(a.n, 4096));
-    }
-    const procs = Math.max(1, info.processes.length);
-    const bg = sc.background.reduce((n, b) => n + b.count, 0);
-    // THPs take HPAGE_PMD_NR slots each (and the huge zero page some more)
-    const thp = steps.some((st) => st.stmt.kind === 'call' && st.stmt.call.args.some((a) => a.kind === 'name' && /^MADV_(HUGEPAGE|COLLAPSE)$/.test(a.name)));
-    const folios = (thp ? HPAGE_PMD_NR : 1) * (32 + 3 * sc.files.reduce((n, f) => n + f.pages, 0) + 3 * (touched + bg * filePages) * procs);
-    // swap slots: each reclaim or MADV_PAGEOUT can swap out every anon page once
-    const swapping =
-      steps.filter((st) => st.stmt.kind === 'call' && /^(reclaim|madvise)$/.test(st.stmt.call.name)).length +
-      sc.background.filter((b) => b.call.name === 'reclaim').reduce((n, b) => n + b.count, 0);
-    this.dims = {
-      procs,
-      vpages,
-      folios,
-      files: Math.max(1, files),
-      filePages,
-      pins: steps.length + 2,
-      pinPages: maxN,
-      secondaries: sc.secondaries.length,
-      swapSlots: swapping ? Math.min(folios, 4 + swapping * vpages * procs) : 1,
-      results: Math.max(1, this.resultIndex.size),
-    };
+    // the table sizes: enough for anything a scenario within the input limits can do (check.ts, docs/limits.md)
+    this.dims = modelDims(sc, info);
   }
 
   /** Every step in written order (par threads one after another). */
@@ -217,14 +151,6 @@ export class Prepared {
   }
 }
 
-function intArg(c: Call, i: number): number {
-  const a = c.args[i];
-  return a && a.kind === 'int' ? a.n : 1;
-}
-function argName(c: Call, i: number): string | undefined {
-  const a = c.args[i];
-  return a && a.kind === 'name' ? a.name : undefined;
-}
 export function flagNames(a: Arg | undefined): string[] {
   if (!a) return [];
   if (a.kind === 'name') return [a.name];

@@ -7,8 +7,11 @@ import type { Arg, Call, Name, Pos, Pred, ProfileRef, Scenario, Step, ValueLit, 
 import {
   ERRNO_NAMES,
   FOLL_FLAGS,
+  LIMITS,
   MADV_ADVICE,
   MAP_FLAGS,
+  PAGE_COUNT_ARG,
+  PINNING_OPS,
   PROT_FLAGS,
   SIGNAL_NAMES,
   VIOLATION_KINDS,
@@ -21,6 +24,7 @@ import {
 } from './ops.js';
 import { PinlabSyntaxError, didYouMean, suggestion } from './errors.js';
 import { ProfileError, VERSIONS, compareVersions, isVersion, makeProfile, matchersOfSet, profilesOf } from '../profiles/profiles.js';
+import { HPAGE_PMD_NR, Layout, type Dims } from '../model/state.js';
 
 /** the calls whose address may be `x+N` (a range starting N pages into the mapping) */
 const OFFSET_CALLS = new Set(['munmap', 'mprotect', 'madvise']);
@@ -87,6 +91,10 @@ class Checker {
   readonly forkTargets = new Map<string, number>();
   implicit: string | null = null;
   forked = false;
+  /** steps seen so far, files made so far (declared and at run time), pages mapped so far */
+  nSteps = 0;
+  nFiles = 0;
+  mapped = 0;
 
   constructor(readonly s: Scenario) {}
 
@@ -130,15 +138,18 @@ class Checker {
   headers(): void {
     const s = this.s;
     this.actors.set('sys', 'sys');
-    for (const d of s.devices) {
+    s.devices.forEach((d, i) => {
+      if (i === LIMITS.devices) this.fail(d.pos, `more than ${LIMITS.devices} devices; that is the limit (docs/limits.md)`);
       this.declare(d, 'device');
       this.actors.set(d.name, 'device');
-    }
-    for (const sec of s.secondaries) {
+    });
+    s.secondaries.forEach((sec, i) => {
+      if (i === LIMITS.secondaries) this.fail(sec.name.pos, `more than ${LIMITS.secondaries} secondary MMUs; that is the limit (docs/limits.md)`);
       this.declare(sec.name, 'secondary');
       this.actors.set(sec.name.name, 'secondary');
-    }
+    });
     for (const f of s.files) {
+      if (++this.nFiles > LIMITS.files) this.fail(f.name.pos, `more than ${LIMITS.files} files; that is the limit (docs/limits.md)`);
       this.declare(f.name, 'file');
       this.files.add(f.name.name);
       if (f.fill.kind === 'name') this.fail(f.fill.pos, `a file is filled with a character like 'a' or a number, not '${f.fill.name}'`);
@@ -257,9 +268,11 @@ class Checker {
   }
 
   step(st: Step): void {
+    if (++this.nSteps > LIMITS.steps) this.fail(st.actor.pos, `more than ${LIMITS.steps} steps; that is the limit (par threads included; docs/limits.md)`);
     const kind = this.actor(st);
     const stmt = st.stmt;
     if (stmt.kind === 'store' || stmt.kind === 'load') {
+      if (stmt.index >= LIMITS.pages) this.index(stmt.index, stmt.indexPos);
       if (kind !== 'process') {
         const alt = kind === 'secondary' ? "; a secondary MMU uses read(x, i) and write(x, i, v)" : kind === 'device' ? '; a device uses dma_read(p, i) and dma_write(p, i, v)' : '';
         this.fail(st.actor.pos, `only a process accesses memory with x[i]; '${st.actor.name}' is ${ACTOR_NOUN[kind]}${alt}`);
@@ -271,6 +284,7 @@ class Checker {
     }
     const op = this.op(kind, stmt.call, st.actor.name);
     this.args(op, stmt.call);
+    this.resources(stmt.call);
     if (stmt.call.name === 'fork') this.forked = true;
     if (stmt.target) {
       if (op.returns === 'proc') this.newProcess(stmt.target);
@@ -283,6 +297,8 @@ class Checker {
   }
 
   newProcess(t: Name): void {
+    if (this.processes.length >= LIMITS.processes)
+      this.fail(t.pos, `process number ${this.processes.length + 1}: the limit is ${LIMITS.processes} processes, the first one and every fork() child (docs/limits.md)`);
     const k = this.kindOf(t.name);
     if (RESERVED.has(t.name)) this.fail(t.pos, `'${t.name}' is a reserved name; choose another process name`);
     if (k !== undefined) this.fail(t.pos, `'${t.name}' is already ${KIND_NOUN[k]}; fork() needs a new name for the child`);
@@ -332,15 +348,39 @@ class Checker {
       const what = n === 0 ? 'no arguments' : n === 1 ? '1 argument' : `${n} arguments`;
       this.fail(pos, `'${call.name}' takes ${what}: ${op.doc.replace(/ returns.*$/, '')}; found ${call.args.length}`);
     }
-    op.params.forEach((p, i) => this.arg(p, call.args[i]!, call));
+    op.params.forEach((p, i) => this.arg(p, call.args[i]!, call, i));
   }
 
-  arg(p: ParamKind, a: Arg, call: Call): void {
+  index(n: number, pos: Pos, what = 'page index'): never {
+    this.fail(pos, `${what} ${n} is out of range: it must be below ${LIMITS.pages}, the page limit (docs/limits.md)`);
+  }
+
+  /** Files made and pages mapped at run time, against their limits. */
+  resources(c: Call): void {
+    const pages = (i: number) => {
+      const a = c.args[i];
+      return a && a.kind === 'int' ? { n: a.n, pos: a.pos } : { n: 0, pos: c.pos };
+    };
+    const makesFile =
+      ['memfd_create', 'memfd_secret', 'memfd_restricted', 'guest_memfd', 'p2pmem'].includes(c.name) ||
+      (c.name === 'mmap' && c.args[0]?.kind === 'name' && c.args[0].name === 'anon' && flagList(c.args[3]).includes('MAP_SHARED'));
+    if (makesFile && ++this.nFiles > LIMITS.files)
+      this.fail(c.pos, `this makes file number ${this.nFiles}; the limit is ${LIMITS.files} files, declared ones, memfds and shared anonymous mappings together (docs/limits.md)`);
+    const va = c.name === 'mmap' || c.name === 'mremap' ? pages(1) : c.name === 'guest_memfd' || c.name === 'memfd_restricted' ? pages(0) : null;
+    if (va && (this.mapped += va.n) > LIMITS.addressSpace)
+      this.fail(va.pos, `with this, the scenario maps ${this.mapped} pages; the limit is ${LIMITS.addressSpace} for all mappings together (docs/limits.md)`);
+  }
+
+  arg(p: ParamKind, a: Arg, call: Call, i = -1): void {
     if (a.kind === 'name' && a.offset && !(p === 'mapping' && OFFSET_CALLS.has(call.name)))
       this.fail(a.pos, `'${a.name}+${a.offset.n}' (pages into a mapping) is an address only munmap, mprotect and madvise take`);
+    if (a.kind === 'name' && a.offset && a.offset.n >= LIMITS.pages) this.index(a.offset.n, a.offset.pos, 'an offset');
     switch (p) {
       case 'int':
         if (a.kind !== 'int') this.fail(a.pos, `expected a number but found ${argText(a)}`);
+        if (PAGE_COUNT_ARG[call.name] === i) {
+          if (a.n > LIMITS.pages) this.fail(a.pos, `${call.name} of ${a.n} pages; the limit is ${LIMITS.pages} pages in one call (docs/limits.md)`);
+        } else if (a.n >= LIMITS.pages) this.index(a.n, a.pos);
         return;
       case 'value':
         if (a.kind !== 'int' && a.kind !== 'char') this.fail(a.pos, `expected a character like 'a' or a number but found ${argText(a)}`);
@@ -436,8 +476,9 @@ class Checker {
   }
 
   background(): void {
-    for (const ev of this.s.background) {
+    for (const [i, ev] of this.s.background.entries()) {
       const c = ev.call;
+      if (i === LIMITS.background) this.fail(c.pos, `more than ${LIMITS.background} background events; that is the limit (docs/limits.md)`);
       const op = opFor('sys', c.name);
       if (!op) {
         const hint = suggestion(c.name, opNamesFor('sys'));
@@ -445,7 +486,30 @@ class Checker {
       }
       if (ev.count < 1) this.fail(c.pos, `a background event fires at most N times with N >= 1`);
       this.args(op, c);
+      this.resources(c);
     }
+  }
+
+  /** The model's state for this scenario fits LIMITS.modelWords; else the step where it stops fitting. */
+  modelSize(info: CheckedInfo): void {
+    const items = sizingItems(this.s);
+    const words = (n: number) => new Layout(modelDims(this.s, info, n)).size;
+    if (words(items.length) <= LIMITS.modelWords) return;
+    // the first prefix that does not fit (each prefix needs at least as much as the one before)
+    let lo = 0;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (words(mid + 1) > LIMITS.modelWords) hi = mid;
+      else lo = mid + 1;
+    }
+    const it = items[lo]!;
+    const pos = it.call?.pos ?? it.pos;
+    const mib = (words(items.length) * 4) / 2 ** 20;
+    this.fail(
+      pos,
+      `the model of this scenario would need ${mib.toFixed(0)} MiB of state from this ${it.bg ? 'background event' : 'step'} on; the limit is ${(LIMITS.modelWords * 4) / 2 ** 20} MiB (fewer pages, steps or processes; docs/limits.md)`,
+    );
   }
 
   // -- clauses -------------------------------------------------------------
@@ -515,6 +579,10 @@ function argText(a: Arg): string {
   }
 }
 
+function flagList(a: Arg | undefined): string[] {
+  return !a ? [] : a.kind === 'name' ? [a.name] : a.kind === 'flags' ? a.names.map((n) => n.name) : [];
+}
+
 /** Check a parsed scenario. Throws PinlabSyntaxError at the first semantic error. */
 export function checkScenario(s: Scenario): CheckedInfo {
   const c = new Checker(s);
@@ -522,5 +590,145 @@ export function checkScenario(s: Scenario): CheckedInfo {
   c.body();
   c.background();
   c.clauses();
-  return { actors: c.actors, processes: c.processes, results: c.results };
+  const info = { actors: c.actors, processes: c.processes, results: c.results };
+  c.modelSize(info);
+  return info;
+}
+
+// ---------------------------------------------------------------------------
+// the model's table sizes
+
+/** What the sizing walks: background events (each may fire `count` times, at any point), then the steps in written order. */
+interface SizingItem {
+  call: Call | null;
+  /** x[i] = v / r = x[i] */
+  index?: number;
+  times: number;
+  bg: boolean;
+  pos: Pos;
+}
+
+function sizingItems(sc: Scenario): SizingItem[] {
+  const out: SizingItem[] = sc.background.map((b) => ({ call: b.call, times: b.count, bg: true, pos: b.call.pos }));
+  const step = (st: Step) =>
+    out.push(st.stmt.kind === 'call' ? { call: st.stmt.call, times: 1, bg: false, pos: st.actor.pos } : { call: null, index: st.stmt.index, times: 1, bg: false, pos: st.actor.pos });
+  for (const b of sc.body) {
+    if (b.kind === 'step') step(b);
+    else for (const th of b.threads) th.forEach(step);
+  }
+  return out;
+}
+
+/**
+ * The sizes of the model's tables for a scenario (the interpreter's Prepared uses them): large
+ * enough for anything the scenario can do, on any profile and in any interleaving the explorer
+ * tries, so the model never runs out of room. `upTo` sizes only the first items (background
+ * events, then steps), for the checker to point at the step that makes the state too large.
+ *
+ * Folio slots are never reused (state.ts), so the folio table holds every allocation of the run:
+ *  - a page a step touches (its page count, or 1) can allocate at most a page-cache or swap-in folio,
+ *    a COW copy, an unshare copy and a long-term pin's migration target -- 4, each a THP's
+ *    HPAGE_PMD_NR slots at most; in a scenario the explorer runs, each other step or background
+ *    firing may undo a step's work in the middle (zap, reclaim, migrate), so it may be redone once
+ *    per such event;
+ *  - fork() copies (early COW) at most every page ever pinned, and no more than the address space
+ *    holds, HPAGE_PMD_NR slots each (a pinned THP is split and copied page by page);
+ *  - compact() migrates every live folio, and live folios are never more than twice everything
+ *    the other allocations made (a migration replaces one; the old one may live on while referenced);
+ *  - the huge zero folio, and a margin.
+ * Swap slots: each reclaim() or MADV_PAGEOUT swaps out at most every folio something references
+ * (a PTE, a pin, a page-cache slot).
+ */
+export function modelDims(sc: Scenario, info: CheckedInfo, upTo = Infinity): Dims {
+  const HP = HPAGE_PMD_NR;
+  const items = sizingItems(sc);
+  const n = Math.min(upTo, items.length);
+  const concurrent = sc.body.some((b) => b.kind === 'par') || sc.background.length > 0;
+  let va = 1; // address space: global, PMD-aligned ranges
+  let reach = 1; // how far past a mapping's start an index, offset or range goes
+  let filePages = 1;
+  let files = sc.files.length;
+  let pins = 2;
+  let pinPages = HP;
+  let work = 0; // pages touched, summed over steps and firings
+  let pinned = 0; // pages a step may have pinned (or referenced for DMA), summed
+  let forks = 0;
+  let compacts = 0;
+  let swaps = 0;
+  let firings = 0;
+  for (const f of sc.files) filePages = Math.max(filePages, f.pages + 1);
+  for (let k = 0; k < n; k++) {
+    const it = items[k]!;
+    firings += it.times;
+    const c = it.call;
+    if (!c) {
+      work += it.times;
+      reach = Math.max(reach, (it.index ?? 0) + 1);
+      continue;
+    }
+    const pc = PAGE_COUNT_ARG[c.name];
+    let pages = 0;
+    c.args.forEach((a, i) => {
+      if (a.kind === 'int') {
+        if (i === pc) pages = a.n;
+        else reach = Math.max(reach, a.n + 1);
+        filePages = Math.max(filePages, a.n + 2);
+      }
+    });
+    const off = c.args.find((a): a is Extract<Arg, { kind: 'name' }> => a.kind === 'name' && a.offset !== undefined)?.offset?.n ?? 0;
+    reach = Math.max(reach, off + pages + 1);
+    work += Math.max(1, pages) * it.times;
+    switch (c.name) {
+      case 'mmap':
+        va += pages + HP - 1;
+        if (c.args[0]?.kind === 'name' && c.args[0].name === 'anon' && flagList(c.args[3]).includes('MAP_SHARED')) files++;
+        break;
+      case 'mremap':
+        va += pages + HP - 1;
+        break;
+      case 'memfd_create':
+      case 'memfd_secret':
+      case 'p2pmem':
+        files++;
+        break;
+      case 'memfd_restricted':
+      case 'guest_memfd':
+        files++;
+        va += pages + HP - 1;
+        break;
+      case 'fork':
+        forks += it.times;
+        break;
+      case 'compact':
+        compacts += it.times;
+        break;
+      case 'reclaim':
+        swaps += it.times;
+        break;
+      case 'madvise':
+        if (flagList(c.args[2]).includes('MADV_PAGEOUT')) swaps += it.times;
+        break;
+    }
+    pins += it.times; // a step takes one reference set at most (GUP, vmsplice, O_DIRECT, process_vm_writev ...)
+    if (PINNING_OPS.has(c.name)) pinPages = Math.max(pinPages, pages);
+    pinned += (PINNING_OPS.has(c.name) ? pages : 1) * it.times;
+  }
+  const procs = Math.max(1, info.processes.length);
+  const vpages = va + reach + HP;
+  const redo = 1 + (concurrent ? firings : 0);
+  const made = 32 + 2 * HP + 4 * HP * work * redo + forks * (HP * Math.min(pinned, va) + 4 * HP) * redo;
+  const folios = made + compacts * 2 * made;
+  const referenced = procs * vpages + pins * pinPages + (files + 1) * filePages;
+  return {
+    procs,
+    vpages,
+    folios,
+    files: Math.max(1, files),
+    filePages,
+    pins,
+    pinPages,
+    secondaries: sc.secondaries.length,
+    swapSlots: swaps ? 4 + swaps * Math.min(2 * made + compacts * made, referenced) : 1,
+    results: Math.max(1, info.results.size),
+  };
 }

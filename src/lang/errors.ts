@@ -44,6 +44,8 @@ export class PinlabSyntaxError extends Error {
  * close enough to be a plausible typo; undefined otherwise.
  */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  // no name pinlab knows is this long: not a typo, and the edit distance would cost length x candidates
+  if (word.length > 64) return undefined;
   const w = word.toLowerCase();
   let best: string | undefined;
   let bestD = Infinity;

@@ -62,6 +62,9 @@ function atLineStart(tokens: IToken[], kwType: TokenType): boolean {
   return n === 1 || tokens[n - 2]!.tokenType === Newline;
 }
 
+/** Every UTF-16 code unit: the start-character hint of a token that may start with anything. */
+const ANY_CHAR: number[] = Array.from({ length: 0x10000 }, (_, i) => i);
+
 const matchSourceText: CustomPatternMatcherFunc = (text, offset, tokens) => {
   if (!atLineStart(tokens, Source)) return null;
   const c = text[offset];
@@ -79,6 +82,8 @@ export const SourceText = createToken({
   name: 'SourceText',
   pattern: { exec: matchSourceText },
   line_breaks: false,
+  // any character may start it: the hint keeps the lexer's first-character optimization on (linear, fast lexing)
+  start_chars_hint: ANY_CHAR,
 });
 
 const matchScenarioName: CustomPatternMatcherFunc = (text, offset, tokens) => {
@@ -94,22 +99,36 @@ export const ScenarioName = createToken({
   name: 'ScenarioName',
   pattern: { exec: matchScenarioName },
   line_breaks: false,
+  start_chars_hint: [...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'],
 });
+
+/**
+ * The index of the first token of the line that tokens[n-1] is on. Remembered between calls on the
+ * same token array, so the lexer stays linear on long lines (a line of ')x1)x1...' would
+ * otherwise walk back to the start of the line at every ')').
+ */
+let lineStartMemo: { tokens: IToken[]; scanned: number; start: number } | undefined;
+function lineStartOf(tokens: IToken[]): number {
+  let m = lineStartMemo;
+  if (!m || m.tokens !== tokens || m.scanned > tokens.length) m = lineStartMemo = { tokens, scanned: 0, start: 0 };
+  for (; m.scanned < tokens.length; m.scanned++) if (tokens[m.scanned]!.tokenType === Newline) m.start = m.scanned + 1;
+  return m.start;
+}
 
 const matchTimes: CustomPatternMatcherFunc = (text, offset, tokens) => {
   const n = tokens.length;
   if (n === 0 || tokens[n - 1]!.tokenType !== RParen) return null;
-  let i = n - 1;
-  while (i > 0 && tokens[i - 1]!.tokenType !== Newline) i--;
-  if (tokens[i]!.tokenType !== Background) return null;
   const re = /x\d+(?![A-Za-z0-9_])/y;
   re.lastIndex = offset;
   const m = re.exec(text);
-  return m ? ([m[0]] as unknown as RegExpExecArray) : null;
+  if (!m) return null;
+  const first = tokens[lineStartOf(tokens)];
+  if (!first || first.tokenType !== Background) return null;
+  return [m[0]] as unknown as RegExpExecArray;
 };
 
 /** `x2` after a background event: how many times it may fire. */
-export const Times = createToken({ name: 'Times', pattern: { exec: matchTimes }, line_breaks: false });
+export const Times = createToken({ name: 'Times', pattern: { exec: matchTimes }, line_breaks: false, start_chars_hint: ['x'] });
 
 /** `5.9`, `6.2+upm_v10+restricted_aops`, `5.9-fork_early_cow_pinned` (not the dots of `5.9..5.18`). */
 export const ProfileTok = createToken({
@@ -176,7 +195,7 @@ export const ALL_TOKENS: TokenType[] = [
 
 export const PinLexer = new Lexer(ALL_TOKENS, {
   positionTracking: 'full',
-  ensureOptimizations: false,
+  ensureOptimizations: true,
   skipValidations: false,
 });
 

@@ -172,3 +172,83 @@ export const VIOLATION_KINDS = [
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
 export const FS_TYPES = ['ext4', 'tmpfs', 'hugetlbfs'] as const;
+
+/**
+ * Which argument of an operation is a page count (every other `int` argument is a page index). The
+ * checker holds page counts to LIMITS.pages and indices below it; the sizing of the model
+ * (modelDims in check.ts) reads both.
+ */
+export const PAGE_COUNT_ARG: Readonly<Record<string, number>> = {
+  mmap: 1,
+  munmap: 1,
+  mremap: 1,
+  mprotect: 1,
+  madvise: 1,
+  ftruncate: 1,
+  get_user_pages: 1,
+  get_user_pages_fast: 1,
+  pin_user_pages: 1,
+  pin_user_pages_fast: 1,
+  pin_user_pages_remote: 2,
+  get_user_pages_remote: 2,
+  vmsplice: 1,
+  io_uring_register_buffers: 1,
+  memfd_restricted: 0,
+  memfd_create: 0,
+  memfd_secret: 0,
+  p2pmem: 0,
+  guest_memfd: 0,
+};
+
+/** Operations that take a GUP reference set (a pin handle or a pipe) of their page count. */
+export const PINNING_OPS: ReadonlySet<string> = new Set([
+  'get_user_pages',
+  'get_user_pages_fast',
+  'pin_user_pages',
+  'pin_user_pages_fast',
+  'pin_user_pages_remote',
+  'get_user_pages_remote',
+  'vmsplice',
+  'io_uring_register_buffers',
+]);
+
+/**
+ * Input limits of the language (docs/limits.md gives each one's reason). The checker (and, for
+ * what must be caught before the recursive-descent parser runs, the parser) rejects anything beyond
+ * them with a positioned error naming the limit; within them the model's tables are always large
+ * enough (modelDims in check.ts), so no scenario reaches a model-capacity error.
+ */
+export const LIMITS = {
+  /** characters in a scenario file */
+  fileChars: 1 << 18,
+  /** tokens on one line (comments and `source` text count as one) */
+  lineTokens: 1024,
+  /** nested parentheses on a line (predicates of `expect`/`exists`/`never`) */
+  nesting: 32,
+  /** `and`, `or` and `not` in one clause */
+  clauseOperators: 64,
+  /** any number: page contents are 28-bit integers in the model (2^28 and up is the character encoding's range) */
+  number: 2 ** 28 - 1,
+  /** pages in one call (mmap, pin, madvise, ...) or one file; an index or an x+N offset is below it */
+  pages: 1024,
+  /** pages mapped by every mmap, mremap and guest-memory file of a scenario together (one address space for all processes) */
+  addressSpace: 4096,
+  /** steps (par threads included) */
+  steps: 256,
+  /** processes: the first one and every fork() child */
+  processes: 16,
+  /** threads of one par block */
+  threads: 8,
+  /** background events */
+  background: 8,
+  /** how often one background event may fire (xN) */
+  backgroundTimes: 16,
+  /** files: declared, memfd_create/memfd_secret/memfd_restricted/guest_memfd/p2pmem, and shared anonymous mappings */
+  files: 16,
+  /** devices */
+  devices: 16,
+  /** secondary MMUs */
+  secondaries: 4,
+  /** 32-bit words of the model state the scenario may need (the flat Int32Array; 8 Mi words = 32 MiB) */
+  modelWords: 1 << 23,
+} as const;

@@ -35,7 +35,7 @@ import type {
   Zone,
 } from './ast.js';
 import { ZONES } from './ast.js';
-import { FS_TYPES } from './ops.js';
+import { FS_TYPES, LIMITS } from './ops.js';
 import { PinlabSyntaxError, didYouMean, suggestion } from './errors.js';
 import * as T from './lexer.js';
 
@@ -716,6 +716,14 @@ export function parseScenario(text: string, file: string): Scenario {
     if (!first || before(l, first)) first = l;
   };
 
+  // -- size: everything after this is linear in the text, but the text itself must be bounded
+  if (text.length > LIMITS.fileChars) {
+    const before = text.slice(0, LIMITS.fileChars);
+    const line = before.split(/\r\n|\r|\n/).length;
+    const col = before.length - Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r'));
+    throw errAt(line, col, `this file is longer than ${LIMITS.fileChars} characters, the limit for a scenario (docs/limits.md)`);
+  }
+
   // -- lexing
   const lexed = T.PinLexer.tokenize(text);
   for (const e of lexed.errors) {
@@ -752,12 +760,18 @@ export function parseScenario(text: string, file: string): Scenario {
     tokens.push(createTokenInstance(T.Newline, '', text.length, text.length, lastLine, lastLine, col, col));
   }
 
-  // -- parsing
+  // -- limits the recursive descent and the model need before the AST exists (docs/limits.md)
+  const cut = scanLimits(tokens, (tok, msg) => {
+    const { line, col } = posOf(tok);
+    offer({ line, col, make: () => errAt(line, col, msg) });
+  });
+
+  // -- parsing (only up to a line that would nest too deep: its error is already offered)
   const parser = getParser();
   parser.src = text;
   parser.items = [];
   parser.lastTopNewline = undefined;
-  parser.input = tokens;
+  parser.input = cut < tokens.length ? tokens.slice(0, cut) : tokens;
   parser.file();
   const items = parser.items;
   const perr = parser.errors[0];
@@ -802,6 +816,13 @@ export function parseScenario(text: string, file: string): Scenario {
           ),
       });
     }
+    if (it.k === 'block' && it.block.kind === 'par' && it.block.threads.length > LIMITS.threads) {
+      offer({
+        line: p.line,
+        col: p.col,
+        make: () => errAt(p.line, p.col, `this 'par' has ${(it.block as Par).threads.length} threads; the limit is ${LIMITS.threads} (docs/limits.md)`),
+      });
+    }
     if (it.k === 'block' && it.block.kind === 'par' && it.block.threads.length < 2) {
       offer({
         line: p.line,
@@ -810,7 +831,7 @@ export function parseScenario(text: string, file: string): Scenario {
       });
     }
   }
-  if (items.length === 0 && !perr) {
+  if (items.length === 0 && !perr && cut === tokens.length) {
     offer({ line: 1, col: 1, make: () => errAt(1, 1, "empty scenario: expected 'scenario NAME'", ["'scenario'"]) });
   }
   if (first) throw first.make();
@@ -867,6 +888,64 @@ export function parseScenario(text: string, file: string): Scenario {
     }
   }
   return sc;
+}
+
+/**
+ * The limits that hold on tokens (docs/limits.md): every number, background counts (`x2`), the
+ * index of `disk(F, i)` and the size of a declared file; tokens per line, nesting of parentheses and
+ * operators per clause, which keep the recursive descent (and the checker's and interpreter's
+ * recursion over predicates) shallow. Each violation is reported through `bad` at its token.
+ * Returns where the parser must stop: the start of the first line that nests too deep or is too
+ * long (tokens.length when none does).
+ */
+function scanLimits(tokens: IToken[], bad: (tok: IToken, msg: string) => void): number {
+  let depth = 0;
+  let ops = 0;
+  let count = 0;
+  let lineStart = 0;
+  let clauseLine = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const ty = t.tokenType;
+    if (ty === T.Newline) {
+      depth = ops = count = 0;
+      lineStart = i + 1;
+      continue;
+    }
+    if (count++ === 0) clauseLine = ty === T.Expect || ty === T.Exists || ty === T.Never;
+    if (count > LIMITS.lineTokens) {
+      bad(t, `this line has more than ${LIMITS.lineTokens} tokens, the limit for one line (docs/limits.md)`);
+      return lineStart;
+    }
+    if (ty === T.LParen && ++depth > LIMITS.nesting) {
+      bad(t, `parentheses nested more than ${LIMITS.nesting} deep, the limit (docs/limits.md)`);
+      return lineStart;
+    }
+    if (ty === T.RParen && depth > 0) depth--;
+    if (clauseLine && (ty === T.And || ty === T.Or || ty === T.Not) && ++ops > LIMITS.clauseOperators) {
+      bad(t, `a clause with more than ${LIMITS.clauseOperators} 'and', 'or' and 'not' operators; that is the limit (docs/limits.md)`);
+      return lineStart;
+    }
+    if (ty === T.Int) {
+      const n = Number(t.image);
+      if (!(n <= LIMITS.number)) bad(t, `the number ${shortImage(t.image)} is too large: numbers go up to ${LIMITS.number} (2^28 - 1; docs/limits.md)`);
+      else if (tokens[i - 1]?.tokenType === T.Pages && n > LIMITS.pages)
+        bad(t, `a file of ${n} pages; the limit is ${LIMITS.pages} pages (docs/limits.md)`);
+      else if (tokens[i - 4]?.tokenType === T.Disk && tokens[i - 3]?.tokenType === T.LParen && tokens[i - 1]?.tokenType === T.Comma && n >= LIMITS.pages)
+        bad(t, `page index ${n} is out of range: an index is below ${LIMITS.pages}, the page limit (docs/limits.md)`);
+    }
+    if (ty === T.Times) {
+      const n = Number(t.image.slice(1));
+      if (!(n >= 1 && n <= LIMITS.backgroundTimes))
+        bad(t, `a background event fires 1 to ${LIMITS.backgroundTimes} times (x1 .. x${LIMITS.backgroundTimes}), not ${shortImage(t.image)} (docs/limits.md)`);
+    }
+  }
+  return tokens.length;
+}
+
+/** A number as written, shortened if it is very long. */
+function shortImage(s: string): string {
+  return s.length > 24 ? `${s.slice(0, 12)}...${s.slice(-6)} (${s.length} digits)` : s;
 }
 
 /** The token types that may follow tokens[0..upTo) (chevrotain content assist). */
