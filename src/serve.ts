@@ -22,8 +22,9 @@ import type { Move } from './explore/witness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = join(ROOT, 'dist/web');
-const CORPUS_DIRS: { group: 'seeds' | 'corpus' | 'real' | 'selftests'; dir: string; prefix: string }[] = [
+const CORPUS_DIRS: { group: 'seeds' | 'threads' | 'corpus' | 'real' | 'selftests'; dir: string; prefix: string }[] = [
   { group: 'seeds', dir: join(ROOT, '../shared/corpus/seeds'), prefix: '' },
+  { group: 'threads', dir: join(ROOT, 'corpus/threads'), prefix: 'threads/' },
   { group: 'corpus', dir: join(ROOT, 'corpus'), prefix: '' },
   { group: 'real', dir: join(ROOT, 'corpus/real'), prefix: 'real/' },
   { group: 'selftests', dir: join(ROOT, 'corpus/selftests'), prefix: 'selftests/' },

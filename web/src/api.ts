@@ -2,7 +2,7 @@
 
 export interface CorpusEntry {
   id: string;
-  group: 'seeds' | 'corpus' | 'real' | 'selftests';
+  group: 'seeds' | 'threads' | 'corpus' | 'real' | 'selftests';
   name: string;
   file: string;
 }

@@ -15,6 +15,7 @@ type OkRun = Extract<RunResult, { ok: true }>;
 
 const GROUPS: { group: CorpusEntry['group']; label: string }[] = [
   { group: 'seeds', label: 'seeds (shared/corpus/seeds)' },
+  { group: 'threads', label: 'corpus/threads (the seed threads restated)' },
   { group: 'corpus', label: 'corpus' },
   { group: 'real', label: 'corpus/real (differential)' },
   { group: 'selftests', label: 'corpus/selftests (cow.c, gup_longterm.c)' },
