@@ -12,8 +12,19 @@ import { Prepared, type ProfileRun } from './interp/interpreter.js';
 import { availableParallelism } from 'node:os';
 import { runScenarioProfile } from './interp/runner.js';
 import type { RunOptions } from './interp/runner.js';
-import { kernelsOf, parseVersionItem, profilesOf, ProfileError, VERSIONS, type Profile } from './profiles/profiles.js';
-import { checkTable, profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
+import { compareVersions, kernelsOf, parseVersionItem, profilesOf, ProfileError, VERSIONS, type Profile } from './profiles/profiles.js';
+import { profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
+import { suggestion } from './lang/errors.js';
+
+// A reader that went away (`pinlab check corpus | head -1`): stop quietly, as a program killed by
+// SIGPIPE would (status 141), instead of dying on an unhandled EPIPE. 'exit' handlers still run
+// (pinlab real gives back what it changed on the machine).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
 
 class InputError extends Error {}
 
@@ -89,29 +100,35 @@ function parseKernelList(list: string | undefined): Profile[] | null {
   if (list === undefined) return null;
   const items = list.split(/[\s,]+/).filter(Boolean);
   if (!items.length) throw new InputError(`pinlab: --kernel: give profiles (${VERSIONS.join(', ')}), ranges like 5.9..6.1, bounds like '>=5.11', or all`);
-  try {
-    const ps = profilesOf(items.map(parseVersionItem));
-    if (!ps.length) throw new InputError(`pinlab: --kernel ${list}: selects no profile pinlab models (${VERSIONS.join(', ')})`);
-    return ps;
-  } catch (e) {
-    if (e instanceof ProfileError) {
-      throw new InputError(`pinlab: --kernel: ${e.message}${e.suggestions.length ? ` (known: ${e.suggestions.slice(0, 14).join(' ')})` : ''}`);
+  const matchers = items.map((item) => {
+    try {
+      return parseVersionItem(item);
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      // as in a file: a misspelt knob gets a did-you-mean, an unknown version the list of versions
+      const word = /^[A-Za-z0-9_.]*/.exec(item.slice(e.offset))![0] || item;
+      const isKnob = e.offset > 0 && /[+-]/.test(item[e.offset - 1]!) && !/^\d/.test(word);
+      const hint = isKnob ? suggestion(word, e.suggestions) || '; `pinlab profiles` lists the knobs' : e.suggestions.length ? `; pinlab models ${VERSIONS.join(', ')}` : '';
+      throw new InputError(`pinlab: --kernel ${item}: ${e.message}${hint}\n  ${item}\n  ${' '.repeat(e.offset)}^`);
     }
-    throw e;
-  }
+  });
+  const ps = profilesOf(matchers);
+  if (!ps.length) throw new InputError(`pinlab: --kernel ${list}: selects no profile pinlab models (${VERSIONS.join(', ')})`);
+  return ps;
 }
 
-/** Expand directories to their *.pin files (sorted). */
+/** Expand directories to their *.pin files (sorted). A directory without any is an input error. */
 function expand(paths: string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
     let st;
     try {
       st = statSync(p);
-    } catch {
-      throw new InputError(`pinlab: cannot read ${p}: ENOENT`);
+    } catch (e) {
+      throw new InputError(`pinlab: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     if (st.isDirectory()) {
+      const before = out.length;
       const walk = (d: string) => {
         for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
           if (e.isDirectory()) walk(join(d, e.name));
@@ -119,9 +136,87 @@ function expand(paths: string[]): string[] {
         }
       };
       walk(p);
+      if (out.length === before) throw new InputError(`pinlab: no scenarios in ${p}: no .pin file in it or below it`);
     } else out.push(p);
   }
   return out;
+}
+
+/** What a cell of the check table says, as in the report: ERR, BOUND, FAIL, n/e, ok, or - (no clause for that profile). */
+function cellOf(run: ProfileRun): string {
+  if (run.error) return 'ERR';
+  if (run.explored && !run.explored.complete) return 'BOUND';
+  if (run.checks.some((c) => c.status === 'failed')) return 'FAIL';
+  if (run.checks.some((c) => c.status === 'not explored')) return 'n/e';
+  return run.checks.length ? 'ok' : '-';
+}
+
+const CELL_ORDER = ['FAIL', 'ERR', 'BOUND', 'n/e', 'ok', '-'];
+const LEGEND: Record<string, string> = {
+  ok: 'every clause passed',
+  FAIL: 'a clause failed',
+  BOUND: 'exploration stopped at a bound',
+  ERR: 'the profile lacks an interface the scenario uses',
+  'n/e': 'an exists/never clause not explored',
+  '-': 'no clause is for that profile',
+  'PARSE ERROR': 'the file did not parse or check (the error is above)',
+};
+
+/** Words joined by spaces into lines of at most `width` columns, every line after the first indented by `indent`. */
+function wrap(words: string[], width: number, indent: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    const lead = lines.length ? indent : 0;
+    if (cur && lead + cur.length + 1 + w.length > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) lines.push(cur);
+  return lines.map((l, i) => (i ? ' '.repeat(indent) + l : l));
+}
+
+/**
+ * The scenario x profile table of `pinlab check` in at most `width` columns: per scenario, its
+ * profiles grouped by result (`FAIL 5.9; ok 4.8 5.8 6.18`), wrapped; and a legend of exactly the
+ * results it shows.
+ */
+export function checkTableText(rows: CheckRow[], width = 100): { table: string; legend: string } {
+  const nameW = Math.min(40, Math.max(8, ...rows.map((r) => r.name.length)));
+  const indent = nameW + 2;
+  const seen = new Set<string>();
+  const lines = [`${'scenario'.padEnd(nameW)}  results by profile`, `${'-'.repeat(nameW)}  ${'-'.repeat(width - indent)}`];
+  const byVersion = (a: string, b: string) => compareVersions(/^\d+\.\d+/.exec(a)![0], /^\d+\.\d+/.exec(b)![0]) || a.localeCompare(b);
+  for (const r of rows) {
+    const words: string[] = [];
+    if (r.parseError || !r.result) {
+      words.push('PARSE ERROR');
+      seen.add('PARSE ERROR');
+    } else {
+      const groups = new Map<string, string[]>();
+      for (const run of r.result.runs) {
+        const c = cellOf(run);
+        groups.set(c, [...(groups.get(c) ?? []), run.kernel]);
+      }
+      for (const c of CELL_ORDER) {
+        const ks = groups.get(c);
+        if (!ks) continue;
+        seen.add(c);
+        if (words.length) words[words.length - 1] += ';';
+        words.push(c, ...ks.sort(byVersion));
+      }
+    }
+    const body = wrap(words, width - indent, 2);
+    if (r.name.length > nameW) lines.push(r.name, ...body.map((l) => ' '.repeat(indent) + l));
+    else lines.push(...body.map((l, i) => (i ? ' '.repeat(indent) : r.name.padEnd(nameW) + '  ') + l));
+  }
+  const legend = wrap(
+    [...CELL_ORDER, 'PARSE ERROR'].filter((c) => seen.has(c)).map((c, i, a) => `${c} = ${LEGEND[c]}${i < a.length - 1 ? ',' : ''}`).join(' ').split(' '),
+    width,
+    1,
+  );
+  return { table: lines.join('\n'), legend: legend.length ? `(${legend.join('\n')})` : '' };
 }
 
 function positiveInt(v: string, what: string): number {
@@ -189,7 +284,7 @@ program
 
 withExploreOptions(program.command('run'))
   .description('run scenarios and print what every actor observed, the violations and each clause')
-  .argument('<file...>', 'scenario files (.pin)')
+  .argument('<file...>', 'scenario files (.pin) or directories of them')
   .option('-k, --kernel <list>', "profiles to run, e.g. '5.8,5.9,6.18' or '5.9-fork_early_cow_pinned' or 'all' (default: the scenario's kernels line)")
   .option('--json', 'print the JSON report of the spec')
   .option('--trace', 'per step, the kernel functions that ran and each decision with its inputs and the knobs behind it (a `steps` array per profile in --json; witnesses carry theirs)')
@@ -200,7 +295,8 @@ withExploreOptions(program.command('run'))
     const docs: object[] = [];
     try {
       const kernels = parseKernelList(opts.kernel);
-      for (const f of files) {
+      const list = expand(files);
+      for (const f of list) {
         let r: ScenarioResult;
         try {
           r = runFile(f, kernels, exploreOptions(opts));
@@ -210,7 +306,7 @@ withExploreOptions(program.command('run'))
         }
         if (!scenarioPassed(r)) status = Math.max(status, 1);
         if (opts.json) docs.push(toJson(r, { trace: opts.trace }));
-        else process.stdout.write(toText(r, { trace: opts.trace }) + '\n' + (files.length > 1 ? '\n' : ''));
+        else process.stdout.write(toText(r, { trace: opts.trace }) + '\n' + (list.length > 1 ? '\n' : ''));
       }
     } catch (e) {
       status = reportInputError(e);
@@ -253,17 +349,18 @@ withExploreOptions(program.command('check'))
         process.stdout.write(JSON.stringify(rows.map((r) => (r.result ? toJson(r.result) : { file: r.file, error: r.parseError })), null, 2) + '\n');
       } else {
         if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-        process.stdout.write(checkTable(rows) + '\n\n');
+        const { table, legend } = checkTableText(rows);
+        process.stdout.write(table + '\n\n');
         const runs = rows.flatMap((r) => r.result?.runs ?? []);
         const checks = runs.flatMap((x) => x.checks);
         const explored = runs.filter((x) => x.explored);
         const states = explored.reduce((n, x) => n + x.explored!.states, 0);
         const failedRows = rows.filter((r) => r.parseError || (r.result && !scenarioPassed(r.result)));
         process.stdout.write(
-          `${rows.length} scenarios, ${runs.length} profile runs (${explored.length} explored, ${states} states): ` +
+          `${rows.length} scenarios, ${runs.length} profile runs (${explored.length} explored, ${states} states):\n` +
             `${checks.filter((c) => c.status === 'passed').length} clause checks passed, ${checks.filter((c) => c.status === 'failed').length} failed` +
             `${checks.some((c) => c.status === 'not explored') ? `, ${checks.filter((c) => c.status === 'not explored').length} not explored` : ''}` +
-            ` in ${ms.toFixed(0)} ms\n(ok = every clause passed, FAIL = a clause failed, BOUND = exploration stopped at a bound, ERR = the profile lacks an interface)\n`,
+            ` in ${ms.toFixed(0)} ms\n${legend}\n`,
         );
         for (const r of failedRows) {
           if (!r.result) continue;

@@ -64,3 +64,76 @@ test('a failing clause exits 1; a bound hit makes check fail and says so', () =>
   assert.equal(d.results[0].explored.complete, false);
   assert.equal(d.results[0].explored.bound, 'max-states');
 });
+
+test('run DIR runs every scenario under it, as check DIR does', () => {
+  const r = pinlab('run', 'corpus/real', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const docs = JSON.parse(r.stdout) as { scenario: string }[];
+  const c = JSON.parse(pinlab('check', 'corpus/real', '--json').stdout) as { scenario: string }[];
+  assert.ok(docs.length >= 40);
+  assert.deepEqual(docs.map((d) => d.scenario), c.map((d) => d.scenario));
+});
+
+test('a path with no scenarios is an error that says so (check, run, real)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinlab-empty-'));
+  writeFileSync(join(dir, 'notes.txt'), 'no scenario here\n');
+  for (const cmd of ['check', 'run', 'real']) {
+    const r = pinlab(cmd, dir);
+    assert.equal(r.status, 2, `${cmd}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr, `pinlab: no scenarios in ${dir}: no .pin file in it or below it\n`, cmd);
+  }
+});
+
+test("--kernel '' is an error; a misspelt knob gets a did-you-mean with a caret, as in files", () => {
+  for (const cmd of ['run', 'check']) {
+    const e = pinlab(cmd, 'corpus/01-vmsplice-parent-unmap.pin', '--kernel', '');
+    assert.equal(e.status, 2, cmd);
+    assert.match(e.stderr, /^pinlab: --kernel: give profiles/);
+  }
+  const k = pinlab('run', 'corpus/01-vmsplice-parent-unmap.pin', '--kernel', '5.9+fork_early_cow_pined');
+  assert.equal(k.status, 2);
+  assert.equal(k.stderr, "pinlab: --kernel 5.9+fork_early_cow_pined: unknown knob 'fork_early_cow_pined'; did you mean 'fork_early_cow_pinned'?\n  5.9+fork_early_cow_pined\n      ^\n");
+  const v = pinlab('check', 'corpus/01-vmsplice-parent-unmap.pin', '--kernel', '5.8,5.99');
+  assert.equal(v.status, 2);
+  assert.match(v.stderr, /^pinlab: --kernel 5\.99: unknown kernel profile '5\.99'; pinlab models 4\.8, /);
+  const far = pinlab('run', 'corpus/01-vmsplice-parent-unmap.pin', '--kernel', '5.9+knbo');
+  assert.equal(far.status, 2);
+  assert.match(far.stderr, /unknown knob 'knbo'; `pinlab profiles` lists the knobs/);
+});
+
+test('the check table fits in 100 columns on the whole corpus, and its legend lists exactly the results it shows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinlab-table-'));
+  writeFileSync(join(dir, 'a-fail.pin'), "scenario a-scenario-with-a-name-longer-than-the-name-column-of-the-table\nkernels 5.8, 6.18\nA: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: x[0] = 'a'\nA: r = x[0]\nexpect r == 'b' on 6.18\nexpect r == 'a' on 5.8\n");
+  writeFileSync(join(dir, 'b-bad.pin'), 'scenario bad\nA: x = mmap(anon)\n');
+  for (const paths of [['corpus'], [dir, 'corpus/real']]) {
+    const r = pinlab('check', ...paths);
+    // the table, the summary and the legend (what follows, per failed scenario, is detail)
+    const out = r.stdout.split('\nFAILED ')[0]!;
+    const lines = out.split('\n');
+    const wide = lines.filter((l) => l.length > 100);
+    assert.deepEqual(wide, [], `${wide.length} lines wider than 100 columns`);
+    const legend = out.slice(out.lastIndexOf('\n(')).replace(/\s+/g, ' ');
+    const shown = new Set<string>();
+    for (const l of lines.slice(2, lines.indexOf(''))) {
+      for (const code of ['FAIL', 'ERR', 'BOUND', 'n/e', 'ok', 'PARSE ERROR']) if (new RegExp(`(^|[ ;])${code.replace('/', '\\/')}( |$)`).test(l.slice(42))) shown.add(code);
+      if (/(^|; )- /.test(l.slice(42))) shown.add('-');
+    }
+    for (const code of ['FAIL', 'ERR', 'BOUND', 'n/e', 'ok', '-', 'PARSE ERROR'])
+      assert.equal(legend.includes(` ${code} = `) || legend.includes(`(${code} = `), shown.has(code), `legend vs table for '${code}': ${legend}`);
+    if (paths[0] === dir) {
+      assert.equal(r.status, 2);
+      assert.ok(shown.has('FAIL') && shown.has('PARSE ERROR') && shown.has('ok'));
+      assert.match(r.stdout, /^a-scenario-with-a-name-longer-than-the-name-column-of-the-table\n {42}FAIL 6\.18; ok 5\.8$/m);
+    } else assert.equal(r.status, 0);
+  }
+});
+
+test('a closed stdout (pinlab ... | head -1) ends every command quietly: status 141, nothing on stderr', () => {
+  const sh = (cmd: string) => spawnSync('bash', ['-c', `set -o pipefail; node ${cli} ${cmd} | head -c 10 >/dev/null`], { cwd: root, encoding: 'utf8' });
+  // (outputs larger than a pipe's buffer, so the writer meets the closed pipe)
+  for (const cmd of ['check corpus', 'run corpus/real', 'check corpus --json', 'run corpus/real --json']) {
+    const r = sh(cmd);
+    assert.equal(r.stderr, '', `${cmd}: ${r.stderr}`);
+    assert.equal(r.status, 141, cmd);
+  }
+});
