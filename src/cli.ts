@@ -15,6 +15,7 @@ import type { RunOptions } from './interp/runner.js';
 import { compareVersions, kernelsOf, parseVersionItem, profilesOf, ProfileError, VERSIONS, type Profile } from './profiles/profiles.js';
 import { profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
 import { suggestion } from './lang/errors.js';
+import { registerBisect } from './bisect_cli.js';
 
 // A reader that went away (`pinlab check corpus | head -1`): stop quietly, as a program killed by
 // SIGPIPE would (status 141), instead of dying on an unhandled EPIPE. 'exit' handlers still run
@@ -545,6 +546,7 @@ program
     process.stdout.write((opts.json ? JSON.stringify(profilesJson(), null, 2) : profilesText()) + '\n');
   });
 
+registerBisect(program);
 try {
   await program.parseAsync();
 } catch (e) {
