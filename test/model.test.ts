@@ -10,7 +10,7 @@ import {
   F_REF, F_MAPCOUNT, F_MAPPING, F_PINCOUNT, F_VALUE, PTE_PMD, PTE_SWAP, PG_ZERO, PG_ANON_EXCLUSIVE, PG_FS_WRITABLE, PG_PRIVATE, PG_DIRTY, PTE_WRITE, PTE_PRESENT, fingerprint64, H_VIOLATIONS,
 } from '../src/model/state.js';
 import { EFAULT, EAGAIN, EINVAL } from '../src/model/errno.js';
-import type { Kernel } from '../src/model/kernel.js';
+import { VIOLATION_BIT, type Kernel } from '../src/model/kernel.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const anon = (k: Kernel, pages = 1) => must(run(k, { op: 'mmap', p: 0, file: -1, pages, prot: RW, flags: MAP_PRIVATE }), 'mapping').va;
@@ -756,4 +756,57 @@ test('x86: a PROT_WRITE-only mapping can be read; PROT_NONE cannot', () => {
   assert.deepEqual(load(k, 0, x), { kind: 'value', v: c('a') });
   run(k, { op: 'mprotect', p: 0, va: x, pages: 1, prot: 0 });
   assert.equal(load(k, 0, x).kind, 'signal');
+});
+
+test('release_pin_handle: a second unpin is DOUBLE_RELEASE and drops nothing (it was EINVAL, silently)', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  const ref = k.fget(f, F_REF);
+  const h = must(gup(k, x, FOLL_PIN | FOLL_WRITE), 'pin').h;
+  assert.deepEqual(run(k, { op: 'unpin', h, dirty: false, put: false }), { kind: 'ok' });
+  assert.equal(k.fget(f, F_REF), ref);
+  assert.equal(k.s[H_VIOLATIONS]! & VIOLATION_BIT.DOUBLE_RELEASE, 0);
+  assert.deepEqual(run(k, { op: 'unpin', h, dirty: false, put: false }), { kind: 'ok' });
+  assert.equal(k.fget(f, F_REF), ref, 'the model keeps the counts');
+  assert.notEqual(k.s[H_VIOLATIONS]! & VIOLATION_BIT.DOUBLE_RELEASE, 0);
+});
+
+test('release_pin_handle: put_page on a FOLL_PIN page drops one reference and leaves it looking pinned (MISMATCHED_RELEASE)', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const f = k.pteFolio(0, x);
+  const ref = k.fget(f, F_REF);
+  const h = must(gup(k, x, FOLL_PIN | FOLL_WRITE), 'pin').h;
+  assert.deepEqual(run(k, { op: 'unpin', h, dirty: false, put: true }), { kind: 'ok' });
+  assert.equal(k.fget(f, F_REF), ref + GUP_PIN_COUNTING_BIAS - 1);
+  assert.equal(folio_maybe_dma_pinned(k, f), true);
+  assert.notEqual(k.s[H_VIOLATIONS]! & VIOLATION_BIT.MISMATCHED_RELEASE, 0);
+});
+
+test('release_pin_handle: unpin of a FOLL_GET reference is MISMATCHED_RELEASE from 5.6 (FOLL_PIN), a plain put_page before', () => {
+  for (const [profile, mismatched] of [['6.18', true], ['4.9', false]] as const) {
+    const k = mk(profile);
+    const x = anon(k);
+    store(k, 0, x, 'a');
+    const f = k.pteFolio(0, x);
+    const ref = k.fget(f, F_REF);
+    const h = must(gup(k, x, FOLL_GET | FOLL_WRITE), 'pin').h;
+    run(k, { op: 'unpin', h, dirty: false, put: false });
+    assert.equal((k.s[H_VIOLATIONS]! & VIOLATION_BIT.MISMATCHED_RELEASE) !== 0, mismatched, profile);
+    assert.equal(k.fget(f, F_REF), mismatched ? ref + 1 : ref, profile);
+  }
+});
+
+test('dma_write through a released handle: ACCESS_AFTER_RELEASE, and the write still lands', () => {
+  const k = mk('6.18');
+  const x = anon(k);
+  store(k, 0, x, 'a');
+  const h = must(gup(k, x, FOLL_PIN | FOLL_WRITE), 'pin').h;
+  run(k, { op: 'unpin', h, dirty: false, put: false });
+  assert.deepEqual(run(k, { op: 'dma_write', h, i: 0, value: c('z') }), { kind: 'ok' });
+  assert.notEqual(k.s[H_VIOLATIONS]! & VIOLATION_BIT.ACCESS_AFTER_RELEASE, 0);
+  assert.deepEqual(load(k, 0, x), { kind: 'value', v: c('z') });
 });

@@ -168,6 +168,9 @@ export const VIOLATION_KINDS = [
   'USE_AFTER_FREE',
   'UNMOVABLE_PIN',
   'SECURE_ACCESS',
+  'DOUBLE_RELEASE',
+  'MISMATCHED_RELEASE',
+  'ACCESS_AFTER_RELEASE',
 ] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 

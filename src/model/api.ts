@@ -10,8 +10,7 @@ import { memory_failure } from './memory_failure.js';
 import { cpu_load, cpu_store } from './memory.js';
 import { dup_mmap } from './fork.js';
 import { do_truncate, disk_content, filemap_read, filemap_write_and_wait, fsync_result, generic_perform_write, drop_pagecache } from './filemap.js';
-import { __get_user_pages, check_and_migrate_movable_pages, gup_cursor_size, gup_fast_fallback, is_valid_gup_args, pin_handle_create, unpin_user_pages_dirty_lock } from './gup.js';
-import { FOLL_PIN } from './folio.js';
+import { __get_user_pages, check_and_migrate_movable_pages, gup_cursor_size, gup_fast_fallback, is_valid_gup_args, pin_handle_create, release_pin_handle } from './gup.js';
 import { vmsplice_to_pipe, pipe_read } from './splice.js';
 import { io_sqe_buffer_register } from './io_uring_rsrc.js';
 import { dio_rw } from './direct_io.js';
@@ -23,8 +22,8 @@ import { guest_memfd_create } from './guest_memfd.js';
 import { gmap_make_secure } from './s390_uv.js';
 import { shrink_all } from './vmscan.js';
 import { check_observe } from './invariants.js';
-import { PG_HWPOISON, FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, K_FOLL, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PIN_LONGTERM_USE, PTE_PRESENT } from './state.js';
-import { EINVAL, EFAULT, EIO, ENOSYS } from './errno.js';
+import { PG_HWPOISON, FS_P2PDMA, FS_SECRETMEM, FS_TMPFS, F_MAPPING, FI_VA, H_NEXT_FOLIO, PG_ALIVE, PG_ANON, PG_HUGETLB, PIN_KIND_GUP, PIN_LONGTERM_USE, PTE_PRESENT } from './state.js';
+import { EFAULT, EIO, ENOSYS } from './errno.js';
 import { ModelInvariantError } from './kernel.js';
 
 export type ModelOp =
@@ -148,10 +147,8 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
       if (r.err) return { kind: 'errno', e: -r.err };
       return { kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP | (o.longtermUse ? PIN_LONGTERM_USE : 0), o.p, o.va, r) };
     }
-    case 'unpin': {
-      if (o.put && k.s[k.L.pin(o.h) + K_FOLL]! & FOLL_PIN) return { kind: 'errno', e: EINVAL };
-      return status(unpin_user_pages_dirty_lock(k, o.h, o.dirty));
-    }
+    case 'unpin':
+      return status(release_pin_handle(k, o.h, o.dirty, o.put));
     case 'vmsplice': {
       const h = vmsplice_to_pipe(k, o.p, o.va, o.n);
       return h < 0 ? { kind: 'errno', e: -h } : { kind: 'pipe', h };

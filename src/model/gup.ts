@@ -21,6 +21,7 @@ import {
   FOLL_REMOTE,
   folio_mark_dirty,
   gup_put_folio,
+  folio_put,
   try_grab_folio,
   FOLL_PCI_P2PDMA,
 } from './folio.js';
@@ -578,6 +579,51 @@ export function unpin_user_pages_dirty_lock(k: Kernel, h: number, makeDirty: boo
   k.s[o + K_STATE] = PIN_RELEASED;
   k.trace(foll & FOLL_PIN ? 'unpin_user_pages' : 'put_page', `${n} page(s) released${makeDirty ? ' dirty' : ''}`);
   return 0;
+}
+
+/**
+ * A driver gives a handle's pages back: unpin_user_pages() / unpin_user_pages_dirty_lock()
+ * (`put` false) or put_page() on each page (`put` true), as a driver calls them, all versions.
+ * The kernel keeps no record of what a driver holds, so a wrong call is not refused: it drops
+ * references the driver does not hold. pinlab names that misuse (api misuse violations) and
+ * models what the kernel's arithmetic does where it stays meaningful:
+ *  - a second release of the same pages (DOUBLE_RELEASE): the kernel drops the references again,
+ *    an underflow or a page freed under its users; the model leaves the counts alone;
+ *  - put_page() on FOLL_PIN pages (MISMATCHED_RELEASE): one reference of the pin's
+ *    GUP_PIN_COUNTING_BIAS (or the large folio's extra one) is dropped and the pin count stays,
+ *    so the page looks DMA-pinned for good -- modelled;
+ *  - unpin_user_pages() on FOLL_GET pages once FOLL_PIN exists (MISMATCHED_RELEASE):
+ *    gup_put_folio(FOLL_PIN) subtracts GUP_PIN_COUNTING_BIAS for a reference of one; the model
+ *    keeps the reference (it has no negative counts). Before 5.6 unpin is put_page (the
+ *    interpreter's translation), so nothing is mismatched there.
+ */
+export function release_pin_handle(k: Kernel, h: number, makeDirty: boolean, put: boolean): number {
+  const o = k.L.pin(h);
+  const foll = k.s[o + K_FOLL]!;
+  const call = put ? 'put_page' : makeDirty ? 'unpin_user_pages_dirty_lock' : 'unpin_user_pages';
+  if (k.s[o + K_STATE] !== PIN_ACTIVE) {
+    k.violate('DOUBLE_RELEASE', `${call}() on pages already released: the kernel would drop references no one holds (refcount underflow, or a page freed under its users)`);
+    k.trace(call, 'pages already released: the kernel drops references no one holds');
+    return 0;
+  }
+  if (put && foll & FOLL_PIN) {
+    k.violate('MISMATCHED_RELEASE', 'put_page() on pages pinned with FOLL_PIN: one reference is dropped, the pin stays counted, and the page looks DMA-pinned for good');
+    const n = k.s[o + K_NPAGES]!;
+    for (let i = 0; i < n; i++) {
+      const f = pin_handle_folio(k, h, i);
+      if (f >= 0 && f !== ZERO_FOLIO) folio_put(k, f);
+    }
+    k.s[o + K_STATE] = PIN_RELEASED;
+    k.trace('put_page', `${n} FOLL_PIN page(s) put: one reference each, pins still counted`);
+    return 0;
+  }
+  if (!put && foll & FOLL_GET && k.on('foll_pin')) {
+    k.violate('MISMATCHED_RELEASE', `${call}() on pages taken with FOLL_GET: gup_put_folio(FOLL_PIN) drops GUP_PIN_COUNTING_BIAS references (a large folio: a pin count it never had) where one was taken (refcount underflow); pinlab keeps the reference`);
+    k.s[o + K_STATE] = PIN_RELEASED;
+    k.trace(call, 'FOLL_GET pages unpinned: the kernel would underflow their reference counts');
+    return 0;
+  }
+  return unpin_user_pages_dirty_lock(k, h, makeDirty);
 }
 
 /** Release one page of a handle (a pipe buffer consumed by read). */

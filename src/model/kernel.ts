@@ -150,6 +150,9 @@ export const VIOLATION_BIT: Record<ViolationKind, number> = {
   USE_AFTER_FREE: 64,
   UNMOVABLE_PIN: 128,
   SECURE_ACCESS: 256,
+  DOUBLE_RELEASE: 512,
+  MISMATCHED_RELEASE: 1024,
+  ACCESS_AFTER_RELEASE: 2048,
 };
 
 /** allocFolio(flags | ZONE_EXPLICIT): the caller chose the zone (a migration target in ZONE_NORMAL). */

@@ -187,6 +187,8 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
   const uringPins = new Set<string>();
   const vfioPins = new Map<string, boolean>(); // VFIO-backed pin -> mapped writable
   const devPins = new Set<string>(); // pins the test device holds
+  const devGets = new Set<string>(); // ... of them, FOLL_GET references (get_user_pages*)
+  const released = new Set<string>(); // handles given back: another release or a DMA through one is misuse
   // pins released with unpin_user_pages_dirty_lock somewhere: io_uring cannot stand in for them
   const dirtyUnpinned = new Set<string>();
   for (const st of steps)
@@ -435,6 +437,7 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
             rs.cmds.push([owner, 'dev_gup', rs.name, x, 0, int(xa[1]), DEV_GUP_KIND[c.name]!, fb, owner]);
             pinOwner.set(rs.name, owner);
             devPins.add(rs.name);
+            if (c.name.startsWith('get_')) devGets.add(rs.name);
             break;
           }
           if (!c.name.startsWith('pin_')) throw new NotRunnable(NOT_RUNNABLE[c.name] ?? `${c.name} has no user-space equivalent`);
@@ -472,7 +475,10 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
         case 'unpin_user_pages':
         case 'unpin_user_pages_dirty_lock': {
           const pin = nameOf(ar[0]);
+          if (released.has(pin)) throw new NotRunnable(MISUSE);
+          released.add(pin);
           if (devPins.has(pin)) {
+            if ((c.name === 'put_pages') !== devGets.has(pin)) throw new NotRunnable(MISUSE);
             rs.cmds.push([-1, 'dev_release', pin, c.name === 'put_pages' ? 2 : c.name === 'unpin_user_pages_dirty_lock' ? 1 : 0]);
             break;
           }
@@ -491,6 +497,7 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
         case 'dma_write':
         case 'dma_read': {
           const p = nameOf(ar[0]);
+          if (released.has(p)) throw new NotRunnable(MISUSE);
           if (devPins.has(p)) {
             if (c.name === 'dma_read') rs.kind = 'value';
             rs.cmds.push([-1, 'dev_dma', p, int(ar[1]), c.name === 'dma_write' ? 1 : 0, c.name === 'dma_write' ? value(ar[2]!) : 0]);
@@ -531,6 +538,9 @@ export function translate(sc: Scenario, info: CheckedInfo, caps: RealCaps = DEFA
   }
   return out;
 }
+
+/** A release or device access the kernel would not survive (the api misuse violations): never run. */
+const MISUSE = 'a misuse the kernel cannot refuse and would be corrupted by (a second release, a mismatched release, or a device access after release); the test device refuses it';
 
 const NOT_RUNNABLE: Record<string, string> = {
   get_user_pages: 'a FOLL_GET reference with arbitrary flags has no user-space equivalent',

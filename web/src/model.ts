@@ -137,4 +137,7 @@ export const VIOLATION_MEANING: Record<string, string> = {
   USE_AFTER_FREE: 'a device or secondary MMU accessed a page after it was freed or reused',
   UNMOVABLE_PIN: 'a long-term pin holds a page in ZONE_MOVABLE or CMA',
   SECURE_ACCESS: 'the host CPU or a device touched a page that belongs to a protected guest',
+  DOUBLE_RELEASE: 'a driver released pages it had already given back (unpin or put_page twice): the kernel drops references no one holds',
+  MISMATCHED_RELEASE: 'put_page() on FOLL_PIN pages, or unpin_user_pages() on FOLL_GET references: the kernel drops the wrong number of references',
+  ACCESS_AFTER_RELEASE: 'a device read or wrote through a handle whose pages the driver had already released',
 };
