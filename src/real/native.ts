@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Cmd } from './translate.js';
+import { onCleanup } from './host_settings.js';
 
 /** A reply of the runner. */
 export interface Reply {
@@ -39,6 +40,12 @@ export class NativeRunner implements Runner {
 
   constructor(workdir: string) {
     this.child = spawn(RUNNER, [workdir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // if pinlab is stopped (SIGINT, SIGTERM, an error), the runner is told to stop too: it kills its actors
+    // and removes its files itself (native/PROTOCOL.md), so their huge pages go back to the pool
+    const off = onCleanup(() => {
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    });
+    this.child.once('exit', off);
     this.child.stdin.on('error', () => {}); // a runner that died: the next reply says so
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();

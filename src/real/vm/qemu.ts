@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import type { Cmd } from '../translate.js';
 import { RUNNER, runnerAvailable, type Reply, type Runner } from '../native.js';
 import { VmError, type KernelArtifacts } from './debian.js';
+import { onCleanup } from '../host_settings.js';
 
 // at least 512 MiB of usable RAM: below that hugepage_init() clears every THP flag (use_zero_page included)
 export const GUEST_MEMORY_MIB = 768;
@@ -38,16 +39,11 @@ export function killAllGuests(): void {
   for (const g of live) g.kill();
 }
 
+/** Through the process-wide registry (host_settings), which owns the exit and signal handlers. */
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('exit', killAllGuests);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      killAllGuests();
-      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[sig]);
-    });
-  }
+  onCleanup(killAllGuests);
 }
 
 /** Temporary directories of guests whose pinlab was SIGKILLed (QEMU died with it, by --pdeathsig): remove them. */
