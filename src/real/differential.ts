@@ -3,9 +3,8 @@
 // step's observation against the model's, and each value clause against what
 // the kernel did. Observations are recorded, never assumed.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir, release } from 'node:os';
-import { join } from 'node:path';
 import type { Call, Pred, Scenario, Step } from '../lang/ast.js';
 import type { CheckedInfo } from '../lang/check.js';
 import { OPS } from '../lang/ops.js';
@@ -14,6 +13,7 @@ import { compareVersions, makeProfile, VERSIONS, type Profile } from '../profile
 import { ERRNO_BY_NAME, SIGNAL_BY_NAME } from '../model/errno.js';
 import { T_ERRNO, T_INT, T_OK, T_SIGNAL, T_SKIPPED, T_UNSET, showValue } from '../model/state.js';
 import { NativeRunner, runnerAvailable, type Runner } from './native.js';
+import { changeSetting, fileSystemOf, mountExt4Image, tempDir } from './host_settings.js';
 import { capsFromBits, DEFAULT_CAPS, translate, type Cmd, type RealCaps, type RealStep } from './translate.js';
 
 /** Where scenarios run: this machine, or a guest of `pinlab real --vm`. */
@@ -26,25 +26,61 @@ export interface Target {
   version: string;
   profile: Profile;
   caps: RealCaps;
-  /** a fresh runner for one scenario */
-  open(): Promise<Runner>;
+  /** a fresh runner for one scenario (`disk`: it makes ext4 files) */
+  open(opts?: { disk?: boolean }): Promise<Runner>;
+  /** why ext4 files cannot be made here, or null (a guest's disk is ext4: absent) */
+  diskReason?(): string | null;
   /** make `pages` huge pages available for the scenario; restore() gives them back */
   hugetlb(runner: Runner, pages: number): Promise<{ restore: () => Promise<void> } | { reason: string }>;
   /** how long the guest took to boot, ms */
   bootMs?: number;
 }
 
-/** A runner on this machine in its own temporary directory, removed when it closes. */
+/** A runner on this machine in its own temporary directory under `base` (recorded, so even a SIGKILLed run's is removed), removed when it closes. */
 class HostSession implements Runner {
-  private dir = mkdtempSync(join(tmpdir(), 'pinlab-real-'));
-  private r = new NativeRunner(this.dir);
+  private dir: { path: string; remove: () => void };
+  private r: NativeRunner;
+  constructor(base: string) {
+    this.dir = tempDir(base, 'pinlab-real-');
+    this.r = new NativeRunner(this.dir.path);
+  }
   send(cmd: Cmd, timeoutMs?: number) {
     return this.r.send(cmd, timeoutMs);
   }
   async close() {
     await this.r.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    this.dir.remove();
   }
+}
+
+/**
+ * Where this machine's runners make ext4 files ("disk" files: writeback, O_DIRECT, what is on disk): the
+ * temporary directory ($TMPDIR, else /tmp) if it is on ext4; otherwise, as root, an ext4 image of pinlab's own,
+ * loop-mounted for the rest of the run (made on first need, given back on every way out); otherwise a reason.
+ */
+function ext4Place(log: (s: string) => void): () => { dir: string } | { reason: string } {
+  let place: { dir: string } | { reason: string } | null = null;
+  return () => {
+    if (place) return place;
+    const base = tmpdir();
+    const named = process.env.TMPDIR ? `TMPDIR (${base})` : `the temporary directory ${base} (TMPDIR is not set)`;
+    let fs: { ext4: boolean; name: string };
+    try {
+      fs = fileSystemOf(base);
+    } catch (e) {
+      return (place = { reason: `ext4 files need a directory on ext4, and ${named} cannot be used: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+    }
+    if (fs.ext4) return (place = { dir: base });
+    const what = `ext4 files need a directory on ext4, and ${named} is on ${fs.name}`;
+    if (process.getuid?.() !== 0) return (place = { reason: `${what}: set TMPDIR to a directory on an ext4 file system, or run as root (pinlab then mounts an ext4 image of its own)` });
+    try {
+      const img = mountExt4Image(base);
+      log(`${what}: ext4 files go to an ext4 image of pinlab's own, mounted at ${img.dir} until pinlab ends`);
+      return (place = { dir: img.dir });
+    } catch (e) {
+      return (place = { reason: `${what}, and making an ext4 image of pinlab's own failed: ${(e as Error).message}; set TMPDIR to a directory on an ext4 file system` });
+    }
+  };
 }
 
 /** Ask a runner what its kernel and place allow. */
@@ -54,11 +90,12 @@ export async function probeCaps(r: Runner): Promise<RealCaps> {
 }
 
 /** This machine as a target: its kernel, the nearest profile, what its runner may do (never whole-machine operations). */
-export async function hostTarget(): Promise<Target> {
+export async function hostTarget(log: (s: string) => void = () => {}): Promise<Target> {
   const { release: rel, profile } = hostProfile();
+  const ext4 = ext4Place(log);
   let caps = DEFAULT_CAPS;
   if (runnerAvailable()) {
-    const r = new HostSession();
+    const r = new HostSession(tmpdir());
     try {
       caps = await probeCaps(r);
     } finally {
@@ -71,7 +108,14 @@ export async function hostTarget(): Promise<Target> {
     version: osVersion(),
     profile,
     caps,
-    open: async () => new HostSession(),
+    open: async (opts) => {
+      const p = opts?.disk ? ext4() : null;
+      return new HostSession(p && 'dir' in p ? p.dir : tmpdir());
+    },
+    diskReason: () => {
+      const p = ext4();
+      return 'reason' in p ? p.reason : null;
+    },
     hugetlb: async (_r, pages) => {
       const h = reserveHugetlb(pages);
       return 'reason' in h ? h : { restore: async () => h.restore() };
@@ -255,7 +299,10 @@ function showModel(rs: RealStep, v: string | number | undefined, notes: { line: 
   return 'ok';
 }
 
-/** Reserve hugetlb pages for the run; returns the restore function, or a reason it cannot. */
+/**
+ * Reserve hugetlb pages for the run; returns the restore function, or a reason it cannot. The old
+ * nr_hugepages is recorded before it is changed (host_settings), so it comes back however pinlab ends.
+ */
 function reserveHugetlb(pages: number): { restore: () => void } | { reason: string } {
   if (pages === 0) return { restore: () => {} };
   if (process.getuid?.() !== 0) return { reason: 'MAP_HUGETLB needs reserved huge pages, and reserving them needs root' };
@@ -265,8 +312,8 @@ function reserveHugetlb(pages: number): { restore: () => void } | { reason: stri
     const old = Number(readFileSync(path, 'utf8').trim());
     const freeBefore = Number(readFileSync(free, 'utf8').trim());
     const want = old + Math.max(0, pages - freeBefore);
-    writeFileSync(path, String(want));
-    const restore = () => writeFileSync(path, String(old));
+    if (want === old) return { restore: () => {} };
+    const { restore } = changeSetting(path, String(want));
     if (Number(readFileSync(free, 'utf8').trim()) < pages) {
       restore();
       return { reason: `could not reserve ${pages} huge pages (memory too fragmented?)` };
@@ -310,7 +357,13 @@ export async function realScenario(file: string, sc: Scenario, info: CheckedInfo
     model = alt;
   }
 
-  const runner = await target.open();
+  const diskFiles = tr.setup.some((c) => c[1] === 'file' && c[3] === 'disk');
+  const noDisk = diskFiles ? (target.diskReason?.() ?? null) : null;
+  if (noDisk) {
+    rep.reason = noDisk;
+    return rep;
+  }
+  const runner = await target.open({ disk: diskFiles });
   const huge = await target.hugetlb(runner, tr.hugetlbPages);
   if ('reason' in huge) {
     await runner.close();
@@ -433,9 +486,11 @@ export function realText(host: { name: string; release: string; version: string;
   const dis = reps.reduce((n, r) => n + r.disagreements, 0);
   const steps = ran.reduce((n, r) => n + r.steps.length, 0);
   const nr = reps.reduce((n, r) => n + r.steps.filter((s) => s.verdict === 'not runnable').length, 0);
-  const verdict = dis ? `${dis} DISAGREEMENT(S)` : ran.length === 0 ? 'nothing ran: no agreement to report' : 'model and kernel agree';
-  out.push(
-    `${reps.length} scenarios: ${ran.length} ran (${steps} steps, ${ran.reduce((n, r) => n + r.clauses.length, 0)} clauses), ${reps.length - ran.length} skipped (${nr} steps not runnable); ${verdict}`,
-  );
+  // nothing ran is not agreement: said as such (and `pinlab real` exits 3, not 0)
+  if (ran.length === 0) out.push(`no scenario ran: all ${reps.length} skipped (${nr} steps not runnable)`);
+  else
+    out.push(
+      `${reps.length} scenarios: ${ran.length} ran (${steps} steps, ${ran.reduce((n, r) => n + r.clauses.length, 0)} clauses), ${reps.length - ran.length} skipped (${nr} steps not runnable); ${dis ? `${dis} DISAGREEMENT(S)` : 'model and kernel agree'}`,
+    );
   return out.join('\n');
 }
