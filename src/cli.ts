@@ -389,11 +389,27 @@ program
   .option('--json', 'print the JSON report')
   .option('--vm <list>', "kernels to run on: host, 6.1, 6.12 (Debian's, in QEMU guests), 6.1-pinlab, 6.12-pinlab (pinlab's test kernels, built on first use), all, or a comma list (default: host)")
   .option('-j, --jobs <n>', 'run up to n kernels at once (guests are limited by free memory)', '1')
+  .addHelpText(
+    'after',
+    `
+Exit status: 0 model and kernel agree on every scenario that ran; 1 a disagreement; 2 malformed input, or a
+guest that cannot be had; 3 no scenario ran (every one skipped, each with its reason): nothing was compared.
+
+What it changes on this machine (nr_hugepages for MAP_HUGETLB, temporary directories, an ext4 image of its
+own when TMPDIR is not on ext4) is recorded in /var/tmp/pinlab-restore-UID-PID.json before it is changed and
+given back on exit, on SIGINT, SIGTERM and SIGHUP (then the status is 128+signal) and, after a SIGKILL, by
+the next pinlab real, which says so on stderr. Files of ext4 scenarios go under TMPDIR (else /tmp); if that
+is not ext4, root gets a loop-mounted ext4 image of pinlab's own, anyone else a skip that says what to do.`,
+  )
   .action(async (paths: string[], opts: { json?: boolean; vm?: string; jobs: string }) => {
     const { hostTarget, realScenario, realText, realRun } = await import('./real/differential.js');
+    const { recoverStale, restoreAll } = await import('./real/host_settings.js');
     let status = 0;
-    const tty = process.stderr.isTTY;
+    // progress overwrites its line (\r) only on a terminal; a pipe or a file gets whole lines
+    const tty = process.stderr.isTTY === true;
     const say = (s: string) => process.stderr.write(tty ? `\r\x1b[K${s}\n` : `${s}\n`);
+    // what a run that was SIGKILLed left changed: give it back before anything else
+    for (const line of recoverStale()) process.stderr.write(`pinlab real: ${line}\n`);
     let names: string[];
     let jobs: number;
     const prepared: { file: string; pr: Prepared }[] = [];
@@ -421,7 +437,7 @@ program
       let guest: { shutdown(): Promise<void>; kill(): void } | null = null;
       try {
         let target;
-        if (name === 'host') target = await hostTarget();
+        if (name === 'host') target = await hostTarget((s) => say(`pinlab real: ${s}`));
         else {
           const vm = await import('./real/vm/index.js');
           const t0 = Date.now();
@@ -451,14 +467,18 @@ program
     const results: Awaited<ReturnType<typeof runOn>>[] = new Array(names.length);
     let next = 0;
     const width = Math.min(jobs, names.length, names.filter((n) => n !== 'host').length ? (await import('./real/vm/index.js')).guestsThatFit() + 1 : names.length);
-    await Promise.all(
-      Array.from({ length: Math.max(1, width) }, async () => {
-        while (next < names.length) {
-          const i = next++;
-          results[i] = await runOn(names[i]!);
-        }
-      }),
-    );
+    try {
+      await Promise.all(
+        Array.from({ length: Math.max(1, width) }, async () => {
+          while (next < names.length) {
+            const i = next++;
+            results[i] = await runOn(names[i]!);
+          }
+        }),
+      );
+    } finally {
+      restoreAll(); // the ext4 image, if one was made (every scenario gave back its own huge pages already)
+    }
     const runs = [];
     for (const r of results) {
       if ('error' in r) {
@@ -486,7 +506,9 @@ program
             '\n',
         );
     }
-    process.exitCode = status || (dis ? 1 : 0);
+    const ranAny = runs.some((r) => r.reps.some((x) => x.status === 'ran'));
+    if (!opts.json && runs.length > 1 && !ranAny) process.stdout.write(`no scenario ran on any kernel: all ${runs.reduce((n, r) => n + r.reps.length, 0)} skipped\n`);
+    process.exitCode = status || (dis ? 1 : !ranAny ? 3 : 0);
   });
 
 const vmCmd = program.command('vm').description("pinlab's QEMU guests: build the test kernels");
