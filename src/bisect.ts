@@ -19,7 +19,7 @@
 import { Prepared, runProfile, type ProfileRun, type TraceEntry } from './interp/interpreter.js';
 import { runScenarioProfile, type RunOptions } from './interp/runner.js';
 import { KNOBS, KNOB_BY_NAME, type Knob } from './profiles/knobs.js';
-import { allProfiles, makeProfile, type Profile } from './profiles/profiles.js';
+import { allProfiles, LTS, makeProfile, type Profile } from './profiles/profiles.js';
 import { replaySchedule, scheduleOf } from './explore/witness.js';
 import type { WitnessStep } from './explore/explorer.js';
 
@@ -113,7 +113,9 @@ const quote = (v: string | number, content: boolean) => (typeof v === 'number' ?
 function observeRun(pr: Prepared, run: ProfileRun, profile: Profile, trace: TraceEntry[]): Seen {
   const obs = new Map<string, Obs>();
   const seen: Seen = { profile, obs, trace, witnesses: [], incomplete: !!run.explored && !run.explored.complete };
-  obs.set('runs', { what: 'runs', value: run.error ? `no (${run.error})` : 'yes' });
+  // an error names the profile it ran on ("4.8 does not have it"): compared without the name
+  const err = run.error?.replace(new RegExp(`(^|[^\\w.+-])${profile.name.replace(/[.+]/g, '\\$&')}(?![\\w.+-])`, 'g'), '$1the profile');
+  obs.set('runs', { what: 'runs', value: err ? `no (${err})` : 'yes' });
   if (run.error) return seen;
   if (run.outcomes) {
     const outs = run.outcomes;
@@ -462,7 +464,8 @@ export function timelineText(t: Timeline, opts: { steps?: boolean } = {}): strin
     out.push(`  ${span.length > 1 ? `${span[0]} .. ${span[span.length - 1]}` : span[0]}`);
     const b = t.boundaries[i];
     if (!b) return;
-    out.push(`  -- ${b.from} -> ${b.to}${b.incomplete ? ' (an exploration hit its bound)' : ''}`);
+    const lts = [b.from, b.to].filter((v) => LTS.includes(v));
+    out.push(`  -- ${b.from} -> ${b.to}${lts.length ? ` (${lts.join(', ')}: LTS, with backports)` : ''}${b.incomplete ? ' (an exploration hit its bound)' : ''}`);
     for (const g of groupChanges(b.changes)) {
       out.push(`     ${g.whats.join('; ')}`);
       out.push(`       ${g.knobs.length ? `${g.together ? 'together: ' : ''}${g.knobs.map((k) => `${k.switch === 'on' ? '+' : '-'}${k.name} ${k.commit}${k.removedBy ? ` (removed by ${k.removedBy})` : ''}`).join(', ')}` : (g.note ?? 'no knob set')}`);
