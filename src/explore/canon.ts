@@ -7,6 +7,8 @@
 // equal futures: every kernel path reaches folios only through those
 // references, and a dropped freed folio is unreachable (nothing can observe it).
 //
+// canonicalizePins() does the same for pin handles.
+//
 // Not applied while a thread is inside reclaim: its cursor walks folios by slot
 // number, so there the numbering is observable.
 
@@ -20,7 +22,14 @@ import {
   F_FLAGS,
   H_NEXT_FOLIO,
   H_HUGE_ZERO,
+  H_NEXT_PIN,
+  K_STRIDE,
   KP_FOLIO,
+  KP_STRIDE,
+  R_TAG,
+  R_VAL,
+  T_PIN,
+  T_PIPE,
   PG_ALIVE,
   PG_SWAPCACHE,
   PTE_MIGRATION,
@@ -35,11 +44,113 @@ export class Canonicalizer {
   private map: Int32Array;
   private order: Int32Array;
   private tmp: Int32Array;
+  private pmap: Int32Array;
+  private porder: Int32Array;
+  private pfixed: Uint8Array;
+  private ptmp: Int32Array;
+  private readonly pinWords: number;
 
   constructor(private readonly L: Layout) {
     this.map = new Int32Array(L.d.folios);
     this.order = new Int32Array(L.d.folios);
     this.tmp = new Int32Array(L.d.folios * F_STRIDE);
+    this.pmap = new Int32Array(L.d.pins);
+    this.porder = new Int32Array(L.d.pins);
+    this.pfixed = new Uint8Array(L.d.pins);
+    this.pinWords = L.d.pinPages * KP_STRIDE;
+    this.ptmp = new Int32Array(L.d.pins * (K_STRIDE + this.pinWords));
+  }
+
+  /**
+   * Renumber pin handles in place. A handle's number is an allocation artefact
+   * too: N O_DIRECT reads that finish in different orders leave the same
+   * released handles in different slots. Nothing in the model walks handles by
+   * number or compares two numbers; they are reached only through results
+   * (T_PIN, T_PIPE) and the locals of a suspended O_DIRECT (`localRefs`:
+   * offsets in `ctl`), and a new handle takes H_NEXT_PIN, which a permutation
+   * keeps. So any permutation of the handles, applied to every reference, is a
+   * symmetry. Handles a result names keep their numbers (reports print them as
+   * pin#N, and outcomes are told apart by them); the others take the remaining
+   * slots in ascending order: first those held by suspended threads, in thread
+   * order, then the rest (released or leaked: unreachable) by their records'
+   * contents. Returns whether anything moved.
+   */
+  canonicalizePins(s: Int32Array, ctl: Int32Array, localRefs: readonly number[]): boolean {
+    const L = this.L;
+    const n = s[H_NEXT_PIN]!;
+    if (n < 2) return false;
+    const fixed = this.pfixed;
+    const map = this.pmap;
+    const order = this.porder;
+    fixed.fill(0, 0, n);
+    map.fill(-1, 0, n);
+    for (let r = 0; r < L.d.results; r++) {
+      const o = L.result(r);
+      const tag = s[o + R_TAG];
+      if (tag === T_PIN || tag === T_PIPE) {
+        const h = s[o + R_VAL]!;
+        if (h >= 0 && h < n) fixed[h] = 1;
+      }
+    }
+    let m = 0;
+    for (let i = 0; i < localRefs.length; i++) {
+      const h = ctl[localRefs[i]!]!;
+      if (h >= 0 && h < n && !fixed[h] && map[h]! < 0) {
+        map[h] = 0;
+        order[m++] = h;
+      }
+    }
+    const held = m;
+    for (let h = 0; h < n; h++) if (!fixed[h] && map[h]! < 0) order[m++] = h;
+    if (m - held > 1) {
+      const pw = this.pinWords;
+      const rest = Array.from(order.subarray(held, m));
+      rest.sort((a, b) => {
+        const oa = L.pin(a);
+        const ob = L.pin(b);
+        for (let i = 0; i < K_STRIDE; i++) {
+          const d = s[oa + i]! - s[ob + i]!;
+          if (d) return d;
+        }
+        const qa = L.pinPage(a, 0);
+        const qb = L.pinPage(b, 0);
+        for (let i = 0; i < pw; i++) {
+          const d = s[qa + i]! - s[qb + i]!;
+          if (d) return d;
+        }
+        return 0;
+      });
+      order.set(rest, held);
+    }
+    // order[j] takes the j-th slot no result names
+    let identity = true;
+    for (let t = 0, j = 0; t < n; t++) {
+      if (fixed[t]) {
+        map[t] = t;
+        continue;
+      }
+      const h = order[j++]!;
+      map[h] = t;
+      if (h !== t) identity = false;
+    }
+    if (identity) return false;
+    const pw = this.pinWords;
+    const tmp = this.ptmp;
+    tmp.set(s.subarray(L.pin(0), L.pin(n)), 0);
+    const pg = n * K_STRIDE;
+    tmp.set(s.subarray(L.pinPage(0, 0), L.pinPage(n, 0)), pg);
+    for (let h = 0; h < n; h++) {
+      const t = map[h]!;
+      if (t === h) continue;
+      s.set(tmp.subarray(h * K_STRIDE, (h + 1) * K_STRIDE), L.pin(t));
+      s.set(tmp.subarray(pg + h * pw, pg + (h + 1) * pw), L.pinPage(t, 0));
+    }
+    for (let i = 0; i < localRefs.length; i++) {
+      const off = localRefs[i]!;
+      const h = ctl[off]!;
+      if (h >= 0 && h < n) ctl[off] = map[h]!;
+    }
+    return true;
   }
 
   /**

@@ -26,6 +26,8 @@ import { VIOLATION_KINDS } from '../lang/ops.js';
 export interface ExploreOptions {
   /** symmetry reduction over folio numbering (default on) */
   reduce?: boolean;
+  /** symmetry reduction over pin handle numbering (default on; env PINLAB_EXPLORE=no-symmetry-pins) */
+  symmetryPins?: boolean;
   maxStates?: number;
   maxDepth?: number;
   /** called now and then with the running totals */
@@ -194,6 +196,30 @@ export class Program {
     return refs;
   }
 
+  /** Offsets of thread locals holding pin handle numbers: a suspended O_DIRECT's buffer (loc[0], direct_io.ts). */
+  pinLocals(s: Int32Array, out: number[]): number[] {
+    out.length = 0;
+    for (let slot = 0; slot < this.nslots; slot++) {
+      const base = this.slotBase(slot);
+      if (s[base + 1] === 0) continue;
+      const st = this.stepOf(s, slot);
+      if (st.stmt.kind === 'call' && (st.stmt.call.name === 'odirect_read' || st.stmt.call.name === 'odirect_write')) out.push(base + 2);
+    }
+    return out;
+  }
+
+  /**
+   * Apply the symmetry reductions to the explorer's buffer `s` (control block
+   * then model state `kview`): folio numbering, then pin handles (and folios
+   * again when handles moved: the folio walk visits handles in order).
+   */
+  canonicalize(canon: Canonicalizer, s: Int32Array, kview: Int32Array, sym: Symmetry): void {
+    const refs = sym.folios ? this.folioLocals(s) : null;
+    if (refs) canon.canonicalize(kview, s, refs);
+    if (sym.pins && canon.canonicalizePins(kview, s, this.pinLocals(s, this.pinRefs)) && refs) canon.canonicalize(kview, s, refs);
+  }
+  private readonly pinRefs: number[] = [];
+
   /** The step a slot would run next. */
   stepOf(s: Int32Array, slot: number): Step {
     if (slot === 0) return this.blocks[s[0]!] as Step;
@@ -227,6 +253,19 @@ export class Program {
     this.normalize(s);
     return from;
   }
+}
+
+/** Which symmetry reductions a search (and the replay of its witnesses) applies. */
+export interface Symmetry {
+  folios: boolean;
+  pins: boolean;
+}
+
+/** The explorer's switches, with their defaults: every optimisation on unless the option or PINLAB_EXPLORE (comma-separated no-<name>) turns it off. */
+export function exploreSwitches(opts: ExploreOptions): { sym: Symmetry } {
+  const env = new Set((process.env.PINLAB_EXPLORE ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+  const on = (v: boolean | undefined, name: string) => v ?? !env.has(`no-${name}`);
+  return { sym: { folios: on(opts.reduce, 'reduction'), pins: on(opts.symmetryPins, 'symmetry-pins') } };
 }
 
 export function outcomeOfRun(pr: Prepared, run: Run): Outcome {
@@ -309,7 +348,8 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const used = () => off + L.usedLength(kview);
   const root = work.slice(0, used());
   run.k.sink = NULL_SINK;
-  const reduce = opts.reduce ?? true;
+  const { sym } = exploreSwitches(opts);
+  const reduce = sym.folios || sym.pins;
   const canon = new Canonicalizer(L);
   let dirtyEnd = total; // how much of `work` may be non-zero beyond the loaded state
   const load = (st: Int32Array) => {
@@ -371,10 +411,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         load(s);
         prog.advance(run, work, slot);
         transitions++;
-        if (reduce) {
-          const refs = prog.folioLocals(work);
-          if (refs) canon.canonicalize(kview, work, refs);
-        }
+        if (reduce) prog.canonicalize(canon, work, kview, sym);
         const len = used();
         if (len > dirtyEnd) dirtyEnd = len;
         const [a, b] = fingerprint64(work, len);
@@ -433,11 +470,11 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     }
     const v: ClauseVerdict = { clause: c, positive: p, negative: n, observation, status };
     if (reason) v.reason = reason;
-    if (witness[i]! >= 0) v.trace = replay(pr, profile, prog, pathTo(witness[i]!), reduce).steps;
+    if (witness[i]! >= 0) v.trace = replay(pr, profile, prog, pathTo(witness[i]!), sym).steps;
     return v;
   });
 
-  const outcomes: FinalOutcome[] = [...outcomeKeys.values()].map((id) => replay(pr, profile, prog, pathTo(id), reduce).outcome);
+  const outcomes: FinalOutcome[] = [...outcomeKeys.values()].map((id) => replay(pr, profile, prog, pathTo(id), sym).outcome);
   return {
     states: nstates,
     transitions,
@@ -465,23 +502,21 @@ export function callText(st: Step): string {
  * e.g. how many folios a reclaim walks -- so the trace names folios by the
  * numbers the search saw.
  */
-export function replay(pr: Prepared, profile: Profile, prog: Program, moves: number[], reduce = false): { steps: WitnessStep[]; outcome: FinalOutcome } {
+export function replay(pr: Prepared, profile: Profile, prog: Program, moves: number[], reduce: boolean | Symmetry = false): { steps: WitnessStep[]; outcome: FinalOutcome } {
+  const sym: Symmetry = typeof reduce === 'boolean' ? { folios: reduce, pins: reduce } : reduce;
   const run = new Run(pr, profile);
   const s = new Int32Array(prog.ks + run.k.L.size);
   s.set(run.k.s, prog.ks);
   prog.initCtl(s);
   const kview = s.subarray(prog.ks);
   run.k.s = kview;
-  const canon = reduce ? new Canonicalizer(run.k.L) : null;
+  const canon = sym.folios || sym.pins ? new Canonicalizer(run.k.L) : null;
   const steps: WitnessStep[] = [];
   moves.forEach((slot, i) => {
     const st = prog.stepOf(s, slot);
     const before = run.traceLog.length;
     const seg = prog.advance(run, s, slot);
-    if (canon) {
-      const refs = prog.folioLocals(s);
-      if (refs) canon.canonicalize(kview, s, refs);
-    }
+    if (canon) prog.canonicalize(canon, s, kview, sym);
     const finished = s[prog.slotBase(slot) + 1] === 0;
     const calls = run.traceLog.slice(before).map((t: TraceEntry) => ({ fn: t.fn, what: t.what, ...(t.knobs ? { knobs: t.knobs } : {}) }));
     steps.push({

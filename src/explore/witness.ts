@@ -156,10 +156,7 @@ function replayWith(pr: Prepared, profile: Profile, moves: Move[], reduce: boole
         .map((t) => ({ fn: t.fn, what: t.what, ...(t.knobs ? { knobs: t.knobs } : {}) })),
       state: snapshot(run),
     });
-    if (canon) {
-      const refs = prog.folioLocals(s);
-      if (refs) canon.canonicalize(kview, s, refs);
-    }
+    if (canon) prog.canonicalize(canon, s, kview, { folios: true, pins: true });
   }
   prog.enabled(s, en);
   if (en.length) {
