@@ -164,7 +164,12 @@ function hash(s: string): string {
 export interface BisectOptions {
   /** explorer bounds for races */
   run?: RunOptions;
+  /** performance.now() after which no further profile run starts (BisectTimeout) */
+  deadline?: number;
 }
+
+/** The deadline passed before the bisect finished. */
+export class BisectTimeout extends Error {}
 
 /** A knob as reported: name, commit, title and which way it switched. */
 export function knobRef(name: string, on: boolean): KnobRef {
@@ -207,8 +212,18 @@ export class Bisector {
     const key = this.keyOf(p);
     let s = this.memo.get(key);
     if (!s) {
+      const deadline = this.opts.deadline;
+      if (deadline !== undefined && performance.now() > deadline) throw new BisectTimeout('time limit');
       this.runs++;
-      const run = runScenarioProfile(this.pr, p, this.opts.run ?? {});
+      const ro: RunOptions = { ...(this.opts.run ?? {}) };
+      if (deadline !== undefined) {
+        const inner = ro.progress;
+        ro.progress = (states, transitions, depth) => {
+          inner?.(states, transitions, depth);
+          if (performance.now() > deadline) throw new BisectTimeout('time limit');
+        };
+      }
+      const run = runScenarioProfile(this.pr, p, ro);
       // the written-order run's trace, for the step where two profiles part
       const straight = run.explored ? (run.error ? run : runProfile(this.pr, p)) : run;
       s = observeRun(this.pr, run, p, straight.trace);

@@ -264,6 +264,22 @@ export function serve(port: number, opts: ServeOptions = {}): Promise<Server> {
       if (!e) throw new HttpError(404, `no corpus scenario ${id}`);
       return sendJson(res, 200, { id, text: readFileSync(e.file, 'utf8') });
     }
+    if (path === '/api/profiles') {
+      if (method !== 'GET') throw new HttpError(405, 'method not allowed: use GET', { allow: 'GET' });
+      return sendJson(res, 200, (await import('./serve/bisect_api.js')).apiProfiles());
+    }
+    if (path === '/api/bisect') {
+      if (method !== 'POST') throw new HttpError(405, 'method not allowed: use POST', { allow: 'POST' });
+      const b = await jsonBody(req);
+      const text = textOf(b);
+      if (typeof b.from !== 'string') throw new HttpError(400, 'from: a profile name is required');
+      if ((b.to === undefined) === (b.toggle === undefined)) throw new HttpError(400, 'give to (a profile name) or toggle (a knob name), not both');
+      if (b.to !== undefined && typeof b.to !== 'string') throw new HttpError(400, 'to: a profile name is expected');
+      if (b.toggle !== undefined && typeof b.toggle !== 'string') throw new HttpError(400, 'toggle: a knob name is expected');
+      const l = limitsOf(b, limits);
+      const task = { text, from: b.from, ...(typeof b.to === 'string' ? { to: b.to } : {}), ...(typeof b.toggle === 'string' ? { toggle: b.toggle } : {}) };
+      return job(req, res, { kind: 'bisect', task, limits: l }, l.timeMs + 30_000);
+    }
     if (path === '/api/check' || path === '/api/run' || path === '/api/steps') {
       if (method !== 'POST') throw new HttpError(405, 'method not allowed: use POST', { allow: 'POST' });
       const b = await jsonBody(req);
