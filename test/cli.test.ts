@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { tempDir } from './tmp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist/src/cli.js');
@@ -40,7 +40,7 @@ test('run --json on 18-dontfork-dofork prints the spec document', () => {
 });
 
 test('malformed input: file:line:col, the line, a caret, exit 2, no stack trace', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pinlab-'));
+  const dir = tempDir('pinlab-');
   const f = join(dir, 'bad.pin');
   writeFileSync(f, "scenario bad\nA: x = mmap(anon, 1, PROT_READ, MAP_PRIVATE)\nA: p = pin_user_pages(x, 1, FOLL_PINN)\n");
   const r = pinlab('run', f);
@@ -50,7 +50,7 @@ test('malformed input: file:line:col, the line, a caret, exit 2, no stack trace'
 });
 
 test('a failing clause exits 1; a bound hit makes check fail and says so', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pinlab-'));
+  const dir = tempDir('pinlab-');
   const f = join(dir, 'fail.pin');
   writeFileSync(f, "scenario fail\nkernels 6.18\nA: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: x[0] = 'a'\nA: r = x[0]\nexpect r == 'b'\n");
   assert.equal(pinlab('run', f).status, 1);
@@ -75,7 +75,7 @@ test('run DIR runs every scenario under it, as check DIR does', () => {
 });
 
 test('a path with no scenarios is an error that says so (check, run, real)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pinlab-empty-'));
+  const dir = tempDir('pinlab-empty-');
   writeFileSync(join(dir, 'notes.txt'), 'no scenario here\n');
   for (const cmd of ['check', 'run', 'real']) {
     const r = pinlab(cmd, dir);
@@ -102,7 +102,7 @@ test("--kernel '' is an error; a misspelt knob gets a did-you-mean with a caret,
 });
 
 test('the check table fits in 100 columns on the whole corpus, and its legend lists exactly the results it shows', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pinlab-table-'));
+  const dir = tempDir('pinlab-table-');
   writeFileSync(join(dir, 'a-fail.pin'), "scenario a-scenario-with-a-name-longer-than-the-name-column-of-the-table\nkernels 5.8, 6.18\nA: x = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)\nA: x[0] = 'a'\nA: r = x[0]\nexpect r == 'b' on 6.18\nexpect r == 'a' on 5.8\n");
   writeFileSync(join(dir, 'b-bad.pin'), 'scenario bad\nA: x = mmap(anon)\n');
   for (const paths of [['corpus'], [dir, 'corpus/real']]) {
@@ -136,4 +136,23 @@ test('a closed stdout (pinlab ... | head -1) ends every command quietly: status 
     assert.equal(r.stderr, '', `${cmd}: ${r.stderr}`);
     assert.equal(r.status, 141, cmd);
   }
+});
+
+test('the bundled command line (package.json bin) answers as the compiled tree does, and loads pinlab real lazily', () => {
+  const bundle = join(root, 'dist/src/pinlab.js');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { pinlab: string } };
+  assert.equal(join(root, pkg.bin.pinlab), bundle);
+  const help = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /Usage: pinlab/);
+  for (const args of [['check', 'corpus/real', '--json'], ['run', 'corpus/24-dirty-cow-race.pin', '--random', '5', '--seed', '3', '--json']]) {
+    const a = spawnSync(process.execPath, [bundle, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const b = pinlab(...args);
+    assert.equal(a.status, b.status, args.join(' '));
+    const strip = (s: string) => s.replace(/"ms": [\d.]+/g, '"ms": 0').replace(/"(elapsedMs|timeMs|seconds)": [\d.]+/g, '"$1": 0');
+    assert.equal(strip(a.stdout), strip(b.stdout), args.join(' '));
+  }
+  // `pinlab real` lives outside the bundle, loaded from the compiled tree beside it
+  const real = spawnSync(process.execPath, [bundle, 'real', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin', '--json'], { cwd: root, encoding: 'utf8' });
+  assert.ok(real.status !== 70 && !/internal error|Cannot find module/.test(real.stderr), real.stderr);
 });

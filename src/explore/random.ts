@@ -6,11 +6,21 @@
 // shrunk schedule is a real, shorter trace. A walk that finds nothing proves
 // nothing: such clauses are reported "not explored", never "passed".
 
-import fc from 'fast-check';
+import { createRequire } from 'node:module';
+import type * as FastCheck from 'fast-check';
 import { NULL_SINK } from '../model/kernel.js';
 import { evalPred, matchersOf, Prepared, Run } from '../interp/interpreter.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
 import { Program, replay, outcomeOfRun, type ClauseVerdict, type ExploreResult, type FinalOutcome } from './explorer.js';
+
+/**
+ * fast-check, loaded when a random walk first needs it: it is a quarter of the command line's
+ * bundle (scripts/build-cli.mjs), and only `--random` uses it.
+ */
+let fcModule: typeof FastCheck | null = null;
+function fastCheck(): typeof FastCheck {
+  return (fcModule ??= createRequire(import.meta.url)('fast-check') as typeof FastCheck);
+}
 
 export interface RandomOptions {
   runs: number;
@@ -49,6 +59,7 @@ export function randomExplore(pr: Prepared, profile: Profile, opts: RandomOption
   let walks = 0;
   let transitions = 0;
   const outcomes = new Map<string, number[]>();
+  const fc = fastCheck();
   const verdicts: ClauseVerdict[] = clauses.map((c) => {
     let positive = 0;
     let negative = 0;

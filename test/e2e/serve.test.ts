@@ -11,11 +11,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { tempDir } from '../tmp.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'dist/src/cli.js');
@@ -256,7 +256,7 @@ test('pinlab serve in Chromium: matrix, knob tooltip, step view, inline errors, 
       await err.waitFor({ state: 'visible' });
       const shown = await text(err);
       // the CLI on the same text
-      const dir = mkdtempSync(join(tmpdir(), 'pinlab-e2e-'));
+      const dir = tempDir('pinlab-e2e-');
       const file = join(dir, 'broken.pin');
       writeFileSync(file, broken);
       const r = spawnSync(process.execPath, [cli, 'run', file], { cwd: root, encoding: 'utf8' });
