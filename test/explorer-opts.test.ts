@@ -22,6 +22,7 @@ const dirs = ['corpus', 'corpus/threads', 'corpus/real', 'corpus/selftests', '..
 /** Each switch, the option that turns it off, and whether it may change the number of states. */
 const SWITCHES: { name: string; off: ExploreOptions; reduces: boolean }[] = [
   { name: 'symmetry-pins', off: { symmetryPins: false }, reduces: true },
+  { name: 'packed-frontier', off: { packedFrontier: false }, reduces: false },
 ];
 
 const runs: { name: string; pr: Prepared; p: Profile }[] = [];

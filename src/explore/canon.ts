@@ -37,8 +37,8 @@ import {
   S_FOLIO,
 } from '../model/state.js';
 
-/** Where thread locals hold folio numbers: [offset in the state, count]. */
-export type FolioRefs = [number, number][];
+/** Where thread locals hold folio numbers: flat pairs (offset in the state, count). */
+export type FolioRefs = number[];
 
 export class Canonicalizer {
   private map: Int32Array;
@@ -102,25 +102,15 @@ export class Canonicalizer {
     }
     const held = m;
     for (let h = 0; h < n; h++) if (!fixed[h] && map[h]! < 0) order[m++] = h;
-    if (m - held > 1) {
-      const pw = this.pinWords;
-      const rest = Array.from(order.subarray(held, m));
-      rest.sort((a, b) => {
-        const oa = L.pin(a);
-        const ob = L.pin(b);
-        for (let i = 0; i < K_STRIDE; i++) {
-          const d = s[oa + i]! - s[ob + i]!;
-          if (d) return d;
-        }
-        const qa = L.pinPage(a, 0);
-        const qb = L.pinPage(b, 0);
-        for (let i = 0; i < pw; i++) {
-          const d = s[qa + i]! - s[qb + i]!;
-          if (d) return d;
-        }
-        return 0;
-      });
-      order.set(rest, held);
+    // the rest by contents: insertion sort in place (a handful of handles; no allocation per transition)
+    for (let i = held + 1; i < m; i++) {
+      const h = order[i]!;
+      let j = i - 1;
+      while (j >= held && this.comparePins(s, order[j]!, h) > 0) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = h;
     }
     // order[j] takes the j-th slot no result names
     let identity = true;
@@ -153,6 +143,40 @@ export class Canonicalizer {
     return true;
   }
 
+  private comparePins(s: Int32Array, a: number, b: number): number {
+    const L = this.L;
+    const oa = L.pin(a);
+    const ob = L.pin(b);
+    for (let i = 0; i < K_STRIDE; i++) {
+      const d = s[oa + i]! - s[ob + i]!;
+      if (d) return d;
+    }
+    const qa = L.pinPage(a, 0);
+    const qb = L.pinPage(b, 0);
+    for (let i = 0; i < this.pinWords; i++) {
+      const d = s[qa + i]! - s[qb + i]!;
+      if (d) return d;
+    }
+    return 0;
+  }
+
+  private m = 0;
+  private n = 0;
+  /** Number folio f (with its large folio's pages, head first) next, if it has no number yet. */
+  private visit(s: Int32Array, f: number): void {
+    if (f <= 0 || f >= this.n || this.map[f]! >= 0) return;
+    const L = this.L;
+    const c = s[L.folio(f) + F_COMPOUND]!;
+    const h = c < 0 ? f + c : f;
+    const nr = c < 0 ? s[L.folio(h) + F_COMPOUND]! : c > 1 ? c : 1;
+    for (let i = 0; i < nr; i++) {
+      this.map[h + i] = this.m;
+      this.order[this.m] = h + i;
+      this.m++;
+    }
+  }
+  private orphans: number[] = [];
+
   /**
    * Renumber folios in place in the model state `s`. `localRefs` lists thread
    * locals in `ctl` (the explorer's whole buffer) that hold folio numbers (not +1 encoded).
@@ -165,38 +189,36 @@ export class Canonicalizer {
     const order = this.order;
     map.fill(-1, 0, n);
     map[0] = 0;
-    let m = 1;
-    // a large folio's pages keep their order and stay together (the head first)
-    const visit = (f: number) => {
-      if (f <= 0 || f >= n || map[f]! >= 0) return;
-      const c = s[L.folio(f) + F_COMPOUND]!;
-      const h = c < 0 ? f + c : f;
-      const nr = c < 0 ? s[L.folio(h) + F_COMPOUND]! : c > 1 ? c : 1;
-      for (let i = 0; i < nr; i++) {
-        map[h + i] = m;
-        order[m] = h + i;
-        m++;
-      }
-    };
-    if (s[H_HUGE_ZERO]! > 0) visit(s[H_HUGE_ZERO]! - 1); // the kernel's, first
+    this.m = 1;
+    this.n = n;
+    if (s[H_HUGE_ZERO]! > 0) this.visit(s, s[H_HUGE_ZERO]! - 1); // the kernel's, first
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
         const o = L.pte(p, va);
-        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) visit(s[o + E_FOLIO]! - 1);
+        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) this.visit(s, s[o + E_FOLIO]! - 1);
       }
-    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) visit(s[L.cacheSlot(fi, i)]! - 1);
-    for (let h = 0; h < d.pins; h++) for (let i = 0; i < d.pinPages; i++) visit(s[L.pinPage(h, i) + KP_FOLIO]! - 1);
-    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) visit(s[L.spte(x, va) + S_FOLIO]! - 1);
-    for (const [off, cnt] of localRefs) for (let i = 0; i < cnt; i++) visit(ctl[off + i]!);
+    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) this.visit(s, s[L.cacheSlot(fi, i)]! - 1);
+    for (let h = 0; h < d.pins; h++) for (let i = 0; i < d.pinPages; i++) this.visit(s, s[L.pinPage(h, i) + KP_FOLIO]! - 1);
+    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) this.visit(s, s[L.spte(x, va) + S_FOLIO]! - 1);
+    for (let r = 0; r < localRefs.length; r += 2) {
+      const off = localRefs[r]!;
+      const cnt = localRefs[r + 1]!;
+      for (let i = 0; i < cnt; i++) this.visit(s, ctl[off + i]!);
+    }
     // swap-cache folios nothing maps: order by their swap slot (canonical)
-    const orphans: number[] = [];
+    const orphans = this.orphans;
+    orphans.length = 0;
     for (let f = 1; f < n; f++) {
       const o = L.folio(f);
       if (map[f]! < 0 && s[o + F_FLAGS]! & PG_SWAPCACHE && s[o + F_FLAGS]! & PG_ALIVE) orphans.push(f);
     }
-    orphans.sort((a, b) => s[L.folio(a) + F_SWAP]! - s[L.folio(b) + F_SWAP]!).forEach(visit);
+    if (orphans.length) {
+      orphans.sort((a, b) => s[L.folio(a) + F_SWAP]! - s[L.folio(b) + F_SWAP]!);
+      for (const f of orphans) this.visit(s, f);
+    }
     // any other live folio (should not exist) keeps relative order, so nothing is lost
-    for (let f = 1; f < n; f++) if (map[f]! < 0 && s[L.folio(f) + F_FLAGS]! & PG_ALIVE) visit(f);
+    for (let f = 1; f < n; f++) if (map[f]! < 0 && s[L.folio(f) + F_FLAGS]! & PG_ALIVE) this.visit(s, f);
+    const m = this.m;
     // identity already? (the common case)
     let identity = m === n;
     for (let f = 1; identity && f < n; f++) if (map[f] !== f) identity = false;
@@ -233,10 +255,13 @@ export class Canonicalizer {
         const o = L.spte(x, va) + S_FOLIO;
         s[o] = re(s[o]!);
       }
-    for (const [off, cnt] of localRefs)
+    for (let r = 0; r < localRefs.length; r += 2) {
+      const off = localRefs[r]!;
+      const cnt = localRefs[r + 1]!;
       for (let i = 0; i < cnt; i++) {
         const v = ctl[off + i]!;
         if (v > 0) ctl[off + i] = map[v]!;
       }
+    }
   }
 }

@@ -13,7 +13,7 @@
 import type { Block, Clause, Par, Step } from '../lang/ast.js';
 import type { ViolationKind } from '../lang/ops.js';
 import { NULL_SINK, VIOLATION_BIT, type KnobUse } from '../model/kernel.js';
-import { fingerprint64, H_VIOLATIONS, T_FILE } from '../model/state.js';
+import { H_VIOLATIONS, T_FILE } from '../model/state.js';
 import { disk_content } from '../model/api.js';
 import { GC_FOLIOS, GC_I } from '../model/gup.js';
 import { phasedLocals, LOCK_NONE, LOCK_PTL, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
@@ -21,6 +21,7 @@ import { Canonicalizer, type FolioRefs } from './canon.js';
 import { evalPred, execStep, matchersOf, Prepared, Run, showResult, type Outcome, type TraceEntry } from '../interp/interpreter.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
 import { FpSet, collisionBound } from './fpset.js';
+import { ArrayFrontier, PackedFrontier, type Frontier } from './frontier.js';
 import { VIOLATION_KINDS } from '../lang/ops.js';
 
 export interface ExploreOptions {
@@ -28,6 +29,8 @@ export interface ExploreOptions {
   reduce?: boolean;
   /** symmetry reduction over pin handle numbering (default on; env PINLAB_EXPLORE=no-symmetry-pins) */
   symmetryPins?: boolean;
+  /** BFS layers packed in typed arrays, no object per state (default on; PINLAB_EXPLORE=no-packed-frontier) */
+  packedFrontier?: boolean;
   maxStates?: number;
   maxDepth?: number;
   /** called now and then with the running totals */
@@ -153,44 +156,69 @@ export class Program {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
       const held = s[base + 2 + this.locals - 1]!;
-      const mm = held ? lockMm(this.stepOf(s, slot)) : null;
+      const mm = held ? this.info(this.stepOf(s, slot)).lockMm : null;
       if (mm) (holders ??= []).push({ slot, mm, held });
     }
     if (holders) {
       for (let i = out.length - 1; i >= 0; i--) {
         const slot = out[i]!;
         const base = this.slotBase(slot);
-        const st = this.stepOf(s, slot);
-        const need = s[base + 1]! > 0 ? s[base + 2 + this.locals - 2]! : startLock(st);
+        const si = this.info(this.stepOf(s, slot));
+        const need = s[base + 1]! > 0 ? s[base + 2 + this.locals - 2]! : si.startLock;
         // fork at P7 holds a PTE lock: a step that walks the rmap (and so takes PTE locks) waits for it
-        if (walksRmap(st) && holders.some((h) => h.slot !== slot && h.held === LOCK_PTL)) {
+        if (si.walksRmap && holders.some((h) => h.slot !== slot && h.held === LOCK_PTL)) {
           out.splice(i, 1);
           continue;
         }
         if (need === LOCK_NONE) continue;
-        const mm = lockMm(st);
+        const mm = si.lockMm;
         const blocked = holders.some((h) => h.slot !== slot && h.mm === mm && (need === LOCK_WRITE || h.held >= LOCK_WRITE));
         if (blocked) out.splice(i, 1);
       }
     }
   }
 
-  /** Thread locals holding folio numbers, or null if the numbering is observable (a reclaim in flight). */
+  /** What the explorer needs to know about a step, worked out once (no regular expression per transition). */
+  private readonly infos = new Map<Step, StepInfo>();
+  info(st: Step): StepInfo {
+    let i = this.infos.get(st);
+    if (!i) {
+      const name = st.stmt.kind === 'call' ? st.stmt.call.name : '';
+      const folio =
+        name === 'reclaim'
+          ? FL_RECLAIM
+          : name === 'writeback' || name === 'fsync'
+            ? FL_WRITEBACK
+            : name === 'migrate'
+              ? FL_FIRST
+              : st.actor.name !== 'sys' && this.pr.secondaryIndex.has(st.actor.name)
+                ? FL_FIRST
+                : /user_pages|proc_mem_write/.test(name)
+                  ? FL_GUP
+                  : FL_NONE;
+      i = { folio, dio: name === 'odirect_read' || name === 'odirect_write', lockMm: lockMm(st), startLock: startLock(st), walksRmap: walksRmap(st) };
+      this.infos.set(st, i);
+    }
+    return i;
+  }
+
+  private readonly folioRefs: FolioRefs = [];
+  /** Thread locals holding folio numbers (flat pairs: offset, count), or null if the numbering is observable (a reclaim in flight). */
   folioLocals(s: Int32Array): FolioRefs | null {
-    const refs: FolioRefs = [];
+    const refs = this.folioRefs;
+    refs.length = 0;
     for (let slot = 0; slot < this.nslots; slot++) {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
-      const st = this.stepOf(s, slot);
-      const name = st.stmt.kind === 'call' ? st.stmt.call.name : '';
+      const f = this.info(this.stepOf(s, slot)).folio;
       const loc = base + 2;
-      if (name === 'reclaim') return null;
-      if (name === 'writeback' || name === 'fsync') refs.push([loc + 1, 1]);
-      else if (name === 'migrate') refs.push([loc, 1]); // P6: the folio being migrated
-      else if (st.actor.name !== 'sys' && this.pr.secondaryIndex.has(st.actor.name)) refs.push([loc, 1]); // P8: the looked-up folio
-      else if (/user_pages|proc_mem_write/.test(name)) {
-        refs.push([loc + GC_FOLIOS, s[loc + GC_I]!]);
-        refs.push([loc + this.locals - 5, 1]); // GUP-fast's folio snapshot (P2)
+      if (f === FL_NONE) continue;
+      if (f === FL_RECLAIM) return null;
+      if (f === FL_WRITEBACK) refs.push(loc + 1, 1);
+      else if (f === FL_FIRST) refs.push(loc, 1); // migrate's P6 folio; a secondary MMU's P8 looked-up folio
+      else {
+        refs.push(loc + GC_FOLIOS, s[loc + GC_I]!);
+        refs.push(loc + this.locals - 5, 1); // GUP-fast's folio snapshot (P2)
       }
     }
     return refs;
@@ -202,8 +230,7 @@ export class Program {
     for (let slot = 0; slot < this.nslots; slot++) {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
-      const st = this.stepOf(s, slot);
-      if (st.stmt.kind === 'call' && (st.stmt.call.name === 'odirect_read' || st.stmt.call.name === 'odirect_write')) out.push(base + 2);
+      if (this.info(this.stepOf(s, slot)).dio) out.push(base + 2);
     }
     return out;
   }
@@ -230,12 +257,23 @@ export class Program {
     return this.bgSteps[slot - 1 - this.parThreads]!;
   }
 
+  private locBuf: Int32Array | null = null;
+  private locViews: Int32Array[] = [];
+  /** The locals of a slot as a view of `s` (kept per buffer: no view allocated per transition). */
+  private locView(s: Int32Array, slot: number): Int32Array {
+    if (s !== this.locBuf) {
+      this.locBuf = s;
+      this.locViews = Array.from({ length: this.nslots }, (_, i) => s.subarray(this.slotBase(i) + 2, this.slotBase(i) + 2 + this.locals));
+    }
+    return this.locViews[slot]!;
+  }
+
   /** Advance one thread to its next preemption point. `run.k.s` must view `s`. Returns the segment it ran. */
   advance(run: Run, s: Int32Array, slot: number): number {
     const base = this.slotBase(slot);
     const st = this.stepOf(s, slot);
     const phase = s[base + 1]! - 1; // 0 = idle
-    const loc = s.subarray(base + 2, base + 2 + this.locals);
+    const loc = this.locView(s, slot);
     const from = phase < 0 ? 0 : phase;
     const next = execStep(run, st, from, loc);
     if (next >= 0) {
@@ -255,6 +293,20 @@ export class Program {
   }
 }
 
+const FL_NONE = 0;
+const FL_RECLAIM = 1;
+const FL_WRITEBACK = 2;
+const FL_FIRST = 3;
+const FL_GUP = 4;
+/** A step's facts for the explorer: where its locals hold folios (FL_*), whether they hold a pin handle (O_DIRECT), its mmap_lock. */
+export interface StepInfo {
+  folio: number;
+  dio: boolean;
+  lockMm: string | null;
+  startLock: number;
+  walksRmap: boolean;
+}
+
 /** Which symmetry reductions a search (and the replay of its witnesses) applies. */
 export interface Symmetry {
   folios: boolean;
@@ -262,10 +314,37 @@ export interface Symmetry {
 }
 
 /** The explorer's switches, with their defaults: every optimisation on unless the option or PINLAB_EXPLORE (comma-separated no-<name>) turns it off. */
-export function exploreSwitches(opts: ExploreOptions): { sym: Symmetry } {
+export interface Switches {
+  sym: Symmetry;
+  packedFrontier: boolean;
+}
+export function exploreSwitches(opts: ExploreOptions): Switches {
   const env = new Set((process.env.PINLAB_EXPLORE ?? '').split(',').map((x) => x.trim()).filter(Boolean));
   const on = (v: boolean | undefined, name: string) => v ?? !env.has(`no-${name}`);
-  return { sym: { folios: on(opts.reduce, 'reduction'), pins: on(opts.symmetryPins, 'symmetry-pins') } };
+  return {
+    sym: { folios: on(opts.reduce, 'reduction'), pins: on(opts.symmetryPins, 'symmetry-pins') },
+    packedFrontier: on(opts.packedFrontier, 'packed-frontier'),
+  };
+}
+
+// the last fingerprint fp64() computed, as two unsigned 32-bit lanes (no array per transition)
+let FA = 0;
+let FB = 0;
+/** fingerprint64() of state.ts into FA, FB. */
+function fp64(s: Int32Array, len: number): void {
+  let h1 = 0x811c9dc5 | 0;
+  let h2 = 0x01000193 ^ len;
+  for (let i = 0; i < len; i++) {
+    const v = s[i]!;
+    h1 = Math.imul(h1 ^ v, 0x01000193);
+    h2 = Math.imul(h2 ^ (v + 0x9e3779b9), 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h1 ^= h1 >>> 16;
+  h1 = Math.imul(h1, 0x85ebca6b);
+  h1 ^= h1 >>> 13;
+  FA = h1 >>> 0;
+  FB = h2 >>> 0;
 }
 
 export function outcomeOfRun(pr: Prepared, run: Run): Outcome {
@@ -348,14 +427,19 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const used = () => off + L.usedLength(kview);
   const root = work.slice(0, used());
   run.k.sink = NULL_SINK;
-  const { sym } = exploreSwitches(opts);
+  const sw = exploreSwitches(opts);
+  const { sym } = sw;
   const reduce = sym.folios || sym.pins;
   const canon = new Canonicalizer(L);
   let dirtyEnd = total; // how much of `work` may be non-zero beyond the loaded state
-  const load = (st: Int32Array) => {
-    work.set(st);
-    if (dirtyEnd > st.length) work.fill(0, st.length, dirtyEnd);
-    dirtyEnd = st.length;
+  /** Load state i of a layer into `work`. */
+  const load = (f: Frontier, i: number) => {
+    const buf = f.bufOf(i);
+    const at = f.startOf(i);
+    const len = f.lenOf(i);
+    for (let j = 0; j < len; j++) work[j] = buf[at + j]!;
+    if (dirtyEnd > len) work.fill(0, len, dirtyEnd);
+    dirtyEnd = len;
   };
 
   const clauses = pr.sc.clauses.filter((c) => {
@@ -369,8 +453,8 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let parent = new Int32Array(1024);
   let move = new Int16Array(1024);
   const seen = new FpSet(12);
-  const [ra, rb] = fingerprint64(root);
-  seen.getOrAdd(ra, rb, 0);
+  fp64(root, root.length);
+  seen.getOrAdd(FA, FB, 0);
   parent[0] = -1;
   let nstates = 1;
   let transitions = 0;
@@ -378,18 +462,22 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let depth = 0;
   let bound: ExploreResult['bound'];
   const outcomeKeys = new Map<string, number>();
-  let layer: { s: Int32Array; id: number }[] = [{ s: root, id: 0 }];
+  const newFrontier = (): Frontier => (sw.packedFrontier ? new PackedFrontier(total) : new ArrayFrontier());
+  let layer = newFrontier();
+  let next = newFrontier();
+  layer.push(root, root.length, 0, FA, FB);
   const en: number[] = [];
   let lastProgress = performance.now();
   const resultNames = [...pr.resultIndex.keys()];
 
-  search: while (layer.length) {
-    const next: { s: Int32Array; id: number }[] = [];
-    for (const { s, id } of layer) {
-      prog.enabled(s, en);
+  search: while (layer.size) {
+    next.clear();
+    for (let k = 0; k < layer.size; k++) {
+      const id = layer.idOf(k);
+      load(layer, k);
+      prog.enabled(work, en);
       if (en.length === 0) {
         finals++;
-        load(s);
         const o = outcomeOf(pr, run);
         clauses.forEach((c, i) => {
           const v = evalPred(c.pred, o);
@@ -406,16 +494,16 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         bound = 'max-depth';
         continue;
       }
-      const moves = en.slice();
-      for (const slot of moves) {
-        load(s);
+      for (let mi = 0; mi < en.length; mi++) {
+        const slot = en[mi]!;
+        if (mi > 0) load(layer, k);
         prog.advance(run, work, slot);
         transitions++;
         if (reduce) prog.canonicalize(canon, work, kview, sym);
         const len = used();
         if (len > dirtyEnd) dirtyEnd = len;
-        const [a, b] = fingerprint64(work, len);
-        if (seen.getOrAdd(a, b, nstates) >= 0) continue;
+        fp64(work, len);
+        if (seen.getOrAdd(FA, FB, nstates) >= 0) continue;
         if (nstates >= parent.length) {
           const p2 = new Int32Array(parent.length * 2);
           p2.set(parent);
@@ -426,7 +514,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         }
         parent[nstates] = id;
         move[nstates] = slot;
-        next.push({ s: work.slice(0, len), id: nstates });
+        next.push(work, len, nstates, FA, FB);
         nstates++;
         if (nstates >= maxStates) {
           bound = 'max-states';
@@ -438,8 +526,10 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         opts.progress(nstates, transitions, depth);
       }
     }
+    const t = layer;
     layer = next;
-    if (layer.length) depth++;
+    next = t;
+    if (layer.size) depth++;
   }
 
   const complete = bound === undefined;
