@@ -1,9 +1,11 @@
 // The outcome matrix: profiles as columns; rows for the outcome, each named
 // value, each violation kind and each clause. Between adjacent profile headers
-// a Δ marker shows (on hover or focus) the knobs that differ and their commits.
+// a Δ marker shows (on hover or focus) the knobs that differ and their commits;
+// it asks the server (/api/bisect) which of them change this scenario and marks
+// those, with what each changes and whether they act only together.
 
-import { useState } from 'preact/hooks';
-import type { KnobDiff, Limits, ProfileRun } from './api.js';
+import { useEffect, useState } from 'preact/hooks';
+import type { BisectResult, KnobDiff, Limits, ProfileRun } from './api.js';
 import { VIOLATION_MEANING, boundText, outcomeKey, showValue, summarize, type RunSummary } from './model.js';
 
 interface Props {
@@ -19,13 +21,34 @@ interface Props {
   /** step through a clause's witness or counterexample on a profile */
   onPickSchedule: (profile: string, line: number) => void;
   limits?: Limits;
+  /** which of the differing knobs change this scenario (the server's bisect; the caller caches) */
+  bisect?: (from: string, to: string) => Promise<BisectResult>;
 }
 
-export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected, onPickProfile, onGotoLine, onPickSchedule, limits }: Props) {
+/** What the page knows of a boundary's deciding knobs. */
+export type Deciding = 'loading' | BisectResult | { failed: string };
+
+export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected, onPickProfile, onGotoLine, onPickSchedule, limits, bisect }: Props) {
   const [tip, setTipState] = useState<{ i: number; x: number; y: number } | null>(null);
+  // what is known of each boundary's deciding knobs, for these runs (a new run starts afresh)
+  const [found, setFound] = useState<{ of: ProfileRun[]; m: Record<string, Deciding> }>({ of: runs, m: {} });
+  const deciding = found.of === runs ? found.m : {};
+  const ask = (from: string, to: string) => {
+    const key = from + '|' + to;
+    if (!bisect || deciding[key]) return;
+    const of = runs;
+    const put = (v: Deciding) => setFound((f) => (f.of === of ? { of, m: { ...f.m, [key]: v } } : f));
+    setFound((f) => ({ of, m: { ...(f.of === of ? f.m : {}), [key]: 'loading' } }));
+    bisect(from, to).then(
+      (r) => put(r),
+      (e: unknown) => put({ failed: e instanceof Error ? e.message : String(e) }),
+    );
+  };
   const show = (i: number, el: EventTarget | null) => {
     const r = (el as HTMLElement).getBoundingClientRect();
     setTipState({ i, x: Math.max(8, Math.min(r.left - 40, window.innerWidth - 440)), y: r.bottom + 6 });
+    const d = knobDiffs[i - 1];
+    if (d && d.added.length + d.removed.length > 0 && !stale) ask(profiles[i - 1]!, profiles[i]!);
   };
   const hide = (i: number) => setTipState((t) => (t && t.i === i ? null : t));
   const runOf = (p: string) => runs.find((r) => r.kernel === p);
@@ -48,6 +71,14 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
   const clauseLines = [...clauses.keys()].sort((a, b) => a - b);
   // boundaries where the outcome changes
   const changes = profiles.map((p, i) => i > 0 && outcomeKey(runOf(profiles[i - 1]!)) !== outcomeKey(runOf(p)));
+  // without a race the deciding knobs of the boundaries that change cost a few straight runs each: found at once, so ★ shows without a hover
+  useEffect(() => {
+    if (concurrent || stale) return;
+    changes.forEach((c, i) => {
+      const d = knobDiffs[i - 1];
+      if (c && d && d.added.length + d.removed.length > 0) ask(profiles[i - 1]!, profiles[i]!);
+    });
+  }, [runs, stale]);
   const colClass = (i: number) => (changes[i] ? 'chg' : '') + (selected.includes(profiles[i]!) ? ' sel' : '');
 
   return (
@@ -72,6 +103,7 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
                       onBlur={() => hide(i)}
                     >
                       Δ{n > 0 ? n : ''}
+                      {decidingMark(deciding[profiles[i - 1] + '|' + p])}
                     </span>
                   )}
                   <button class="prof" title={`show ${p} in the step view`} onClick={() => onPickProfile(p)}>
@@ -259,10 +291,19 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
         </tbody>
       </table>
       {tip && profiles[tip.i] && (
-        <KnobTip diff={knobDiffs[tip.i - 1]} from={profiles[tip.i - 1]!} to={profiles[tip.i]!} changed={changes[tip.i]!} x={tip.x} y={tip.y} />
+        <KnobTip
+          diff={knobDiffs[tip.i - 1]}
+          from={profiles[tip.i - 1]!}
+          to={profiles[tip.i]!}
+          changed={changes[tip.i]!}
+          deciding={deciding[profiles[tip.i - 1] + '|' + profiles[tip.i]]}
+          x={tip.x}
+          y={tip.y}
+        />
       )}
       <div class="matrix-hint">
-        Click a profile to step through it; hover Δ between two profiles for the knobs (kernel commits) that differ.
+        Click a profile to step through it; hover Δ between two profiles for the knobs (kernel commits) that differ, ★ marking
+        those that change this scenario.
         {concurrent && ' Click a clause marked ▸ to step through the explorer\'s witness or counterexample.'}
         {concurrent && limits && ` Limits per run: ${limits.maxStates.toLocaleString('en-US')} states per profile, ${limits.timeMs / 1000} s.`}
       </div>
@@ -270,8 +311,47 @@ export function Matrix({ profiles, runs, knobDiffs, stale, concurrent, selected,
   );
 }
 
-function KnobTip(props: { diff: KnobDiff | undefined; from: string; to: string; changed: boolean; x: number; y: number }) {
-  const { diff, from, to, changed } = props;
+/** After the Δ count: ★ once the knobs that change the scenario are known (and some do). */
+function decidingMark(d: Deciding | undefined) {
+  if (!d || d === 'loading' || 'failed' in d || !d.ok || d.changes.length === 0) return null;
+  return <span class="delta-star" title="the knobs that change this scenario are marked in the list"> ★</span>;
+}
+
+/** Per knob: the changes it takes part in (by the minimal sets of /api/bisect). */
+function knobRoles(d: Deciding | undefined): Map<string, { whats: string[]; with: string[] }> | null {
+  if (!d || d === 'loading' || 'failed' in d || !d.ok) return null;
+  const m = new Map<string, { whats: string[]; with: string[] }>();
+  for (const c of d.changes)
+    for (const k of c.knobs) {
+      const e = m.get(k.name) ?? { whats: [], with: [] };
+      e.whats.push(`${c.what.replace(/^line (\d+): .*/, 'clause $1')}: ${c.from} → ${c.to}`);
+      if (c.together) for (const o of c.knobs) if (o.name !== k.name && !e.with.includes(o.name)) e.with.push(o.name);
+      m.set(k.name, e);
+    }
+  return m;
+}
+
+function KnobTip(props: { diff: KnobDiff | undefined; from: string; to: string; changed: boolean; deciding: Deciding | undefined; x: number; y: number }) {
+  const { diff, from, to, changed, deciding } = props;
+  const roles = knobRoles(deciding);
+  const ok = deciding && deciding !== 'loading' && !('failed' in deciding) && deciding.ok ? deciding : null;
+  const knobLine = (k: { name: string; commit: string; title: string }, op: '+' | '−', cls: string) => {
+    const role = roles?.get(k.name);
+    const mark = roles ? (role ? ' knob-decides' : ' knob-idle') : '';
+    return (
+      <div key={op + k.name} class={'knob ' + cls + mark} data-testid={roles ? (role ? `knob-decides-${k.name}` : `knob-idle-${k.name}`) : undefined}>
+        {role && <span class="knob-star">★ </span>}
+        <span class="knob-op">{op}</span> <span class="knob-name">{k.name}</span> {/^[0-9a-f]{7,40}$/.test(k.commit) && <span class="knob-commit">{k.commit}</span>}
+        <div class="knob-title">{k.title}</div>
+        {role && (
+          <div class="knob-effect">
+            changes {role.whats.join('; ')}
+            {role.with.length > 0 && <span class="knob-together"> — only together with {role.with.join(', ')}</span>}
+          </div>
+        )}
+      </div>
+    );
+  };
   return (
     <div class="knobtip" data-testid="knob-tooltip" role="tooltip" style={{ left: props.x + 'px', top: props.y + 'px' }}>
       <div class="knobtip-head">
@@ -279,18 +359,26 @@ function KnobTip(props: { diff: KnobDiff | undefined; from: string; to: string; 
         {changed && <span class="knobtip-chg"> · the outcome changes here</span>}
       </div>
       {diff && diff.added.length + diff.removed.length === 0 && <div class="knobtip-none">same knobs: same behaviour</div>}
-      {diff?.added.map((k) => (
-        <div key={'+' + k.name} class="knob knob-add">
-          <span class="knob-op">+</span> <span class="knob-name">{k.name}</span> {/^[0-9a-f]{7,40}$/.test(k.commit) && <span class="knob-commit">{k.commit}</span>}
-          <div class="knob-title">{k.title}</div>
+      {deciding === 'loading' && <div class="knobtip-bisect" data-testid="knobtip-bisecting">finding the knobs that change this scenario…</div>}
+      {deciding && deciding !== 'loading' && ('failed' in deciding || !deciding.ok) && (
+        <div class="knobtip-bisect">could not tell which knobs decide: {'failed' in deciding ? deciding.failed : deciding.ok ? '' : deciding.error.message}</div>
+      )}
+      {ok && (
+        <div class="knobtip-bisect" data-testid="knobtip-bisect">
+          {ok.changes.length === 0
+            ? 'none of these knobs changes what this scenario observes'
+            : `★ changes this scenario (minimal sets, by switching knobs on ${from}${ok.incomplete ? '; an exploration was bounded' : ''})`}
+          {ok.changes
+            .filter((c) => c.knobs.length === 0)
+            .map((c) => (
+              <div key={c.key}>
+                {c.what}: {c.from} → {c.to}: {c.note}
+              </div>
+            ))}
         </div>
-      ))}
-      {diff?.removed.map((k) => (
-        <div key={'-' + k.name} class="knob knob-rm">
-          <span class="knob-op">−</span> <span class="knob-name">{k.name}</span> {/^[0-9a-f]{7,40}$/.test(k.commit) && <span class="knob-commit">{k.commit}</span>}
-          <div class="knob-title">{k.title}</div>
-        </div>
-      ))}
+      )}
+      {diff?.added.map((k) => knobLine(k, '+', 'knob-add'))}
+      {diff?.removed.map((k) => knobLine(k, '−', 'knob-rm'))}
     </div>
   );
 }

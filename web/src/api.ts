@@ -165,6 +165,48 @@ export type StepsResult =
     }
   | { ok: false; error: ParseError | { line?: number; column?: number; message: string } };
 
+/** A knob of a bisect answer: `switch` says which way it goes from `from` to `to`. */
+export interface BisectKnob extends KnobRef {
+  switch: 'on' | 'off';
+  /** a knob switched off: the commit that removed it, when known */
+  removedBy?: string;
+}
+
+/** One observable that differs, with the minimal knob set that changes it (src/bisect.ts). */
+export interface BisectChange {
+  what: string;
+  key: string;
+  from: string;
+  to: string;
+  knobs: BisectKnob[];
+  /** more than one knob, and none alone changes it */
+  together: boolean;
+  alternatives: BisectKnob[];
+  confirmed: { from: boolean; to: boolean };
+  step: { line: number; text: string; from: string | null; to: string | null } | null;
+  note?: string;
+}
+
+export type BisectResult =
+  | {
+      ok: true;
+      scenario: string;
+      from: string;
+      to: string;
+      incomplete?: boolean;
+      differing: { name: string; commit: string; switch: 'on' | 'off' }[];
+      changes: BisectChange[];
+      runs: number;
+      ms: number;
+    }
+  | { ok: false; error: ParseError | { line?: number; column?: number; message: string } };
+
+/** GET /api/profiles */
+export interface ProfilesInfo {
+  versions: { version: string; knobs: string[] }[];
+  knobs: { name: string; commit: string; title: string; since: string; until?: string }[];
+}
+
 /** An answer the server gave as {"error": "..."} (busy, cancelled, a worker out of memory). */
 export class ServerError extends Error {}
 
@@ -233,6 +275,9 @@ export const api = {
   scenario: (id: string) => get<{ id: string; text: string }>('/api/corpus/' + encodeURIComponent(id)),
   check: (text: string, signal?: AbortSignal) => post<CheckResult>('/api/check', { text }, signal),
   run: (text: string, onProgress: (p: Progress) => void, signal?: AbortSignal) => postStreaming<RunResult>('/api/run', { text }, onProgress, signal),
+  /** the knobs behind each change between two profiles (`to`), or of one knob switched on `from` (`toggle`) */
+  bisect: (body: { text: string; from: string; to?: string; toggle?: string }, signal?: AbortSignal) => post<BisectResult>('/api/bisect', body, signal),
+  profiles: () => get<ProfilesInfo>('/api/profiles'),
   steps: (text: string, kernel: string, schedule: Move[] | null, signal?: AbortSignal) =>
     post<StepsResult>('/api/steps', schedule ? { text, kernel, schedule } : { text, kernel }, signal),
 };

@@ -3,11 +3,12 @@
 
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { CorpusEntry, ParseError, Progress, RunResult } from './api.js';
+import type { BisectResult, CorpusEntry, ParseError, Progress, RunResult } from './api.js';
 import { api } from './api.js';
 import { Editor } from './Editor.js';
 import { Matrix } from './Matrix.js';
 import { StepView } from './StepView.js';
+import { WhatIf } from './WhatIf.js';
 import { boundText, firstChange, fmt, incompleteRuns } from './model.js';
 import { readHash, shareUrl } from './share.js';
 
@@ -49,6 +50,20 @@ function App() {
   /** a scenario has been loaded (before that, the empty editor is not checked) */
   const loaded = useRef(false);
   const seq = useRef(0);
+  /** /api/bisect answers by scenario text and profile pair (the Δ marks) */
+  const bisects = useRef(new Map<string, Promise<BisectResult>>());
+  const bisect = (from: string, to: string): Promise<BisectResult> => {
+    const key = `${from}|${to}|${runText}`;
+    let p = bisects.current.get(key);
+    if (!p) {
+      if (bisects.current.size > 200) bisects.current.clear();
+      p = api.bisect({ text: runText, from, to });
+      // a failure (busy, cancelled) is not remembered: the next hover asks again
+      p.catch(() => bisects.current.delete(key));
+      bisects.current.set(key, p);
+    }
+    return p;
+  };
 
   const openCorpus = async (id: string, pushHash = true) => {
     try {
@@ -326,6 +341,20 @@ function App() {
                 onPickSchedule={(p, line) => {
                   if (p !== profA && p !== profB) setProfA(p);
                   setSchedPick({ profile: p, line, seq: Date.now() });
+                }}
+                bisect={bisect}
+              />
+              <WhatIf
+                text={runText}
+                profiles={run.profiles}
+                initial={profA || run.profiles[0]!}
+                stale={stale}
+                onGotoLine={(line, p) => {
+                  if (p !== profA) {
+                    if (p === profB) setProfB(profA);
+                    setProfA(p);
+                  }
+                  setJump({ line, seq: Date.now() });
                 }}
               />
             </>
