@@ -79,6 +79,8 @@ export interface Change {
   alternatives: KnobRef[];
   /** A with the set switched shows B's value; B with it switched back shows A's */
   confirmed: { from: boolean; to: boolean };
+  /** when switching the set back on B does not restore A's value: the minimal set that does, on B */
+  reverse?: KnobRef[];
   step: Step | null;
   note?: string;
 }
@@ -278,8 +280,10 @@ export class Bisector {
       change.together = set.length > 1 && set.every((k) => !test([k]));
       change.alternatives = diff.filter((k) => !set.includes(k) && test([k])).map(ref);
       change.confirmed = { from: test(set), to: back(set) };
-      if (!change.confirmed.to)
+      if (!change.confirmed.to) {
         change.note = `${b.name} with ${set.join(', ')} switched back does not show ${va}: on ${b.name} other differing knobs also decide it`;
+        if (back(diff)) change.reverse = minimize(ddmin(diff, back), back).map((n) => knobRef(n, a.knobs.has(n)));
+      }
       change.step = this.step(a, this.variant(a, set, b));
       changes.push(change);
     }
@@ -445,6 +449,7 @@ export function changeText(cs: Change[], indent = '  '): string[] {
   const conf = (f: (x: Change) => boolean) => (cs.every(f) ? 'yes' : 'NO');
   out.push(`${indent}  confirmed: ${conf((x) => x.confirmed.from)} on the old profile with the set switched, ${conf((x) => x.confirmed.to)} on the new one with it switched back`);
   for (const n of new Set(cs.map((x) => x.note).filter(Boolean))) out.push(`${indent}  note: ${n}`);
+  if (c.reverse?.length) out.push(`${indent}  the other way it takes: ${c.reverse.map((k) => `${k.switch === 'on' ? '+' : '-'}${k.name} ${k.commit}`).join(', ')}`);
   if (c.step) {
     out.push(`${indent}  first diverges at line ${c.step.line}: ${c.step.text}`);
     out.push(`${indent}    before: ${c.step.from ?? '(nothing)'}`);
@@ -518,6 +523,7 @@ export function bisectJson(r: BisectResult): object {
       together: c.together,
       alternatives: c.alternatives.map(knobJson),
       confirmed: c.confirmed,
+      ...(c.reverse ? { reverse: c.reverse.map(knobJson) } : {}),
       step: c.step,
       ...(c.note ? { note: c.note } : {}),
     })),
