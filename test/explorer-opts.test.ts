@@ -23,6 +23,7 @@ const dirs = ['corpus', 'corpus/threads', 'corpus/real', 'corpus/selftests', '..
 const SWITCHES: { name: string; off: ExploreOptions; reduces: boolean }[] = [
   { name: 'symmetry-pins', off: { symmetryPins: false }, reduces: true },
   { name: 'packed-frontier', off: { packedFrontier: false }, reduces: false },
+  { name: 'incremental-hash', off: { incrementalHash: false }, reduces: false },
 ];
 
 const runs: { name: string; pr: Prepared; p: Profile }[] = [];

@@ -31,6 +31,8 @@ export interface ExploreOptions {
   symmetryPins?: boolean;
   /** BFS layers packed in typed arrays, no object per state (default on; PINLAB_EXPLORE=no-packed-frontier) */
   packedFrontier?: boolean;
+  /** update the fingerprint from the words a transition changed, not the whole state (default on; PINLAB_EXPLORE=no-incremental-hash) */
+  incrementalHash?: boolean;
   maxStates?: number;
   maxDepth?: number;
   /** called now and then with the running totals */
@@ -317,6 +319,7 @@ export interface Symmetry {
 export interface Switches {
   sym: Symmetry;
   packedFrontier: boolean;
+  incrementalHash: boolean;
 }
 export function exploreSwitches(opts: ExploreOptions): Switches {
   const env = new Set((process.env.PINLAB_EXPLORE ?? '').split(',').map((x) => x.trim()).filter(Boolean));
@@ -324,27 +327,48 @@ export function exploreSwitches(opts: ExploreOptions): Switches {
   return {
     sym: { folios: on(opts.reduce, 'reduction'), pins: on(opts.symmetryPins, 'symmetry-pins') },
     packedFrontier: on(opts.packedFrontier, 'packed-frontier'),
+    incrementalHash: on(opts.incrementalHash, 'incremental-hash'),
   };
 }
 
-// the last fingerprint fp64() computed, as two unsigned 32-bit lanes (no array per transition)
+// The fingerprint of a state: the sum, in two 32-bit lanes, of a hash of
+// (index, value) over its non-zero words (zero words add nothing, so a state
+// is hashed the same whatever its stored length). A transition changes a few
+// words, so the explorer updates its parent's sum from the words that differ
+// (incremental hashing) instead of rehashing the whole state; the
+// renumberings are words that differ like any other. With z(i, v) modelled as
+// a random function, two different states share both lanes with probability
+// 2^-64, so the birthday bound n^2 / 2^65 (collisionBound) still holds.
 let FA = 0;
 let FB = 0;
-/** fingerprint64() of state.ts into FA, FB. */
-function fp64(s: Int32Array, len: number): void {
-  let h1 = 0x811c9dc5 | 0;
-  let h2 = 0x01000193 ^ len;
+function fmix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return x ^ (x >>> 16);
+}
+function zA(i: number, v: number): number {
+  return fmix(fmix(v ^ 0x2545f491) ^ Math.imul(i + 1, 0x9e3779b1));
+}
+function zB(i: number, v: number): number {
+  return fmix(fmix(v + 0x68e31da4) + Math.imul(i + 1, 0x7feb352d)) ^ 0x5bd1e995;
+}
+/** The fingerprint of the first `len` words of `s`, from scratch, into FA, FB. */
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+function fpFull(s: Int32Array, len: number): void {
+  let a = 0;
+  let b = 0;
   for (let i = 0; i < len; i++) {
     const v = s[i]!;
-    h1 = Math.imul(h1 ^ v, 0x01000193);
-    h2 = Math.imul(h2 ^ (v + 0x9e3779b9), 0x5bd1e995);
-    h2 ^= h2 >>> 15;
+    if (v === 0) continue;
+    a = (a + zA(i, v)) | 0;
+    b = (b + zB(i, v)) | 0;
   }
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  FA = h1 >>> 0;
-  FB = h2 >>> 0;
+  FA = a >>> 0;
+  FB = b >>> 0;
 }
 
 export function outcomeOfRun(pr: Prepared, run: Run): Outcome {
@@ -415,11 +439,13 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const maxDepth = opts.maxDepth ?? 10_000;
   const run = new Run(pr, profile);
   const L = run.k.L;
+  const sw = exploreSwitches(opts);
   const prog = new Program(pr);
   const off = prog.ks;
   const total = off + L.size;
   // states are stored compact: the control block and the model up to its last allocated folio
   const work = new Int32Array(total);
+  const work64 = new Float64Array(work.buffer, 0, total >> 1);
   work.set(run.k.s, off);
   prog.initCtl(work);
   const kview = work.subarray(off, total);
@@ -427,7 +453,6 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const used = () => off + L.usedLength(kview);
   const root = work.slice(0, used());
   run.k.sink = NULL_SINK;
-  const sw = exploreSwitches(opts);
   const { sym } = sw;
   const reduce = sym.folios || sym.pins;
   const canon = new Canonicalizer(L);
@@ -453,8 +478,10 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let parent = new Int32Array(1024);
   let move = new Int16Array(1024);
   const seen = new FpSet(12);
-  fp64(root, root.length);
+  fpFull(root, root.length);
   seen.getOrAdd(FA, FB, 0);
+  const incremental = sw.incrementalHash;
+  let changed: Int32Array = new Int32Array(256); // the words a transition changed, to update the fingerprint and undo
   parent[0] = -1;
   let nstates = 1;
   let transitions = 0;
@@ -494,16 +521,75 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         bound = 'max-depth';
         continue;
       }
+      const pbuf = layer.bufOf(k);
+      const pbuf64 = layer.buf64Of(k);
+      const pat = layer.startOf(k);
+      const plen = layer.lenOf(k);
+      const pa = layer.faOf(k);
+      const pb = layer.fbOf(k);
       for (let mi = 0; mi < en.length; mi++) {
         const slot = en[mi]!;
-        if (mi > 0) load(layer, k);
+        if (mi > 0 && !incremental) load(layer, k);
         prog.advance(run, work, slot);
         transitions++;
+        const raw = used(); // the model allocates only below this
         if (reduce) prog.canonicalize(canon, work, kview, sym);
         const len = used();
         if (len > dirtyEnd) dirtyEnd = len;
-        fp64(work, len);
-        if (seen.getOrAdd(FA, FB, nstates) >= 0) continue;
+        let nch = 0;
+        if (incremental) {
+          // the words that differ from the parent: update its fingerprint, remember them to undo
+          const hi = Math.max(raw, len, plen);
+          let a = pa | 0;
+          let b = pb | 0;
+          let i = 0;
+          if (pbuf64) {
+            // two words at a time while both sides have them: equal non-zero doubles have equal bits (only +0/-0 differ)
+            const pairs = Math.min(hi, plen) >> 1;
+            const p0 = pat >> 1;
+            for (let q = 0; q < pairs; q++) {
+              const x = work64[q]!;
+              if (x === pbuf64[p0 + q]! && (x !== 0 || work[2 * q + 1] === pbuf[pat + 2 * q + 1])) continue;
+              for (let w = 2 * q; w < 2 * q + 2; w++) {
+                const v = work[w]!;
+                const old = pbuf[pat + w]!;
+                if (v === old) continue;
+                if (old !== 0) {
+                  a = (a - zA(w, old)) | 0;
+                  b = (b - zB(w, old)) | 0;
+                }
+                if (v !== 0) {
+                  a = (a + zA(w, v)) | 0;
+                  b = (b + zB(w, v)) | 0;
+                }
+                if (nch === changed.length) changed = grow(changed);
+                changed[nch++] = w;
+              }
+            }
+            i = pairs * 2;
+          }
+          for (; i < hi; i++) {
+            const v = work[i]!;
+            const old = i < plen ? pbuf[pat + i]! : 0;
+            if (v === old) continue;
+            if (old !== 0) {
+              a = (a - zA(i, old)) | 0;
+              b = (b - zB(i, old)) | 0;
+            }
+            if (v !== 0) {
+              a = (a + zA(i, v)) | 0;
+              b = (b + zB(i, v)) | 0;
+            }
+            if (nch === changed.length) changed = grow(changed);
+            changed[nch++] = i;
+          }
+          FA = a >>> 0;
+          FB = b >>> 0;
+        } else fpFull(work, len);
+        if (seen.getOrAdd(FA, FB, nstates) >= 0) {
+          if (incremental) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
+          continue;
+        }
         if (nstates >= parent.length) {
           const p2 = new Int32Array(parent.length * 2);
           p2.set(parent);
@@ -515,6 +601,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         parent[nstates] = id;
         move[nstates] = slot;
         next.push(work, len, nstates, FA, FB);
+        if (incremental) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
         nstates++;
         if (nstates >= maxStates) {
           bound = 'max-states';

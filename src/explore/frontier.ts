@@ -13,6 +13,8 @@ export interface Frontier {
   /** State i lives in bufOf(i) from startOf(i), lenOf(i) words. */
   bufOf(i: number): Int32Array;
   startOf(i: number): number;
+  /** bufOf(i) as float64 pairs (its start is even), for comparing two words at once; null if not aligned so. */
+  buf64Of(i: number): Float64Array | null;
   lenOf(i: number): number;
   idOf(i: number): number;
   faOf(i: number): number;
@@ -28,6 +30,7 @@ const CHUNK = 1 << 20;
 export class PackedFrontier implements Frontier {
   size = 0;
   private chunks: Int32Array[] = [];
+  private chunks64: Float64Array[] = [];
   private chunk = 0;
   private top = 0;
   private readonly chunkWords: number;
@@ -39,7 +42,7 @@ export class PackedFrontier implements Frontier {
   private fbs = new Int32Array(256);
 
   constructor(maxStateWords: number) {
-    this.chunkWords = Math.max(CHUNK, maxStateWords);
+    this.chunkWords = Math.max(CHUNK, maxStateWords + 1) & ~1;
   }
 
   private growIndex(): void {
@@ -61,7 +64,11 @@ export class PackedFrontier implements Frontier {
     if (this.size === this.ids.length) this.growIndex();
     if (this.chunks.length === 0 || this.top + len > this.chunkWords) {
       if (this.chunks.length) this.chunk++;
-      if (this.chunk === this.chunks.length) this.chunks.push(new Int32Array(this.chunkWords));
+      if (this.chunk === this.chunks.length) {
+        const c = new Int32Array(this.chunkWords);
+        this.chunks.push(c);
+        this.chunks64.push(new Float64Array(c.buffer));
+      }
       this.top = 0;
     }
     const buf = this.chunks[this.chunk]!;
@@ -74,7 +81,7 @@ export class PackedFrontier implements Frontier {
     this.ids[k] = id;
     this.fas[k] = fa;
     this.fbs[k] = fb;
-    this.top = at + len;
+    this.top = (at + len + 1) & ~1; // states start at even words
   }
 
   bufOf(i: number): Int32Array {
@@ -82,6 +89,9 @@ export class PackedFrontier implements Frontier {
   }
   startOf(i: number): number {
     return this.starts[i]!;
+  }
+  buf64Of(i: number): Float64Array {
+    return this.chunks64[this.where[i]!]!;
   }
   lenOf(i: number): number {
     return this.lens[i]!;
@@ -118,6 +128,9 @@ export class ArrayFrontier implements Frontier {
   }
   startOf(): number {
     return 0;
+  }
+  buf64Of(): null {
+    return null;
   }
   lenOf(i: number): number {
     return this.states[i]!.s.length;
