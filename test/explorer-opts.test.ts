@@ -24,6 +24,7 @@ const SWITCHES: { name: string; off: ExploreOptions; reduces: boolean }[] = [
   { name: 'symmetry-pins', off: { symmetryPins: false }, reduces: true },
   { name: 'packed-frontier', off: { packedFrontier: false }, reduces: false },
   { name: 'incremental-hash', off: { incrementalHash: false }, reduces: false },
+  { name: 'compact-ctl', off: { compactCtl: false }, reduces: false },
 ];
 
 const runs: { name: string; pr: Prepared; p: Profile }[] = [];

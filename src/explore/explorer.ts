@@ -31,6 +31,8 @@ export interface ExploreOptions {
   symmetryPins?: boolean;
   /** BFS layers packed in typed arrays, no object per state (default on; PINLAB_EXPLORE=no-packed-frontier) */
   packedFrontier?: boolean;
+  /** each thread's control-block slot sized for what it runs, not for a GUP cursor (default on; PINLAB_EXPLORE=no-compact-ctl) */
+  compactCtl?: boolean;
   /** update the fingerprint from the words a transition changed, not the whole state (default on; PINLAB_EXPLORE=no-incremental-hash) */
   incrementalHash?: boolean;
   maxStates?: number;
@@ -87,14 +89,21 @@ export class Program {
   readonly parThreads: number;
   readonly bgSteps: Step[];
   readonly bgCounts: number[];
+  /** the locals of a slot that may run a GUP cursor (phasedLocals) */
   readonly locals: number;
-  readonly slotSize: number;
+  /** each slot's locals: sized for the largest operation its thread runs (compact control block), or all `locals` */
+  readonly slotLocals: number[];
+  private readonly bases: number[];
+  private readonly bgStart: number;
   readonly nslots: number;
   readonly ctlSize: number;
   /** where the model's state starts (after the control block) */
   readonly ks: number;
 
-  constructor(readonly pr: Prepared) {
+  constructor(
+    readonly pr: Prepared,
+    compactCtl = exploreSwitches({}).compactCtl,
+  ) {
     this.blocks = pr.sc.body;
     this.parThreads = Math.max(0, ...this.blocks.map((b) => (b.kind === 'par' ? b.threads.length : 0)));
     this.bgSteps = pr.sc.background.map((b) => ({
@@ -105,17 +114,32 @@ export class Program {
     }));
     this.bgCounts = pr.sc.background.map((b) => b.count);
     this.locals = phasedLocals(pr.dims.pinPages);
-    this.slotSize = 2 + this.locals;
     this.nslots = 1 + this.parThreads + this.bgSteps.length;
-    this.ctlSize = 1 + this.nslots * this.slotSize + this.bgSteps.length;
+    const need = (st: Step) => (compactCtl ? localsNeeded(pr, st, this.locals) : this.locals);
+    const sizes = new Array<number>(this.nslots).fill(compactCtl ? 2 : this.locals);
+    const fit = (slot: number, st: Step) => (sizes[slot] = Math.max(sizes[slot]!, need(st)));
+    for (const b of this.blocks) {
+      if (b.kind === 'step') fit(0, b);
+      else b.threads.forEach((t, i) => t.forEach((st) => fit(1 + i, st)));
+    }
+    this.bgSteps.forEach((st, e) => fit(1 + this.parThreads + e, st));
+    this.slotLocals = sizes;
+    this.bases = [];
+    let o = 1;
+    for (let slot = 0; slot < this.nslots; slot++) {
+      this.bases.push(o);
+      o += 2 + sizes[slot]!;
+    }
+    this.bgStart = o;
+    this.ctlSize = o + this.bgSteps.length;
     this.ks = this.ctlSize;
   }
 
   slotBase(slot: number): number {
-    return 1 + slot * this.slotSize;
+    return this.bases[slot]!;
   }
   bgRemainingAt(e: number): number {
-    return 1 + this.nslots * this.slotSize + e;
+    return this.bgStart + e;
   }
 
   /** Initial control block: at block 0, no thread inside an operation, every background event available. */
@@ -157,7 +181,7 @@ export class Program {
     for (let slot = 0; slot < this.nslots; slot++) {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
-      const held = s[base + 2 + this.locals - 1]!;
+      const held = s[base + 2 + this.slotLocals[slot]! - 1]!;
       const mm = held ? this.info(this.stepOf(s, slot)).lockMm : null;
       if (mm) (holders ??= []).push({ slot, mm, held });
     }
@@ -166,7 +190,7 @@ export class Program {
         const slot = out[i]!;
         const base = this.slotBase(slot);
         const si = this.info(this.stepOf(s, slot));
-        const need = s[base + 1]! > 0 ? s[base + 2 + this.locals - 2]! : si.startLock;
+        const need = s[base + 1]! > 0 ? s[base + 2 + this.slotLocals[slot]! - 2]! : si.startLock;
         // fork at P7 holds a PTE lock: a step that walks the rmap (and so takes PTE locks) waits for it
         if (si.walksRmap && holders.some((h) => h.slot !== slot && h.held === LOCK_PTL)) {
           out.splice(i, 1);
@@ -220,7 +244,7 @@ export class Program {
       else if (f === FL_FIRST) refs.push(loc, 1); // migrate's P6 folio; a secondary MMU's P8 looked-up folio
       else {
         refs.push(loc + GC_FOLIOS, s[loc + GC_I]!);
-        refs.push(loc + this.locals - 5, 1); // GUP-fast's folio snapshot (P2)
+        refs.push(loc + this.slotLocals[slot]! - 5, 1); // GUP-fast's folio snapshot (P2)
       }
     }
     return refs;
@@ -265,7 +289,7 @@ export class Program {
   private locView(s: Int32Array, slot: number): Int32Array {
     if (s !== this.locBuf) {
       this.locBuf = s;
-      this.locViews = Array.from({ length: this.nslots }, (_, i) => s.subarray(this.slotBase(i) + 2, this.slotBase(i) + 2 + this.locals));
+      this.locViews = Array.from({ length: this.nslots }, (_, i) => s.subarray(this.slotBase(i) + 2, this.slotBase(i) + 2 + this.slotLocals[i]!));
     }
     return this.locViews[slot]!;
   }
@@ -320,6 +344,7 @@ export interface Switches {
   sym: Symmetry;
   packedFrontier: boolean;
   incrementalHash: boolean;
+  compactCtl: boolean;
 }
 export function exploreSwitches(opts: ExploreOptions): Switches {
   const env = new Set((process.env.PINLAB_EXPLORE ?? '').split(',').map((x) => x.trim()).filter(Boolean));
@@ -327,6 +352,7 @@ export function exploreSwitches(opts: ExploreOptions): Switches {
   return {
     sym: { folios: on(opts.reduce, 'reduction'), pins: on(opts.symmetryPins, 'symmetry-pins') },
     packedFrontier: on(opts.packedFrontier, 'packed-frontier'),
+    compactCtl: on(opts.compactCtl, 'compact-ctl'),
     incrementalHash: on(opts.incrementalHash, 'incremental-hash'),
   };
 }
@@ -374,6 +400,30 @@ function fpFull(s: Int32Array, len: number): void {
 export function outcomeOfRun(pr: Prepared, run: Run): Outcome {
   return outcomeOf(pr, run);
 }
+
+/**
+ * The locals a step needs in its thread's slot (the last two are the mmap_lock
+ * words every suspended operation has): a GUP cursor for what may run
+ * __get_user_pages, GUP-fast, fork or a secondary MMU fault (phasedLocals),
+ * four for O_DIRECT, writeback, fsync and reclaim (phased.ts), two for
+ * anything else (a CPU access or ftruncate waits with no locals; the rest is
+ * atomic). A call not known here gets the cursor: too large is only slower.
+ */
+export function localsNeeded(pr: Prepared, st: Step, big: number): number {
+  if (st.actor.name !== 'sys' && pr.secondaryIndex.has(st.actor.name)) return big;
+  if (st.stmt.kind !== 'call') return 2;
+  const n = st.stmt.call.name;
+  if (ATOMIC_CALLS.has(n)) return 2;
+  if (n === 'odirect_read' || n === 'odirect_write' || n === 'writeback' || n === 'fsync' || n === 'reclaim') return 4;
+  return big;
+}
+/** calls whose model operation runs in one segment (phased.ts applyPhase's default), or waits without locals (ftruncate) */
+const ATOMIC_CALLS = new Set([
+  'mmap', 'munmap', 'mremap', 'mprotect', 'madvise', 'read', 'write', 'ftruncate', 'exit',
+  'unpin_user_pages', 'unpin_user_pages_dirty_lock', 'put_pages', 'vmsplice', 'read_pipe', 'io_uring_register_buffers',
+  'memfd_create', 'memfd_secret', 'memfd_restricted', 'guest_memfd', 'p2pmem', 'process_vm_writev',
+  'dma_write', 'dma_read', 'drop_caches', 'compact', 'ksm_scan', 'memory_failure', 'make_secure',
+]);
 
 /** The mm (process name) whose mmap_lock a step takes, or null. */
 function lockMm(st: Step): string | null {
@@ -440,7 +490,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const run = new Run(pr, profile);
   const L = run.k.L;
   const sw = exploreSwitches(opts);
-  const prog = new Program(pr);
+  const prog = new Program(pr, sw.compactCtl);
   const off = prog.ks;
   const total = off + L.size;
   // states are stored compact: the control block and the model up to its last allocated folio
