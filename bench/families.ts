@@ -93,7 +93,57 @@ export const odirectWriteback: Family = {
   },
 };
 
-export const FAMILIES: Family[] = [odirectWriteback];
+/**
+ * P GUP-fast long-term write pins, one page each, racing F forks of the same
+ * process (corpus/51 scaled), on 6.18 without write_protect_seq (57efa1fe5957):
+ * a pin that lands between copy_present_pte()'s decision and its write-protect
+ * leaves the page shared with the child; A's next write COWs away from the
+ * pinned page and the device's write is lost (DMA_LOST). Each pin is GUP-fast
+ * (P2 between reading the PTE and grabbing the folio) falling back to the slow
+ * path (write fault, COW, P1); each fork copies the P PTEs (P7 per PTE and
+ * inside copy_present_pte), holding mmap_lock for write.
+ */
+export const forkGupFast: Family = {
+  name: 'fork-gup-fast',
+  what: 'P GUP-fast FOLL_LONGTERM write pins x F forks, 6.18 without write_protect_seq (DMA_LOST)',
+  kernel: '6.18-gup_fast_write_protect_seq',
+  dims: ['P pins', 'F forks'],
+  sizes: [
+    [1, 1],
+    [2, 1],
+    [1, 2],
+    [2, 2],
+    [3, 1],
+    [3, 2],
+    [4, 2],
+    [4, 3],
+  ],
+  violation: 'DMA_LOST',
+  expectViolation: true,
+  pml: 'fork_gup_fast.pml',
+  defines: (p, f) => [`-DP=${p}`, `-DF=${f}`],
+  scenario(p, f) {
+    const pages = Array.from({ length: p }, (_, i) => i);
+    const lines = [
+      `scenario bench-fork-gup-fast-${p}x${f}`,
+      'source bench/families.ts (issue 14): corpus/51 (57efa1fe5957) scaled to P pins and F forks',
+      `kernels ${this.kernel}`,
+      '',
+      'device dev',
+      ...pages.flatMap((i) => [`A: x${i} = mmap(anon, 1, PROT_READ|PROT_WRITE, MAP_PRIVATE)`, `A: x${i}[0] = 'a'`]),
+      ...par([
+        ...pages.map((i) => [`A: p${i} = pin_user_pages_fast(x${i}, 1, FOLL_WRITE|FOLL_LONGTERM)`]),
+        ...Array.from({ length: f }, (_, j) => [`A: B${j} = fork()`]),
+      ]),
+      ...pages.flatMap((i) => [`A: x${i}[0] = 'b'`, `dev: dma_write(p${i}, 0, 'c')`]),
+      '',
+      'exists violation(DMA_LOST)',
+    ];
+    return lines.join('\n') + '\n';
+  },
+};
+
+export const FAMILIES: Family[] = [odirectWriteback, forkGupFast];
 
 export function familyByName(name: string): Family | undefined {
   return FAMILIES.find((f) => f.name === name);

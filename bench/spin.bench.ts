@@ -9,7 +9,7 @@
 // Debian's packages (apt-get) when missing and a C compiler is there.
 //
 //   node dist/bench/spin.bench.js [--family NAME|all] [--sizes 2x2,3x2] [--json] [--max-states N]
-//                                 [--pinlab-timeout SECONDS] [--no-pinlab] [--no-spin] [--keep]
+//                                 [--json-out FILE] [--pinlab-timeout SECONDS] [--no-pinlab] [--no-spin] [--keep]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -329,6 +329,8 @@ function main(argv: string[]): void {
     else log(`kept ${work}`);
   }
   if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  const jsonOut = opt('--json-out');
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 2) + '\n');
 }
 
 if (process.argv[2] === '--pinlab-child') {
