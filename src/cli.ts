@@ -227,7 +227,7 @@ function positiveInt(v: string, what: string): number {
 }
 
 /** Explorer bounds from the options, and a one-line progress display on a terminal. */
-function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?: boolean; symmetryPins?: boolean; packedFrontier?: boolean; incrementalHash?: boolean; compactCtl?: boolean; random?: string; seed?: string }): RunOptions {
+function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?: boolean; symmetryPins?: boolean; packedFrontier?: boolean; incrementalHash?: boolean; compactCtl?: boolean; deltaStates?: boolean; random?: string; seed?: string }): RunOptions {
   const o: RunOptions = {
     maxStates: positiveInt(opts.maxStates, '--max-states'),
     maxDepth: positiveInt(opts.maxDepth, '--max-depth'),
@@ -238,6 +238,7 @@ function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?:
   if (opts.packedFrontier === false) o.packedFrontier = false;
   if (opts.incrementalHash === false) o.incrementalHash = false;
   if (opts.compactCtl === false) o.compactCtl = false;
+  if (opts.deltaStates === false) o.deltaStates = false;
   if (opts.random !== undefined) {
     o.random = positiveInt(opts.random, '--random');
     const seed = Number(opts.seed ?? '1');
@@ -281,6 +282,7 @@ function withExploreOptions(cmd: Command): Command {
     .option('--no-symmetry-pins', 'explorer: turn off the symmetry reduction over pin handle numbering')
     .option('--no-packed-frontier', 'explorer: keep each waiting state in an array of its own (slower; for measuring)')
     .option('--no-compact-ctl', 'explorer: give every thread a control-block slot sized for a GUP cursor (larger states; for measuring)')
+    .option('--no-delta-states', 'explorer: keep each BFS layer as whole states instead of parent + delta (more memory; for measuring)')
     .option('--no-incremental-hash', 'explorer: rehash every new state whole instead of updating its parent\'s fingerprint (slower; for measuring)');
 }
 

@@ -25,6 +25,7 @@ const SWITCHES: { name: string; off: ExploreOptions; reduces: boolean }[] = [
   { name: 'packed-frontier', off: { packedFrontier: false }, reduces: false },
   { name: 'incremental-hash', off: { incrementalHash: false }, reduces: false },
   { name: 'compact-ctl', off: { compactCtl: false }, reduces: false },
+  { name: 'delta-states', off: { deltaStates: false }, reduces: false },
 ];
 
 const runs: { name: string; pr: Prepared; p: Profile }[] = [];

@@ -13,7 +13,8 @@
 import type { Block, Clause, Par, Step } from '../lang/ast.js';
 import type { ViolationKind } from '../lang/ops.js';
 import { NULL_SINK, VIOLATION_BIT, type KnobUse } from '../model/kernel.js';
-import { H_VIOLATIONS, T_FILE } from '../model/state.js';
+import { F_STRIDE, H_NEXT_FOLIO, H_VIOLATIONS, T_FILE } from '../model/state.js';
+import { DeltaTree } from './delta.js';
 import { disk_content } from '../model/api.js';
 import { GC_FOLIOS, GC_I } from '../model/gup.js';
 import { phasedLocals, LOCK_NONE, LOCK_PTL, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
@@ -33,10 +34,14 @@ export interface ExploreOptions {
   packedFrontier?: boolean;
   /** each thread's control-block slot sized for what it runs, not for a GUP cursor (default on; PINLAB_EXPLORE=no-compact-ctl) */
   compactCtl?: boolean;
+  /** keep states as parent + delta and rebuild each layer from them, not whole states per layer (default on; PINLAB_EXPLORE=no-delta-states) */
+  deltaStates?: boolean;
   /** update the fingerprint from the words a transition changed, not the whole state (default on; PINLAB_EXPLORE=no-incremental-hash) */
   incrementalHash?: boolean;
   maxStates?: number;
   maxDepth?: number;
+  /** called once at the end with the search's own memory, in bytes (for benchmarks) */
+  memory?: (m: { fingerprints: number; parents: number; deltas: number; frontier: number }) => void;
   /** called now and then with the running totals */
   progress?: (states: number, transitions: number, depth: number) => void;
 }
@@ -345,6 +350,7 @@ export interface Switches {
   packedFrontier: boolean;
   incrementalHash: boolean;
   compactCtl: boolean;
+  deltaStates: boolean;
 }
 export function exploreSwitches(opts: ExploreOptions): Switches {
   const env = new Set((process.env.PINLAB_EXPLORE ?? '').split(',').map((x) => x.trim()).filter(Boolean));
@@ -353,6 +359,7 @@ export function exploreSwitches(opts: ExploreOptions): Switches {
     sym: { folios: on(opts.reduce, 'reduction'), pins: on(opts.symmetryPins, 'symmetry-pins') },
     packedFrontier: on(opts.packedFrontier, 'packed-frontier'),
     compactCtl: on(opts.compactCtl, 'compact-ctl'),
+    deltaStates: on(opts.deltaStates, 'delta-states'),
     incrementalHash: on(opts.incrementalHash, 'incremental-hash'),
   };
 }
@@ -542,16 +549,60 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const newFrontier = (): Frontier => (sw.packedFrontier ? new PackedFrontier(total) : new ArrayFrontier());
   let layer = newFrontier();
   let next = newFrontier();
-  layer.push(root, root.length, 0, FA, FB);
+  // stored as parent + delta: a layer is the id range [layerStart, layerEnd), rebuilt into `cur` (and `work`)
+  const deltas = sw.deltaStates;
+  const scan = incremental || deltas; // find the words a transition changed
+  const cur = new Int32Array(deltas ? total : 0);
+  const cur64 = new Float64Array(cur.buffer, 0, cur.length >> 1);
+  const tree = deltas ? new DeltaTree(cur, work) : null;
+  let layerStart = 0;
+  let layerEnd = 1;
+  let lfa = new Int32Array(deltas ? 1024 : 0); // the layer's fingerprints (the next layer's in nfa, nfb)
+  let lfb = new Int32Array(lfa.length);
+  let nfa = new Int32Array(lfa.length);
+  let nfb = new Int32Array(lfa.length);
+  let ncount = 0;
+  if (tree) {
+    cur.set(root);
+    tree.add(0, changed, 0, work);
+    lfa[0] = FA;
+    lfb[0] = FB;
+  } else layer.push(root, root.length, 0, FA, FB);
   const en: number[] = [];
   let lastProgress = performance.now();
   const resultNames = [...pr.resultIndex.keys()];
 
-  search: while (layer.size) {
+  search: while (tree ? layerEnd > layerStart : layer.size) {
+    const count = tree ? layerEnd - layerStart : layer.size;
     next.clear();
-    for (let k = 0; k < layer.size; k++) {
-      const id = layer.idOf(k);
-      load(layer, k);
+    ncount = 0;
+    for (let k = 0; k < count; k++) {
+      let id: number;
+      let pbuf: Int32Array;
+      let pbuf64: Float64Array | null;
+      let pat: number;
+      let plen: number;
+      let pa: number;
+      let pb: number;
+      if (tree) {
+        id = layerStart + k;
+        tree.moveTo(id, depth, parent);
+        pbuf = cur;
+        pbuf64 = cur64;
+        pat = 0;
+        plen = off + L.folios + cur[off + H_NEXT_FOLIO]! * F_STRIDE;
+        pa = lfa[k]! >>> 0;
+        pb = lfb[k]! >>> 0;
+      } else {
+        id = layer.idOf(k);
+        load(layer, k);
+        pbuf = layer.bufOf(k);
+        pbuf64 = layer.buf64Of(k);
+        pat = layer.startOf(k);
+        plen = layer.lenOf(k);
+        pa = layer.faOf(k);
+        pb = layer.fbOf(k);
+      }
       prog.enabled(work, en);
       if (en.length === 0) {
         finals++;
@@ -571,15 +622,9 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         bound = 'max-depth';
         continue;
       }
-      const pbuf = layer.bufOf(k);
-      const pbuf64 = layer.buf64Of(k);
-      const pat = layer.startOf(k);
-      const plen = layer.lenOf(k);
-      const pa = layer.faOf(k);
-      const pb = layer.fbOf(k);
       for (let mi = 0; mi < en.length; mi++) {
         const slot = en[mi]!;
-        if (mi > 0 && !incremental) load(layer, k);
+        if (mi > 0 && !scan) load(layer, k);
         prog.advance(run, work, slot);
         transitions++;
         const raw = used(); // the model allocates only below this
@@ -587,7 +632,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         const len = used();
         if (len > dirtyEnd) dirtyEnd = len;
         let nch = 0;
-        if (incremental) {
+        if (scan) {
           // the words that differ from the parent: update its fingerprint, remember them to undo
           const hi = Math.max(raw, len, plen);
           let a = pa | 0;
@@ -635,9 +680,10 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
           }
           FA = a >>> 0;
           FB = b >>> 0;
-        } else fpFull(work, len);
+        }
+        if (!incremental) fpFull(work, len);
         if (seen.getOrAdd(FA, FB, nstates) >= 0) {
-          if (incremental) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
+          if (scan) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
           continue;
         }
         if (nstates >= parent.length) {
@@ -650,8 +696,16 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         }
         parent[nstates] = id;
         move[nstates] = slot;
-        next.push(work, len, nstates, FA, FB);
-        if (incremental) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
+        if (tree) {
+          tree.add(nstates, changed, nch, work);
+          if (ncount === nfa.length) {
+            nfa = grow(nfa);
+            nfb = grow(nfb);
+          }
+          nfa[ncount] = FA;
+          nfb[ncount++] = FB;
+        } else next.push(work, len, nstates, FA, FB);
+        if (scan) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
         nstates++;
         if (nstates >= maxStates) {
           bound = 'max-states';
@@ -666,9 +720,14 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     const t = layer;
     layer = next;
     next = t;
-    if (layer.size) depth++;
+    layerStart = layerEnd;
+    layerEnd = nstates;
+    [lfa, nfa] = [nfa, lfa];
+    [lfb, nfb] = [nfb, lfb];
+    if (tree ? layerEnd > layerStart : layer.size) depth++;
   }
 
+  opts.memory?.({ fingerprints: seen.bytes(), parents: parent.byteLength + move.byteLength, deltas: tree ? tree.bytes() : 0, frontier: layer.bytes() + next.bytes() + lfa.byteLength * 4 });
   const complete = bound === undefined;
   const pathTo = (id: number): number[] => {
     const moves: number[] = [];

@@ -1,0 +1,154 @@
+// Stored states as parent + delta. Every state the explorer keeps is the list
+// of words in which it differs from its parent (the words the transition and
+// the renumberings changed), varint-coded: the gap to the previous changed
+// index and the zigzag value, a few bytes a word, ~8 words a transition. A
+// BFS layer is then just a range of state ids (ids are handed out layer by
+// layer, and within a layer in the order of their parents), and a state is
+// rebuilt by walking the tree from the last one rebuilt: undo the deltas up to
+// the common ancestor, apply the new ones down. Consecutive states share most
+// of their path, so a layer costs about one delta per ancestor edge.
+//
+// The rebuilt state is kept in `cur` and mirrored into `work` (the buffer the
+// transitions run on), so neither is ever copied whole.
+
+const CHUNK = 1 << 20;
+
+export class DeltaTree {
+  private chunks: Uint8Array[] = [];
+  private top = CHUNK; // forces the first chunk
+  private offs = new Uint32Array(1024);
+  /** ids of the states on the path to the one in `cur`, by depth */
+  private path: number[] = [0];
+  private undoTop: number[] = [0];
+  private depth = 0;
+  private undo = new Int32Array(1024);
+  private sp = 0;
+  private tmp: number[] = [];
+  /** bytes of deltas written */
+  deltaBytes = 0;
+
+  constructor(
+    readonly cur: Int32Array,
+    readonly work: Int32Array,
+  ) {}
+
+  /** Record state `id` (the next id) as `n` changed words (indices `idx[0..n)`, ascending) with their values in `src`. */
+  add(id: number, idx: Int32Array, n: number, src: Int32Array): void {
+    if (id >= this.offs.length) {
+      const o = new Uint32Array(this.offs.length * 2);
+      o.set(this.offs);
+      this.offs = o;
+    }
+    const bound = 5 + n * 10;
+    if (this.top + bound > CHUNK) {
+      this.chunks.push(new Uint8Array(Math.max(CHUNK, bound)));
+      this.top = 0;
+    }
+    const c = this.chunks.length - 1;
+    const buf = this.chunks[c]!;
+    let p = this.top;
+    this.offs[id] = c * CHUNK + p;
+    p = put(buf, p, n);
+    let prev = -1;
+    for (let j = 0; j < n; j++) {
+      const i = idx[j]!;
+      p = put(buf, p, i - prev - 1);
+      prev = i;
+      const v = src[i]!;
+      p = put(buf, p, ((v << 1) ^ (v >> 31)) >>> 0);
+    }
+    this.deltaBytes += p - this.top;
+    this.top = p;
+  }
+
+  /** Rebuild state `id` at depth `d` in `cur` and `work` (both hold the previously rebuilt state). */
+  moveTo(id: number, d: number, parent: Int32Array): void {
+    const path = this.path;
+    const tmp = this.tmp;
+    let a = id;
+    let j = d;
+    while (j > this.depth || a !== path[j]) {
+      tmp[j] = a;
+      a = parent[a]!;
+      j--;
+    }
+    const cur = this.cur;
+    const work = this.work;
+    const undo = this.undo;
+    // back up to the common ancestor at depth j
+    const stop = this.undoTop[j + 1] ?? this.sp;
+    if (j < this.depth) {
+      let sp = this.sp;
+      while (sp > stop) {
+        sp -= 2;
+        const i = undo[sp]!;
+        const v = undo[sp + 1]!;
+        cur[i] = v;
+        work[i] = v;
+      }
+      this.sp = sp;
+    }
+    // and down to id
+    for (let t = j + 1; t <= d; t++) {
+      const x = tmp[t]!;
+      this.undoTop[t] = this.sp;
+      path[t] = x;
+      const off = this.offs[x]!;
+      const buf = this.chunks[Math.floor(off / CHUNK)]!;
+      let p = off % CHUNK;
+      const n = get(buf, p);
+      p = NEXT;
+      if (this.sp + 2 * n > undo.length) this.growUndo(this.sp + 2 * n);
+      let i = -1;
+      for (let k = 0; k < n; k++) {
+        i += get(buf, p) + 1;
+        p = NEXT;
+        const z = get(buf, p);
+        p = NEXT;
+        const v = (z >>> 1) ^ -(z & 1);
+        this.undo[this.sp++] = i;
+        this.undo[this.sp++] = cur[i]!;
+        cur[i] = v;
+        work[i] = v;
+      }
+    }
+    this.depth = d;
+  }
+
+  private growUndo(n: number): void {
+    let len = this.undo.length;
+    while (len < n) len *= 2;
+    const u = new Int32Array(len);
+    u.set(this.undo);
+    this.undo = u;
+  }
+
+  /** Bytes held: the deltas' chunks, their offsets and the undo stack. */
+  bytes(): number {
+    return this.chunks.length * CHUNK + this.offs.byteLength + this.undo.byteLength;
+  }
+}
+
+function put(buf: Uint8Array, p: number, z: number): number {
+  while (z >= 0x80) {
+    buf[p++] = (z & 0x7f) | 0x80;
+    z = z >>> 7;
+  }
+  buf[p++] = z;
+  return p;
+}
+
+// where get() stopped (a module variable, so reading a varint allocates nothing)
+let NEXT = 0;
+function get(buf: Uint8Array, p: number): number {
+  let b = buf[p++]!;
+  let z = b & 0x7f;
+  let mul = 0x80;
+  while (b & 0x80) {
+    b = buf[p++]!;
+    z += (b & 0x7f) * mul;
+    mul *= 0x80;
+  }
+  NEXT = p;
+  return z;
+}
