@@ -156,6 +156,7 @@ function runSpin(fam: Family, a: number, b: number, dir: string): ToolRun | { sk
     violation: (errors ?? 0) > 0,
     detail: {
       errors,
+      compileSeconds: gen.seconds + cc.seconds,
       stateVector: num(/State-vector (\d+) byte/, out),
       depth: num(/depth reached (\d+)/, out),
       spinA: `spin ${[...fam.defines(a, b), ...SPIN_FLAGS.spin].join(' ')} ${fam.pml}`,
