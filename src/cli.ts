@@ -302,7 +302,8 @@ withExploreOptions(program.command('run'))
   .option('--trace', 'per step, the kernel functions that ran and each decision with its inputs and the knobs behind it (a `steps` array per profile in --json; witnesses carry theirs)')
   .addOption(new Option('--random <n>', 'instead of exhausting, run n random walks per clause and shrink what they find'))
   .addOption(new Option('--seed <s>', 'seed for --random').default('1'))
-  .action((files: string[], opts: { kernel?: string; json?: boolean; trace?: boolean; maxStates: string; maxDepth: string; reduction: boolean; random?: string; seed: string }) => {
+  .option('-j, --jobs <n>', 'explorer: worker threads for each exploration (the same search and result as one thread; worth it from ~10^5 states)')
+  .action((files: string[], opts: { kernel?: string; json?: boolean; trace?: boolean; maxStates: string; maxDepth: string; reduction: boolean; random?: string; seed: string; jobs?: string }) => {
     let status = 0;
     const docs: object[] = [];
     try {
@@ -311,7 +312,7 @@ withExploreOptions(program.command('run'))
       for (const f of list) {
         let r: ScenarioResult;
         try {
-          r = runFile(f, kernels, exploreOptions(opts));
+          r = runFile(f, kernels, { ...exploreOptions(opts), ...(opts.jobs !== undefined ? { jobs: positiveInt(opts.jobs, '--jobs') } : {}) });
         } catch (e) {
           status = Math.max(status, reportInputError(e));
           continue;

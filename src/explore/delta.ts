@@ -14,9 +14,9 @@
 const CHUNK = 1 << 20;
 
 export class DeltaTree {
-  private chunks: Uint8Array[] = [];
+  private chunks: Uint8Array<ArrayBufferLike>[] = [];
   private top = CHUNK; // forces the first chunk
-  private offs = new Uint32Array(1024);
+  private offs: Uint32Array<ArrayBufferLike> = new Uint32Array(1024);
   /** ids of the states on the path to the one in `cur`, by depth */
   private path: number[] = [0];
   private undoTop: number[] = [0];
@@ -30,33 +30,60 @@ export class DeltaTree {
   constructor(
     readonly cur: Int32Array,
     readonly work: Int32Array,
-  ) {}
+    /** chunks and offsets in SharedArrayBuffers, for explorer worker threads to read (parallel.ts) */
+    private readonly shared = false,
+  ) {
+    if (shared) this.offs = new Uint32Array(new SharedArrayBuffer(this.offs.byteLength));
+  }
 
-  /** Record state `id` (the next id) as `n` changed words (indices `idx[0..n)`, ascending) with their values in `src`. */
-  add(id: number, idx: Int32Array, n: number, src: Int32Array): void {
-    if (id >= this.offs.length) {
-      const o = new Uint32Array(this.offs.length * 2);
-      o.set(this.offs);
-      this.offs = o;
-    }
-    const bound = 5 + n * 10;
-    if (this.top + bound > CHUNK) {
-      this.chunks.push(new Uint8Array(Math.max(CHUNK, bound)));
+  /** The shared chunks and offsets (a worker's tree reads them through attach()). */
+  shares(): { chunks: Uint8Array[]; offs: Uint32Array } {
+    return { chunks: this.chunks, offs: this.offs };
+  }
+  /** Read the deltas of another thread's tree. */
+  attach(chunks: Uint8Array[], offs: Uint32Array): void {
+    this.chunks = chunks;
+    this.offs = offs;
+  }
+
+  private newChunk(n: number): Uint8Array {
+    return this.shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+  }
+  private growOffs(id: number): void {
+    let n = this.offs.length;
+    while (n <= id) n *= 2;
+    const o = this.shared ? new Uint32Array(new SharedArrayBuffer(n * 4)) : new Uint32Array(n);
+    o.set(this.offs);
+    this.offs = o;
+  }
+
+  /** Record state `id` (the next id) from a delta another thread encoded (encodeDelta) in src[from, to). */
+  addEncoded(id: number, src: Uint8Array, from: number, to: number): void {
+    if (id >= this.offs.length) this.growOffs(id);
+    const n = to - from;
+    if (this.top + n > CHUNK) {
+      this.chunks.push(this.newChunk(Math.max(CHUNK, n)));
       this.top = 0;
     }
     const c = this.chunks.length - 1;
     const buf = this.chunks[c]!;
-    let p = this.top;
-    this.offs[id] = c * CHUNK + p;
-    p = put(buf, p, n);
-    let prev = -1;
-    for (let j = 0; j < n; j++) {
-      const i = idx[j]!;
-      p = put(buf, p, i - prev - 1);
-      prev = i;
-      const v = src[i]!;
-      p = put(buf, p, ((v << 1) ^ (v >> 31)) >>> 0);
+    this.offs[id] = c * CHUNK + this.top;
+    buf.set(src.subarray(from, to), this.top);
+    this.top += n;
+    this.deltaBytes += n;
+  }
+
+  /** Record state `id` (the next id) as `n` changed words (indices `idx[0..n)`, ascending) with their values in `src`. */
+  add(id: number, idx: Int32Array, n: number, src: Int32Array): void {
+    if (id >= this.offs.length) this.growOffs(id);
+    const bound = 5 + n * 10;
+    if (this.top + bound > CHUNK) {
+      this.chunks.push(this.newChunk(Math.max(CHUNK, bound)));
+      this.top = 0;
     }
+    const c = this.chunks.length - 1;
+    const p = encodeDelta(this.chunks[c]!, this.top, idx, n, src);
+    this.offs[id] = c * CHUNK + this.top;
     this.deltaBytes += p - this.top;
     this.top = p;
   }
@@ -127,6 +154,20 @@ export class DeltaTree {
   bytes(): number {
     return this.chunks.length * CHUNK + this.offs.byteLength + this.undo.byteLength;
   }
+}
+
+/** Write the delta of `n` changed words (indices idx[0..n), ascending; values in src) at buf[p]; returns the end. Needs 5 + 10n bytes at most. */
+export function encodeDelta(buf: Uint8Array, p: number, idx: Int32Array, n: number, src: Int32Array): number {
+  p = put(buf, p, n);
+  let prev = -1;
+  for (let j = 0; j < n; j++) {
+    const i = idx[j]!;
+    p = put(buf, p, i - prev - 1);
+    prev = i;
+    const v = src[i]!;
+    p = put(buf, p, ((v << 1) ^ (v >> 31)) >>> 0);
+  }
+  return p;
 }
 
 function put(buf: Uint8Array, p: number, z: number): number {

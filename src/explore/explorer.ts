@@ -15,6 +15,7 @@ import type { ViolationKind } from '../lang/ops.js';
 import { NULL_SINK, VIOLATION_BIT, type KnobUse } from '../model/kernel.js';
 import { F_STRIDE, H_NEXT_FOLIO, H_VIOLATIONS, T_FILE } from '../model/state.js';
 import { DeltaTree } from './delta.js';
+import { ExplorePool } from './parallel.js';
 import { disk_content } from '../model/api.js';
 import { GC_FOLIOS, GC_I } from '../model/gup.js';
 import { phasedLocals, LOCK_NONE, LOCK_PTL, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
@@ -36,6 +37,10 @@ export interface ExploreOptions {
   compactCtl?: boolean;
   /** keep states as parent + delta and rebuild each layer from them, not whole states per layer (default on; PINLAB_EXPLORE=no-delta-states) */
   deltaStates?: boolean;
+  /** worker threads for this one exploration (default 1, or PINLAB_EXPLORE_JOBS; needs deltaStates): the same search, the same result */
+  jobs?: number;
+  /** with jobs > 1, the smallest layer handed to the workers (default 256; tests use 1) */
+  jobsMinLayer?: number;
   /** update the fingerprint from the words a transition changed, not the whole state (default on; PINLAB_EXPLORE=no-incremental-hash) */
   incrementalHash?: boolean;
   maxStates?: number;
@@ -351,6 +356,7 @@ export interface Switches {
   incrementalHash: boolean;
   compactCtl: boolean;
   deltaStates: boolean;
+  jobs: number;
 }
 export function exploreSwitches(opts: ExploreOptions): Switches {
   const env = new Set((process.env.PINLAB_EXPLORE ?? '').split(',').map((x) => x.trim()).filter(Boolean));
@@ -360,6 +366,7 @@ export function exploreSwitches(opts: ExploreOptions): Switches {
     packedFrontier: on(opts.packedFrontier, 'packed-frontier'),
     compactCtl: on(opts.compactCtl, 'compact-ctl'),
     deltaStates: on(opts.deltaStates, 'delta-states'),
+    jobs: Math.max(1, Math.floor(opts.jobs ?? (Number(process.env.PINLAB_EXPLORE_JOBS) || 1))),
     incrementalHash: on(opts.incrementalHash, 'incremental-hash'),
   };
 }
@@ -391,6 +398,110 @@ function grow(a: Int32Array): Int32Array<ArrayBuffer> {
   b.set(a);
   return b;
 }
+/** Words of the transition buffer that differ from the parent's (pbuf from pat, plen words), up to hi: into CHANGED (returned: how many), the fingerprint updated from the parent's (pa, pb) into FA, FB. */
+let CHANGED = new Int32Array(256);
+function diffState(work: Int32Array, work64: Float64Array, pbuf: Int32Array, pbuf64: Float64Array | null, pat: number, plen: number, hi: number, pa: number, pb: number): number {
+  let changed = CHANGED;
+  let nch = 0;
+  let a = pa | 0;
+  let b = pb | 0;
+  let i = 0;
+  if (pbuf64) {
+    // two words at a time while both sides have them: equal non-zero doubles have equal bits (only +0/-0 differ)
+    const pairs = Math.min(hi, plen) >> 1;
+    const p0 = pat >> 1;
+    for (let q = 0; q < pairs; q++) {
+      const x = work64[q]!;
+      if (x === pbuf64[p0 + q]! && (x !== 0 || work[2 * q + 1] === pbuf[pat + 2 * q + 1])) continue;
+      for (let w = 2 * q; w < 2 * q + 2; w++) {
+        const v = work[w]!;
+        const old = pbuf[pat + w]!;
+        if (v === old) continue;
+        if (old !== 0) {
+          a = (a - zA(w, old)) | 0;
+          b = (b - zB(w, old)) | 0;
+        }
+        if (v !== 0) {
+          a = (a + zA(w, v)) | 0;
+          b = (b + zB(w, v)) | 0;
+        }
+        if (nch === changed.length) changed = grow(changed);
+        changed[nch++] = w;
+      }
+    }
+    i = pairs * 2;
+  }
+  for (; i < hi; i++) {
+    const v = work[i]!;
+    const old = i < plen ? pbuf[pat + i]! : 0;
+    if (v === old) continue;
+    if (old !== 0) {
+      a = (a - zA(i, old)) | 0;
+      b = (b - zB(i, old)) | 0;
+    }
+    if (v !== 0) {
+      a = (a + zA(i, v)) | 0;
+      b = (b + zB(i, v)) | 0;
+    }
+    if (nch === changed.length) changed = grow(changed);
+    changed[nch++] = i;
+  }
+  FA = a >>> 0;
+  FB = b >>> 0;
+  CHANGED = changed;
+  return nch;
+}
+
+/** What expandState() works with: one thread's (the search's, or a worker's) buffers and model. */
+export interface ExpandCtx {
+  prog: Program;
+  run: Run;
+  canon: Canonicalizer;
+  sym: Symmetry;
+  incremental: boolean;
+  /** the transition buffer (control block + model), its float64 view and its model part */
+  work: Int32Array;
+  work64: Float64Array;
+  kview: Int32Array;
+  /** the state being expanded (work equals it between transitions), and its float64 view */
+  cur: Int32Array;
+  cur64: Float64Array;
+}
+
+/**
+ * Run every enabled move `en` from the state in ctx.cur (== ctx.work, `plen`
+ * words, fingerprint pa, pb): advance, renumber, find the changed words and the
+ * fingerprint, hand them to `emit` (which may stop the expansion by returning
+ * true), and put work back. Returns false if stopped.
+ */
+export function expandState(
+  x: ExpandCtx,
+  plen: number,
+  pa: number,
+  pb: number,
+  en: readonly number[],
+  emit: (slot: number, fa: number, fb: number, changed: Int32Array, nch: number, len: number) => boolean,
+): boolean {
+  const { prog, run, work, cur } = x;
+  const L = run.k.L;
+  const off = prog.ks;
+  const reduce = x.sym.folios || x.sym.pins;
+  for (let mi = 0; mi < en.length; mi++) {
+    const slot = en[mi]!;
+    prog.advance(run, work, slot);
+    const raw = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE; // the model allocates only below this
+    if (reduce) prog.canonicalize(x.canon, work, x.kview, x.sym);
+    const len = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE;
+    const nch = diffState(work, x.work64, cur, x.cur64, 0, plen, Math.max(raw, len, plen), pa, pb);
+    if (!x.incremental) fpFull(work, len);
+    const stop = emit(slot, FA, FB, CHANGED, nch, len);
+    const c = CHANGED;
+    for (let j = 0; j < nch; j++) work[c[j]!] = c[j]! < plen ? cur[c[j]!]! : 0; // back to the parent
+    if (stop) return false;
+  }
+  return true;
+}
+
 function fpFull(s: Int32Array, len: number): void {
   let a = 0;
   let b = 0;
@@ -532,13 +643,23 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const neg = clauses.map(() => 0);
   const witness = clauses.map(() => -1);
 
-  let parent = new Int32Array(1024);
+  const jobs = sw.deltaStates ? sw.jobs : 1;
+  const mkParents = (n: number) => (jobs > 1 ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n));
+  let parent = mkParents(1024);
   let move = new Int16Array(1024);
+  const growParents = () => {
+    const p2 = mkParents(parent.length * 2);
+    p2.set(parent);
+    parent = p2;
+    const m2 = new Int16Array(move.length * 2);
+    m2.set(move);
+    move = m2;
+  };
   const seen = new FpSet(12);
   fpFull(root, root.length);
   seen.getOrAdd(FA, FB, 0);
   const incremental = sw.incrementalHash;
-  let changed: Int32Array = new Int32Array(256); // the words a transition changed, to update the fingerprint and undo
+  let changed: Int32Array = CHANGED; // the words a transition changed, to update the fingerprint and undo
   parent[0] = -1;
   let nstates = 1;
   let transitions = 0;
@@ -554,7 +675,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const scan = incremental || deltas; // find the words a transition changed
   const cur = new Int32Array(deltas ? total : 0);
   const cur64 = new Float64Array(cur.buffer, 0, cur.length >> 1);
-  const tree = deltas ? new DeltaTree(cur, work) : null;
+  const tree = deltas ? new DeltaTree(cur, work, jobs > 1) : null;
   let layerStart = 0;
   let layerEnd = 1;
   let lfa = new Int32Array(deltas ? 1024 : 0); // the layer's fingerprints (the next layer's in nfa, nfb)
@@ -572,7 +693,22 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let lastProgress = performance.now();
   const resultNames = [...pr.resultIndex.keys()];
 
-  search: while (tree ? layerEnd > layerStart : layer.size) {
+  const recordFinal = (id: number, vs: boolean[], key: string) => {
+    finals++;
+    clauses.forEach((c, i) => {
+      const v = vs[i]!;
+      if (v) pos[i]!++;
+      else neg[i]!++;
+      const bad = c.kind === 'exists' ? v : c.kind === 'never' ? v : !v;
+      if (bad && witness[i] === -1) witness[i] = id;
+    });
+    if (!outcomeKeys.has(key)) outcomeKeys.set(key, id);
+  };
+
+  // with several jobs, layers smaller than this are expanded here (starting workers costs ~0.1 s)
+  const PAR_MIN = opts.jobsMinLayer ?? 256;
+  let stopped = false;
+  search: while (tree ? layerEnd > layerStart && !(jobs > 1 && layerEnd - layerStart >= PAR_MIN) : layer.size) {
     const count = tree ? layerEnd - layerStart : layer.size;
     next.clear();
     ncount = 0;
@@ -605,17 +741,12 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       }
       prog.enabled(work, en);
       if (en.length === 0) {
-        finals++;
         const o = outcomeOf(pr, run);
-        clauses.forEach((c, i) => {
-          const v = evalPred(c.pred, o);
-          if (v) pos[i]!++;
-          else neg[i]!++;
-          const bad = c.kind === 'exists' ? v : c.kind === 'never' ? v : !v;
-          if (bad && witness[i] === -1) witness[i] = id;
-        });
-        const key = JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]);
-        if (!outcomeKeys.has(key)) outcomeKeys.set(key, id);
+        recordFinal(
+          id,
+          clauses.map((c) => evalPred(c.pred, o)),
+          JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]),
+        );
         continue;
       }
       if (depth >= maxDepth) {
@@ -634,66 +765,15 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         let nch = 0;
         if (scan) {
           // the words that differ from the parent: update its fingerprint, remember them to undo
-          const hi = Math.max(raw, len, plen);
-          let a = pa | 0;
-          let b = pb | 0;
-          let i = 0;
-          if (pbuf64) {
-            // two words at a time while both sides have them: equal non-zero doubles have equal bits (only +0/-0 differ)
-            const pairs = Math.min(hi, plen) >> 1;
-            const p0 = pat >> 1;
-            for (let q = 0; q < pairs; q++) {
-              const x = work64[q]!;
-              if (x === pbuf64[p0 + q]! && (x !== 0 || work[2 * q + 1] === pbuf[pat + 2 * q + 1])) continue;
-              for (let w = 2 * q; w < 2 * q + 2; w++) {
-                const v = work[w]!;
-                const old = pbuf[pat + w]!;
-                if (v === old) continue;
-                if (old !== 0) {
-                  a = (a - zA(w, old)) | 0;
-                  b = (b - zB(w, old)) | 0;
-                }
-                if (v !== 0) {
-                  a = (a + zA(w, v)) | 0;
-                  b = (b + zB(w, v)) | 0;
-                }
-                if (nch === changed.length) changed = grow(changed);
-                changed[nch++] = w;
-              }
-            }
-            i = pairs * 2;
-          }
-          for (; i < hi; i++) {
-            const v = work[i]!;
-            const old = i < plen ? pbuf[pat + i]! : 0;
-            if (v === old) continue;
-            if (old !== 0) {
-              a = (a - zA(i, old)) | 0;
-              b = (b - zB(i, old)) | 0;
-            }
-            if (v !== 0) {
-              a = (a + zA(i, v)) | 0;
-              b = (b + zB(i, v)) | 0;
-            }
-            if (nch === changed.length) changed = grow(changed);
-            changed[nch++] = i;
-          }
-          FA = a >>> 0;
-          FB = b >>> 0;
+          nch = diffState(work, work64, pbuf, pbuf64, pat, plen, Math.max(raw, len, plen), pa, pb);
+          changed = CHANGED;
         }
         if (!incremental) fpFull(work, len);
         if (seen.getOrAdd(FA, FB, nstates) >= 0) {
           if (scan) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
           continue;
         }
-        if (nstates >= parent.length) {
-          const p2 = new Int32Array(parent.length * 2);
-          p2.set(parent);
-          parent = p2;
-          const m2 = new Int16Array(move.length * 2);
-          m2.set(move);
-          move = m2;
-        }
+        if (nstates >= parent.length) growParents();
         parent[nstates] = id;
         move[nstates] = slot;
         if (tree) {
@@ -709,6 +789,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         nstates++;
         if (nstates >= maxStates) {
           bound = 'max-states';
+          stopped = true;
           break search;
         }
       }
@@ -725,6 +806,111 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     [lfa, nfa] = [nfa, lfa];
     [lfb, nfb] = [nfb, lfb];
     if (tree ? layerEnd > layerStart : layer.size) depth++;
+  }
+
+  // several threads: each layer's ranges expanded by workers, merged here in the single-threaded order (parallel.ts)
+  // the coordinator expands the first range itself (the single-threaded code), the workers the others
+  const pool = tree && jobs > 1 && !stopped && layerEnd > layerStart ? new ExplorePool(pr, profile, opts, jobs - 1) : null;
+  if (pool && tree) {
+    const ctx: ExpandCtx = { prog, run, canon, sym, incremental, work, work64, kview, cur, cur64 };
+    let curId = 0;
+    const emit = (slot: number, fa: number, fb: number, ch: Int32Array, nch: number): boolean => {
+      transitions++;
+      if (seen.getOrAdd(fa, fb, nstates) >= 0) return false;
+      if (nstates >= parent.length) growParents();
+      parent[nstates] = curId;
+      move[nstates] = slot;
+      tree.add(nstates, ch, nch, work);
+      if (ncount === nfa.length) {
+        nfa = grow(nfa);
+        nfb = grow(nfb);
+      }
+      nfa[ncount] = fa;
+      nfb[ncount++] = fb;
+      nstates++;
+      if (nstates < maxStates) return false;
+      bound = 'max-states';
+      return true;
+    };
+    try {
+      psearch: while (layerEnd > layerStart) {
+        const count = layerEnd - layerStart;
+        ncount = 0;
+        const parts = Math.min(jobs, count);
+        const shares = tree.shares();
+        for (let w = 1; w < parts; w++) {
+          const a = layerStart + Math.floor((count * w) / parts);
+          const b = layerStart + Math.floor((count * (w + 1)) / parts);
+          pool.post(w - 1, { start: a, end: b, layerStart: a, depth, maxDepth, fa: lfa.slice(a - layerStart, b - layerStart), fb: lfb.slice(a - layerStart, b - layerStart), parent, chunks: shares.chunks as Uint8Array[], offs: shares.offs as Uint32Array });
+        }
+        const mine = layerStart + Math.floor(count / parts);
+        for (let id = layerStart; id < mine; id++) {
+          curId = id;
+          tree.moveTo(id, depth, parent);
+          prog.enabled(work, en);
+          if (en.length === 0) {
+            const o = outcomeOf(pr, run);
+            recordFinal(
+              id,
+              clauses.map((c) => evalPred(c.pred, o)),
+              JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]),
+            );
+            continue;
+          }
+          if (depth >= maxDepth) {
+            bound = 'max-depth';
+            continue;
+          }
+          const plen = off + L.folios + cur[off + H_NEXT_FOLIO]! * F_STRIDE;
+          if (!expandState(ctx, plen, lfa[id - layerStart]! >>> 0, lfb[id - layerStart]! >>> 0, en, emit)) break psearch;
+        }
+        for (let w = 1; w < parts; w++) {
+          const r = pool.take(w - 1);
+          const fs = r.finals;
+          let fi = 0;
+          if (r.depthHit) bound = 'max-depth';
+          const cands = r.cands;
+          let from = 0;
+          for (let c = 0; c < cands.length; c += 5) {
+            const pid = cands[c + 2]!;
+            while (fi < fs.length && fs[fi]!.id < pid) recordFinal(fs[fi]!.id, fs[fi]!.v, fs[fi++]!.key);
+            transitions++;
+            const end = cands[c + 4]!;
+            const fa = cands[c]! >>> 0;
+            const fb = cands[c + 1]! >>> 0;
+            if (seen.getOrAdd(fa, fb, nstates) >= 0) {
+              from = end;
+              continue;
+            }
+            if (nstates >= parent.length) growParents();
+            parent[nstates] = pid;
+            move[nstates] = cands[c + 3]!;
+            tree.addEncoded(nstates, r.bytes, from, end);
+            from = end;
+            if (ncount === nfa.length) {
+              nfa = grow(nfa);
+              nfb = grow(nfb);
+            }
+            nfa[ncount] = fa;
+            nfb[ncount++] = fb;
+            nstates++;
+            if (nstates >= maxStates) {
+              bound = 'max-states';
+              break psearch;
+            }
+          }
+          while (fi < fs.length) recordFinal(fs[fi]!.id, fs[fi]!.v, fs[fi++]!.key);
+        }
+        if (opts.progress) opts.progress(nstates, transitions, depth);
+        layerStart = layerEnd;
+        layerEnd = nstates;
+        [lfa, nfa] = [nfa, lfa];
+        [lfb, nfb] = [nfb, lfb];
+        if (layerEnd > layerStart) depth++;
+      }
+    } finally {
+      pool.close();
+    }
   }
 
   opts.memory?.({ fingerprints: seen.bytes(), parents: parent.byteLength + move.byteLength, deltas: tree ? tree.bytes() : 0, frontier: layer.bytes() + next.bytes() + lfa.byteLength * 4 });
