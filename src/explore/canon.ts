@@ -126,14 +126,16 @@ export class Canonicalizer {
     if (identity) return false;
     const pw = this.pinWords;
     const tmp = this.ptmp;
-    tmp.set(s.subarray(L.pin(0), L.pin(n)), 0);
+    const kb = L.pins;
+    const pb = L.pinpg;
     const pg = n * K_STRIDE;
-    tmp.set(s.subarray(L.pinPage(0, 0), L.pinPage(n, 0)), pg);
+    for (let i = 0; i < pg; i++) tmp[i] = s[kb + i]!;
+    for (let i = 0; i < n * pw; i++) tmp[pg + i] = s[pb + i]!;
     for (let h = 0; h < n; h++) {
       const t = map[h]!;
       if (t === h) continue;
-      s.set(tmp.subarray(h * K_STRIDE, (h + 1) * K_STRIDE), L.pin(t));
-      s.set(tmp.subarray(pg + h * pw, pg + (h + 1) * pw), L.pinPage(t, 0));
+      for (let i = 0; i < K_STRIDE; i++) s[kb + t * K_STRIDE + i] = tmp[h * K_STRIDE + i]!;
+      for (let i = 0; i < pw; i++) s[pb + t * pw + i] = tmp[pg + h * pw + i]!;
     }
     for (let i = 0; i < localRefs.length; i++) {
       const off = localRefs[i]!;
@@ -195,10 +197,23 @@ export class Canonicalizer {
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
         const o = L.pte(p, va);
-        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) this.visit(s, s[o + E_FOLIO]! - 1);
+        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) {
+          const f = s[o + E_FOLIO]! - 1;
+          if (f > 0 && f < n && map[f]! < 0) this.visit(s, f);
+        }
       }
-    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) this.visit(s, s[L.cacheSlot(fi, i)]! - 1);
-    for (let h = 0; h < d.pins; h++) for (let i = 0; i < d.pinPages; i++) this.visit(s, s[L.pinPage(h, i) + KP_FOLIO]! - 1);
+    for (let fi = 0; fi < d.files; fi++)
+      for (let i = 0; i < d.filePages; i++) {
+        const f = s[L.cacheSlot(fi, i)]! - 1;
+        if (f > 0 && f < n && map[f]! < 0) this.visit(s, f);
+      }
+    // handles past H_NEXT_PIN were never allocated: all zero
+    const pins = Math.min(d.pins, s[H_NEXT_PIN]!);
+    for (let h = 0; h < pins; h++)
+      for (let i = 0; i < d.pinPages; i++) {
+        const f = s[L.pinPage(h, i) + KP_FOLIO]! - 1;
+        if (f > 0 && f < n && map[f]! < 0) this.visit(s, f);
+      }
     for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) this.visit(s, s[L.spte(x, va) + S_FOLIO]! - 1);
     for (let r = 0; r < localRefs.length; r += 2) {
       const off = localRefs[r]!;
@@ -207,7 +222,7 @@ export class Canonicalizer {
     }
     // swap-cache folios nothing maps: order by their swap slot (canonical)
     const orphans = this.orphans;
-    orphans.length = 0;
+    if (orphans.length) orphans.length = 0;
     for (let f = 1; f < n; f++) {
       const o = L.folio(f);
       if (map[f]! < 0 && s[o + F_FLAGS]! & PG_SWAPCACHE && s[o + F_FLAGS]! & PG_ALIVE) orphans.push(f);
@@ -245,7 +260,7 @@ export class Canonicalizer {
         const o = L.cacheSlot(fi, i);
         s[o] = re(s[o]!);
       }
-    for (let h = 0; h < d.pins; h++)
+    for (let h = 0; h < pins; h++)
       for (let i = 0; i < d.pinPages; i++) {
         const o = L.pinPage(h, i) + KP_FOLIO;
         s[o] = re(s[o]!);

@@ -242,7 +242,7 @@ export class Program {
   /** Thread locals holding folio numbers (flat pairs: offset, count), or null if the numbering is observable (a reclaim in flight). */
   folioLocals(s: Int32Array): FolioRefs | null {
     const refs = this.folioRefs;
-    refs.length = 0;
+    if (refs.length) refs.length = 0;
     for (let slot = 0; slot < this.nslots; slot++) {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
@@ -262,7 +262,7 @@ export class Program {
 
   /** Offsets of thread locals holding pin handle numbers: a suspended O_DIRECT's buffer (loc[0], direct_io.ts). */
   pinLocals(s: Int32Array, out: number[]): number[] {
-    out.length = 0;
+    if (out.length) out.length = 0;
     for (let slot = 0; slot < this.nslots; slot++) {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
