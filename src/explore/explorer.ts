@@ -9,6 +9,14 @@
 // state found for a clause is reached by the fewest transitions: the shortest
 // witness or counterexample. Bounds (--max-states, --max-depth) are reported
 // and make the result incomplete, never "passed".
+//
+// Per transition: advance a copy of the parent (`work`), renumber folios and
+// pin handles (canon.ts), find the words that differ from the parent and update
+// its fingerprint from them (diffState), then put those words back. New states
+// are kept as parent + delta (delta.ts), a layer being an id range rebuilt
+// from the tree; with jobs > 1 workers expand parts of each layer (parallel.ts).
+// Every optimisation has a switch (exploreSwitches) and a test that it changes
+// no verdict, witness length or outcome (test/explorer-opts.test.ts).
 
 import type { Block, Clause, Par, Step } from '../lang/ast.js';
 import type { ViolationKind } from '../lang/ops.js';
