@@ -5,10 +5,12 @@
 // Preemption point: copy_page_range() per PTE -- GUP-fast in another thread may
 // run between two PTEs (and, since 5.11, fork's write_protect_seq makes it retry).
 
-import { Kernel, ZERO_FOLIO } from './kernel.js';
-import { folio_add_rmap, folio_copy, folio_get, folio_maybe_dma_pinned } from './folio.js';
+import { Kernel, NULL_SINK, ZERO_FOLIO } from './kernel.js';
+import { GUP_PIN_COUNTING_BIAS, folio_add_rmap, folio_copy, folio_get, folio_maybe_dma_pinned } from './folio.js';
 import {
   E_FILE,
+  F_PINCOUNT,
+  F_REF,
   E_FOLIO,
   E_PGOFF,
   E_VMFLAGS,
@@ -57,15 +59,25 @@ function page_needs_cow_for_dma(k: Kernel, parent: number, f: number): boolean {
   return k.on(knob) && mm_has_pinned(k, parent) && folio_maybe_dma_pinned(k, f);
 }
 
+/** The inputs of page_needs_cow_for_dma(), for the trace: why a page does (not) look pinned at fork. */
+function dmaPinInputs(k: Kernel, parent: number, f: number): string {
+  if (!k.on(k.ftest(f, PG_HUGETLB) ? 'hugetlb_fork_early_cow_pinned' : 'fork_early_cow_pinned')) return 'this kernel has no fork-time copy of maybe-pinned pages';
+  const hasPinned = mm_has_pinned(k, parent) ? 'mm has_pinned' : 'mm never pinned';
+  if (!k.on('pin_counting_bias')) return `${hasPinned}, no pin counting on this kernel`;
+  if (k.ftest(f, PG_LARGE)) return `${hasPinned}, large folio pincount ${k.fget(f, F_PINCOUNT)}`;
+  const ref = k.fget(f, F_REF);
+  return `${hasPinned}, page_count ${ref} ${ref >= GUP_PIN_COUNTING_BIAS ? '>=' : '<'} GUP_PIN_COUNTING_BIAS`;
+}
+
 /** copy_present_page(): the child's private copy (the parent keeps its PTE as it was). */
-function copy_present_page(k: Kernel, child: number, va: number, f: number): void {
+function copy_present_page(k: Kernel, child: number, va: number, f: number, parent: number): void {
   const vmf = k.vmFlags(child, va);
   const huge = k.ftest(f, PG_HUGETLB) ? PG_HUGETLB | PG_LARGE : 0;
   const n = k.allocFolio(PG_ANON | PG_ANON_EXCLUSIVE | PG_UPTODATE | PG_LRU | huge, 0);
   folio_copy(k, n, f);
   folio_add_rmap(k, n);
   k.setPte(child, va, n, PTE_PRESENT | PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0));
-  k.trace('copy_present_page', `maybe-pinned folio #${f}: child gets its own copy #${n}; parent keeps the original`);
+  k.trace('copy_present_page', `maybe-pinned folio #${f} (${k.sink === NULL_SINK ? '' : dmaPinInputs(k, parent, f)}) -> the child gets its own copy #${n}; the parent keeps the original`);
 }
 
 /**
@@ -87,20 +99,27 @@ export function copy_present_pte_decide(k: Kernel, parent: number, child: number
     if (k.on('page_anon_exclusive')) {
       // folio_try_dup_anon_rmap_pte(): fails for an exclusive page that may be pinned
       if (k.ftest(f, PG_ANON_EXCLUSIVE) && page_needs_cow_for_dma(k, parent, f)) {
-        copy_present_page(k, child, va, f);
+        copy_present_page(k, child, va, f, parent);
         return false;
       }
     } else if (page_needs_cow_for_dma(k, parent, f)) {
-      copy_present_page(k, child, va, f);
+      copy_present_page(k, child, va, f, parent);
       return false;
     }
   } else if (!k.on(k.ftest(f, PG_HUGETLB) ? 'hugetlb_fork_early_cow_anon_only' : 'fork_early_cow_anon_only') && is_cow_mapping(k.vmFlags(parent, va)) && page_needs_cow_for_dma(k, parent, f)) {
     // 70e806e4e645 (5.9) and 4eae4efa2c29 (hugetlb, 5.12) had no PageAnon test: a maybe-pinned
     // page-cache page of a MAP_PRIVATE mapping is copied for the child as well (until 5.19)
-    copy_present_page(k, child, va, f);
+    copy_present_page(k, child, va, f, parent);
     return false;
   }
-  k.trace('copy_present_pte', `folio #${f} does not look pinned: it will be shared with the child`);
+  if (k.sink !== NULL_SINK) {
+    const why = !k.ftest(f, PG_ANON)
+      ? `page-cache folio #${f}${is_cow_mapping(k.vmFlags(parent, va)) ? ` (${dmaPinInputs(k, parent, f)})` : ' in a shared mapping'}`
+      : k.on('page_anon_exclusive') && !k.ftest(f, PG_ANON_EXCLUSIVE)
+        ? `folio #${f} is not PageAnonExclusive (already shared)`
+        : `folio #${f} (${dmaPinInputs(k, parent, f)})`;
+    k.trace('copy_present_pte', `${why} -> shared with the child`);
+  }
   return true;
 }
 

@@ -8,7 +8,7 @@
 //   P2 gup_fast_pte_range: between reading the PTE and try_grab_folio(), and the
 //      re-check of the PTE after grabbing (a concurrent zap or fork's wrprotect)
 
-import { Kernel, ZERO_FOLIO } from './kernel.js';
+import { Kernel, NULL_SINK, ZERO_FOLIO } from './kernel.js';
 import {
   FOLL_COW,
   FOLL_FORCE,
@@ -236,7 +236,11 @@ function follow_page_pte(k: Kernel, p: number, va: number, foll: number): number
   if (!(bits & PTE_PRESENT)) return NOPAGE;
   const f = k.pteFolio(p, va);
   if (foll & FOLL_WRITE && !can_follow_write_pte(k, p, va, bits, f, foll)) return NOPAGE;
-  if (gup_must_unshare(k, k.vmFlags(p, va), foll, f)) return -EMLINK;
+  if (gup_must_unshare(k, k.vmFlags(p, va), foll, f)) {
+    if (k.sink !== NULL_SINK)
+      k.trace('follow_page_pte', `gup_must_unshare: R/O FOLL_PIN of ${f !== ZERO_FOLIO && k.ftest(f, PG_ANON) ? `anon folio #${f}, not PageAnonExclusive (may be shared)` : `page-cache folio #${f} in a COW mapping, FOLL_LONGTERM`} -> -EMLINK, unshare fault`);
+    return -EMLINK;
+  }
   if (foll & FOLL_TOUCH && foll & FOLL_WRITE && f !== ZERO_FOLIO && !(bits & PTE_DIRTY) && !k.ftest(f, PG_DIRTY)) {
     folio_mark_dirty(k, f);
   }
