@@ -665,7 +665,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   };
   const seen = new FpSet(12);
   fpFull(root, root.length);
-  seen.getOrAdd(FA, FB, 0);
+  seen.add(FA, FB);
   const incremental = sw.incrementalHash;
   let changed: Int32Array = CHANGED; // the words a transition changed, to update the fingerprint and undo
   parent[0] = -1;
@@ -777,7 +777,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
           changed = CHANGED;
         }
         if (!incremental) fpFull(work, len);
-        if (seen.getOrAdd(FA, FB, nstates) >= 0) {
+        if (!seen.add(FA, FB)) {
           if (scan) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
           continue;
         }
@@ -824,7 +824,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     let curId = 0;
     const emit = (slot: number, fa: number, fb: number, ch: Int32Array, nch: number): boolean => {
       transitions++;
-      if (seen.getOrAdd(fa, fb, nstates) >= 0) return false;
+      if (!seen.add(fa, fb)) return false;
       if (nstates >= parent.length) growParents();
       parent[nstates] = curId;
       move[nstates] = slot;
@@ -886,7 +886,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
             const end = cands[c + 4]!;
             const fa = cands[c]! >>> 0;
             const fb = cands[c + 1]! >>> 0;
-            if (seen.getOrAdd(fa, fb, nstates) >= 0) {
+            if (!seen.add(fa, fb)) {
               from = end;
               continue;
             }
