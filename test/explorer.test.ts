@@ -144,7 +144,7 @@ test('GUP-fast vs fork: the pin lands between copy_present_pte deciding to share
   assert.equal(lost('6.18'), false);
   assert.equal(lost('6.18-gup_fast_write_protect_seq'), true, 'the knob alone decides it');
   const w = explore(pr, parseProfileText('5.9')).verdicts.find((v) => v.clause.kind === 'exists')!.trace!;
-  const i = w.findIndex((t) => t.calls.some((c) => c.what.includes('will be shared')));
+  const i = w.findIndex((t) => t.calls.some((c) => c.what.includes('-> shared with the child')));
   const j = w.findIndex((t) => t.calls.some((c) => c.what.includes('both PTEs write-protected')));
   const pin = w.findIndex((t, n) => n > i && t.line === 17);
   assert.ok(i >= 0 && i < pin && pin < j, `the pin (step ${pin + 1}) sits between decide (${i + 1}) and write-protect (${j + 1})`);
