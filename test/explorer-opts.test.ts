@@ -30,6 +30,8 @@ const SWITCHES: { name: string; off: ExploreOptions; reduces: boolean }[] = [
   { name: 'delta-states', off: { deltaStates: false }, reduces: false },
   // not a switch off but the other way round: one exploration on two worker threads, every layer handed to them
   { name: 'jobs=2', off: { jobs: 2, jobsMinLayer: 1 }, reduces: false },
+  // every chunk expanded by the worker and merged from its list
+  { name: 'jobs=2 (worker only)', off: { jobs: 2, jobsMinLayer: 1, jobsCoordinatorExpands: false }, reduces: false },
 ];
 
 const runs: { name: string; pr: Prepared; p: Profile }[] = [];

@@ -23,7 +23,7 @@ import type { ViolationKind } from '../lang/ops.js';
 import { NULL_SINK, VIOLATION_BIT, type KnobUse } from '../model/kernel.js';
 import { F_STRIDE, H_NEXT_FOLIO, H_VIOLATIONS, T_FILE } from '../model/state.js';
 import { DeltaTree } from './delta.js';
-import { ExplorePool } from './parallel.js';
+import { ExplorePool, expandChunk, type ChunkCtx, type LayerJob, type LayerResult } from './parallel.js';
 import { disk_content } from '../model/api.js';
 import { GC_FOLIOS, GC_I } from '../model/gup.js';
 import { phasedLocals, LOCK_NONE, LOCK_PTL, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
@@ -49,6 +49,8 @@ export interface ExploreOptions {
   jobs?: number;
   /** with jobs > 1, the smallest layer handed to the workers (default 256; tests use 1) */
   jobsMinLayer?: number;
+  /** with jobs > 1, whether the coordinator takes chunks too (default true; tests turn it off so every chunk crosses threads) */
+  jobsCoordinatorExpands?: boolean;
   /** update the fingerprint from the words a transition changed, not the whole state (default on; PINLAB_EXPLORE=no-incremental-hash) */
   incrementalHash?: boolean;
   maxStates?: number;
@@ -817,10 +819,11 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   }
 
   // several threads: each layer's ranges expanded by workers, merged here in the single-threaded order (parallel.ts)
-  // the coordinator expands the first range itself (the single-threaded code), the workers the others
+  // several threads: the layer in chunks taken by the coordinator and the workers, merged in order (parallel.ts)
   const pool = tree && jobs > 1 && !stopped && layerEnd > layerStart ? new ExplorePool(pr, profile, opts, jobs - 1) : null;
   if (pool && tree) {
     const ctx: ExpandCtx = { prog, run, canon, sym, incremental, work, work64, kview, cur, cur64 };
+    const kc: ChunkCtx = { x: ctx, tree, pr, clauses, resultNames, en: [] };
     let curId = 0;
     const emit = (slot: number, fa: number, fb: number, ch: Int32Array, nch: number): boolean => {
       transitions++;
@@ -844,70 +847,99 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       psearch: while (layerEnd > layerStart) {
         const count = layerEnd - layerStart;
         ncount = 0;
-        const parts = Math.min(jobs, count);
         const shares = tree.shares();
-        for (let w = 1; w < parts; w++) {
-          const a = layerStart + Math.floor((count * w) / parts);
-          const b = layerStart + Math.floor((count * (w + 1)) / parts);
-          pool.post(w - 1, { start: a, end: b, layerStart: a, depth, maxDepth, fa: lfa.slice(a - layerStart, b - layerStart), fb: lfb.slice(a - layerStart, b - layerStart), parent, chunks: shares.chunks as Uint8Array[], offs: shares.offs as Uint32Array });
-        }
-        const mine = layerStart + Math.floor(count / parts);
-        for (let id = layerStart; id < mine; id++) {
-          curId = id;
-          tree.moveTo(id, depth, parent);
-          prog.enabled(work, en);
-          if (en.length === 0) {
-            const o = outcomeOf(pr, run);
-            recordFinal(
-              id,
-              clauses.map((c) => evalPred(c.pred, o)),
-              JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]),
-            );
-            continue;
-          }
-          if (depth >= maxDepth) {
-            bound = 'max-depth';
-            continue;
-          }
-          const plen = off + L.folios + cur[off + H_NEXT_FOLIO]! * F_STRIDE;
-          if (!expandState(ctx, plen, lfa[id - layerStart]! >>> 0, lfb[id - layerStart]! >>> 0, en, emit)) break psearch;
-        }
-        for (let w = 1; w < parts; w++) {
-          const r = pool.take(w - 1);
-          const fs = r.finals;
-          let fi = 0;
-          if (r.depthHit) bound = 'max-depth';
-          const cands = r.cands;
-          let from = 0;
-          for (let c = 0; c < cands.length; c += 5) {
-            const pid = cands[c + 2]!;
-            while (fi < fs.length && fs[fi]!.id < pid) recordFinal(fs[fi]!.id, fs[fi]!.v, fs[fi++]!.key);
-            transitions++;
-            const end = cands[c + 4]!;
-            const fa = cands[c]! >>> 0;
-            const fb = cands[c + 1]! >>> 0;
-            if (!seen.add(fa, fb)) {
+        const chunk = Math.max(16, Math.ceil(count / (jobs * 16)));
+        const nchunks = Math.ceil(count / chunk);
+        const job: LayerJob = {
+          layerStart,
+          count,
+          chunk,
+          counter: new Int32Array(new SharedArrayBuffer(4)),
+          depth,
+          maxDepth,
+          fa: lfa.slice(0, count),
+          fb: lfb.slice(0, count),
+          parent,
+          chunks: shares.chunks as Uint8Array[],
+          offs: shares.offs as Uint32Array,
+        };
+        pool.post(job);
+        const results: (LayerResult | undefined)[] = [];
+        let merged = 0;
+        while (merged < nchunks) {
+          pool.drain(results);
+          const r = results[merged];
+          if (r) {
+            results[merged++] = undefined;
+            const fs = r.finals;
+            let fi = 0;
+            if (r.depthHit) bound = 'max-depth';
+            const cands = r.cands;
+            let from = 0;
+            for (let c = 0; c < cands.length; c += 5) {
+              const pid = cands[c + 2]!;
+              while (fi < fs.length && fs[fi]!.id < pid) recordFinal(fs[fi]!.id, fs[fi]!.v, fs[fi++]!.key);
+              transitions++;
+              const end = cands[c + 4]!;
+              const fa = cands[c]! >>> 0;
+              const fb = cands[c + 1]! >>> 0;
+              if (!seen.add(fa, fb)) {
+                from = end;
+                continue;
+              }
+              if (nstates >= parent.length) growParents();
+              parent[nstates] = pid;
+              move[nstates] = cands[c + 3]!;
+              tree.addEncoded(nstates, r.bytes, from, end);
               from = end;
+              if (ncount === nfa.length) {
+                nfa = grow(nfa);
+                nfb = grow(nfb);
+              }
+              nfa[ncount] = fa;
+              nfb[ncount++] = fb;
+              nstates++;
+              if (nstates >= maxStates) {
+                bound = 'max-states';
+                break psearch;
+              }
+            }
+            while (fi < fs.length) recordFinal(fs[fi]!.id, fs[fi]!.v, fs[fi++]!.key);
+            continue;
+          }
+          const c = opts.jobsCoordinatorExpands === false ? nchunks : Atomics.add(job.counter, 0, 1);
+          if (c >= nchunks) {
+            pool.wait();
+            continue;
+          }
+          if (c > merged) {
+            // an earlier chunk is still being expanded elsewhere: this one into a list, merged in its turn
+            results[c] = expandChunk(kc, job, c);
+            continue;
+          }
+          // every earlier chunk is merged: expand this one straight into the set, as one thread does
+          const end = Math.min(layerStart + count, layerStart + (c + 1) * chunk);
+          for (let id = layerStart + c * chunk; id < end; id++) {
+            curId = id;
+            tree.moveTo(id, depth, parent);
+            prog.enabled(work, en);
+            if (en.length === 0) {
+              const o = outcomeOf(pr, run);
+              recordFinal(
+                id,
+                clauses.map((cl) => evalPred(cl.pred, o)),
+                JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]),
+              );
               continue;
             }
-            if (nstates >= parent.length) growParents();
-            parent[nstates] = pid;
-            move[nstates] = cands[c + 3]!;
-            tree.addEncoded(nstates, r.bytes, from, end);
-            from = end;
-            if (ncount === nfa.length) {
-              nfa = grow(nfa);
-              nfb = grow(nfb);
+            if (depth >= maxDepth) {
+              bound = 'max-depth';
+              continue;
             }
-            nfa[ncount] = fa;
-            nfb[ncount++] = fb;
-            nstates++;
-            if (nstates >= maxStates) {
-              bound = 'max-states';
-              break psearch;
-            }
+            const plen = off + L.folios + cur[off + H_NEXT_FOLIO]! * F_STRIDE;
+            if (!expandState(ctx, plen, lfa[id - layerStart]! >>> 0, lfb[id - layerStart]! >>> 0, en, emit)) break psearch;
           }
-          while (fi < fs.length) recordFinal(fs[fi]!.id, fs[fi]!.v, fs[fi++]!.key);
+          merged++;
         }
         if (opts.progress) opts.progress(nstates, transitions, depth);
         layerStart = layerEnd;
