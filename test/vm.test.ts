@@ -152,8 +152,17 @@ test("pinlab real --vm 6.1-pinlab,6.12-pinlab: pinlab's test kernels run every n
       assert.ok(!s.steps.some((x) => x.verdict === 'not runnable'), `${run.target}: ${file} has a step not run`);
     }
   }
-  // >= 95% of the repository corpus's non-race scenarios run on at least one of them
+  // every non-race scenario of the repository's corpus runs on at least one of them, unless what it
+  // cannot run is of a kind no x86 TCG guest can take (as above, plus choosing a page's zone, and
+  // the API misuse no kernel may be given: corpus 101/102)
+  const beyond = new RegExp(`s390 protected virtualization|never merged|needs KVM|depends on line|the zone of a page cannot be chosen|a misuse the kernel cannot refuse`);
   const nonRace = doc.runs[0]!.scenarios.filter((s) => /^corpus\/[^/]+\.pin$/.test(s.file) && !/race/.test(s.reason ?? ''));
   const ranAny = nonRace.filter((s) => doc.runs.some((run) => run.scenarios.find((x) => x.file === s.file)?.status === 'ran'));
-  assert.ok(ranAny.length >= Math.ceil(0.95 * nonRace.length), `${ranAny.length} of ${nonRace.length} non-race corpus scenarios ran: ${nonRace.filter((s) => !ranAny.includes(s)).map((s) => `${s.file}: ${s.reason}`).join('; ')}`);
+  const whyNot = (s: Sc) => {
+    const steps = s.steps.filter((x) => x.verdict === 'not runnable').map((x) => x.reason ?? '');
+    return steps.length ? steps : [s.reason ?? ''];
+  };
+  const unexplained = nonRace.filter((s) => !ranAny.includes(s) && !whyNot(s).every((r) => beyond.test(r)));
+  assert.deepEqual(unexplained.map((s) => `${s.file}: ${whyNot(s).join('; ')}`), [], `${ranAny.length} of ${nonRace.length} non-race corpus scenarios ran`);
+  assert.ok(ranAny.length >= nonRace.length - 8, `only ${ranAny.length} of ${nonRace.length} non-race corpus scenarios ran`);
 });
