@@ -78,7 +78,9 @@ async function runFiles(
   const workers = Math.min(jobs > 0 ? jobs : 1, pairs, availableParallelism() * 2);
   void concurrent;
   if (workers <= 1) {
-    return prepared.map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, p.profiles.map((pf) => runScenarioProfile(p.pr, pf, xopts))) } : p));
+    // one scenario x profile: the threads go to its exploration (explore/parallel.ts, the same result)
+    const x = jobs > 1 && pairs === 1 ? { ...xopts, jobs } : xopts;
+    return prepared.map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, p.profiles.map((pf) => runScenarioProfile(p.pr, pf, x))) } : p));
   }
   const { Piscina } = await import('piscina');
   const pool = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, maxThreads: workers, minThreads: workers });
@@ -334,7 +336,7 @@ withExploreOptions(program.command('check'))
   .option('-k, --kernel <list>', 'override every scenario\'s profiles')
   .option('--json', 'print one JSON document per scenario, in an array')
   .option('-v, --verbose', 'print the full report of every scenario that failed')
-  .option('-j, --jobs <n>', 'worker threads (piscina) for independent scenario x profile runs (default 1; worth it when explorations take seconds)')
+  .option('-j, --jobs <n>', 'worker threads (piscina) for independent scenario x profile runs, or for the exploration when there is one (default 1; worth it when explorations take seconds)')
   .action(async (paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string; reduction: boolean; jobs?: string }) => {
     const t0 = process.hrtime.bigint();
     let status = 0;

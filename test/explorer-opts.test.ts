@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { parseScenario } from '../src/lang/parser.js';
 import { checkScenario } from '../src/lang/check.js';
 import { Prepared } from '../src/interp/interpreter.js';
@@ -127,4 +128,16 @@ test('a result names its pin handle by allocation number with the symmetry on', 
   assert.deepEqual(seen(on), seen(off));
   const values = new Set(on.outcomes.map((o) => `${o.values['p']}/${o.values['q']}`));
   assert.deepEqual(values, new Set(['pin#1/pin#2', 'pin#2/pin#1']));
+});
+
+test('pinlab run --jobs 2 and check -j 2 on one scenario print exactly the single-threaded JSON', () => {
+  const cli = join(root, 'dist/src/cli.js');
+  const pinlab = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
+  for (const cmd of ['run', 'check']) {
+    const one = pinlab(cmd, 'corpus/41-longterm-pin-writeback-race.pin', '--json');
+    const two = pinlab(cmd, 'corpus/41-longterm-pin-writeback-race.pin', '--json', '--jobs', '2');
+    assert.equal(one.status, 0, one.stderr);
+    assert.equal(two.status, 0, two.stderr);
+    assert.equal(two.stdout, one.stdout, cmd);
+  }
 });
