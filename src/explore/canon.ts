@@ -178,6 +178,8 @@ export class Canonicalizer {
     }
   }
   private orphans: number[] = [];
+  /** whether the last canonicalize() numbered a folio first reached through a pin handle (then the handles' order decides folio numbers) */
+  viaPins = false;
 
   /**
    * Renumber folios in place in the model state `s`. `localRefs` lists thread
@@ -209,11 +211,13 @@ export class Canonicalizer {
       }
     // handles past H_NEXT_PIN were never allocated: all zero
     const pins = Math.min(d.pins, s[H_NEXT_PIN]!);
+    const before = this.m;
     for (let h = 0; h < pins; h++)
       for (let i = 0; i < d.pinPages; i++) {
         const f = s[L.pinPage(h, i) + KP_FOLIO]! - 1;
         if (f > 0 && f < n && map[f]! < 0) this.visit(s, f);
       }
+    this.viaPins = this.m !== before;
     for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) this.visit(s, s[L.spte(x, va) + S_FOLIO]! - 1);
     for (let r = 0; r < localRefs.length; r += 2) {
       const off = localRefs[r]!;

@@ -289,7 +289,8 @@ export class Program {
   canonicalize(canon: Canonicalizer, s: Int32Array, kview: Int32Array, sym: Symmetry): void {
     const refs = sym.folios ? this.folioLocals(s) : null;
     if (refs) canon.canonicalize(kview, s, refs);
-    if (sym.pins && canon.canonicalizePins(kview, s, this.pinLocals(s, this.pinRefs)) && refs) canon.canonicalize(kview, s, refs);
+    // folios again only if one was first reached through a handle: otherwise the handles' order decides no folio number
+    if (sym.pins && canon.canonicalizePins(kview, s, this.pinLocals(s, this.pinRefs)) && refs && canon.viaPins) canon.canonicalize(kview, s, refs);
   }
   private readonly pinRefs: number[] = [];
 
