@@ -193,11 +193,18 @@ export const ALL_TOKENS: TokenType[] = [
   RBrace,
 ];
 
-export const PinLexer = new Lexer(ALL_TOKENS, {
-  positionTracking: 'full',
-  ensureOptimizations: true,
-  skipValidations: false,
-});
+/**
+ * The lexer, built on first use: chevrotain analyses every token pattern when a Lexer is made
+ * (tens of ms), which commands that read no scenario (`--help`, `profiles`) should not pay.
+ */
+let lexer: Lexer | undefined;
+export function pinLexer(): Lexer {
+  return (lexer ??= new Lexer(ALL_TOKENS, {
+    positionTracking: 'full',
+    ensureOptimizations: true,
+    skipValidations: false,
+  }));
+}
 
 /** How a token type reads in an "expected ..." message. */
 export function describeTokenType(t: TokenType): string {

@@ -725,7 +725,7 @@ export function parseScenario(text: string, file: string): Scenario {
   }
 
   // -- lexing
-  const lexed = T.PinLexer.tokenize(text);
+  const lexed = T.pinLexer().tokenize(text);
   for (const e of lexed.errors) {
     const line = e.line ?? 1;
     const col = e.column ?? 1;

@@ -23,8 +23,16 @@ export interface Profile {
   mods: { op: '+' | '-'; knob: string }[];
 }
 
-/** Compare dotted versions numerically: -1, 0, 1. */
+const compared = new Map<string, number>();
+/** Compare dotted versions numerically: -1, 0, 1. (Memoised: every profile run asks about the same few versions.) */
 export function compareVersions(a: string, b: string): number {
+  const key = `${a} ${b}`;
+  let r = compared.get(key);
+  if (r === undefined) compared.set(key, (r = compareUncached(a, b)));
+  return r;
+}
+
+function compareUncached(a: string, b: string): number {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -48,11 +56,16 @@ export function knobInVersion(k: Knob, version: string): boolean {
   return true;
 }
 
-/** The knobs a plain version has. */
+const versionKnobs = new Map<string, ReadonlySet<string>>();
+/** The knobs a plain version has (a fresh set the caller may change). */
 export function knobsOfVersion(version: string): Set<string> {
-  const set = new Set<string>();
-  for (const k of KNOBS) if (knobInVersion(k, version)) set.add(k.name);
-  return set;
+  let known = versionKnobs.get(version);
+  if (!known) {
+    const set = new Set<string>();
+    for (const k of KNOBS) if (knobInVersion(k, version)) set.add(k.name);
+    versionKnobs.set(version, (known = set));
+  }
+  return new Set(known);
 }
 
 export class ProfileError extends Error {
