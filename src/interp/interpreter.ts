@@ -186,17 +186,17 @@ export class Run implements EventSink {
     this.k.secondaryOwner = pr.sc.secondaries.map((s) => pr.procIndex.get(s.of.name) ?? 0);
     this.k.allocZone = pr.sc.memory === 'movable' ? PG_ZONE_MOVABLE : pr.sc.memory === 'cma' ? PG_CMA : 0;
     // the first process exists from the start
-    this.k.s[this.k.L.proc(0)] = 1;
+    this.k.set(this.k.L.proc(0), 1);
     // declared files
     const L = this.k.L;
     pr.sc.files.forEach((f, fi) => {
       const o = L.file(fi);
-      this.k.s[o + FI_FS] = f.fs === 'ext4' ? FS_EXT4 : f.fs === 'tmpfs' ? FS_TMPFS : FS_HUGETLBFS;
-      this.k.s[o + FI_SIZE] = f.pages;
+      this.k.set(o + FI_FS, f.fs === 'ext4' ? FS_EXT4 : f.fs === 'tmpfs' ? FS_TMPFS : FS_HUGETLBFS);
+      this.k.set(o + FI_SIZE, f.pages);
       const fill = encodeLit(f.fill);
       for (let i = 0; i < f.pages; i++) this.k.setDisk(fi, i, fill);
     });
-    this.k.s[H_NEXT_FILE] = pr.sc.files.length;
+    this.k.set(H_NEXT_FILE, pr.sc.files.length);
   }
 
   violation(v: Violation): void {
@@ -225,8 +225,8 @@ export class Run implements EventSink {
     const r = this.pr.resultIndex.get(name);
     if (r === undefined) return;
     const o = this.k.L.result(r);
-    this.k.s[o + R_TAG] = res.tag;
-    this.k.s[o + R_VAL] = res.val;
+    this.k.set(o + R_TAG, res.tag);
+    this.k.set(o + R_VAL, res.val);
   }
 }
 

@@ -89,7 +89,7 @@ export function dio_rw_step(
       k.trace('submit_bio', `O_DIRECT read: disk page ${idx} of file ${fi} DMA'd into folio #${f}`);
     } else {
       check_device_read(k, h, 0, f, procName);
-      if (idx >= k.fileSize(fi)) k.s[k.L.file(fi) + 1] = idx + 1;
+      if (idx >= k.fileSize(fi)) k.set(k.L.file(fi) + 1, idx + 1);
       k.setDisk(fi, idx, k.fget(f, F_VALUE));
       k.trace('submit_bio', `O_DIRECT write: folio #${f} DMA'd to disk page ${idx} of file ${fi}`);
     }

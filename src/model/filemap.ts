@@ -66,7 +66,7 @@ export function disk_content(k: Kernel, fi: number, idx: number): number {
 /** generic_perform_write(): ext4_write_begin tells the fs, the copy lands, the folio is dirtied. */
 export function generic_perform_write(k: Kernel, fi: number, idx: number, value: number): number {
   if (idx >= k.L.d.filePages) return -27; // EFBIG
-  if (idx >= k.fileSize(fi)) k.s[k.L.file(fi) + FI_SIZE] = idx + 1;
+  if (idx >= k.fileSize(fi)) k.set(k.L.file(fi) + FI_SIZE, idx + 1);
   const f = filemap_fault(k, fi, idx);
   fs_prepare_write(k, f);
   folio_store(k, f, value, -1);
@@ -198,7 +198,7 @@ export function filemap_write_and_wait(k: Kernel, fi: number, sync = false): voi
 export function fsync_result(k: Kernel, fi: number): number {
   const fl = k.L.file(fi) + FI_FLAGS;
   const err = k.s[fl]! & FIF_WB_ERR;
-  k.s[fl] = k.s[fl]! & ~(FIF_WB_ERR | FIF_EIO);
+  k.set(fl, k.s[fl]! & ~(FIF_WB_ERR | FIF_EIO));
   return err ? -EIO : 0;
 }
 
@@ -206,7 +206,7 @@ export function fsync_result(k: Kernel, fi: number): number {
 export function filemap_check_errors(k: Kernel, fi: number): number {
   const fl = k.L.file(fi) + FI_FLAGS;
   if (!(k.s[fl]! & FIF_EIO)) return 0;
-  k.s[fl] = k.s[fl]! & ~FIF_EIO;
+  k.set(fl, k.s[fl]! & ~FIF_EIO);
   return -EIO;
 }
 
@@ -249,7 +249,7 @@ export function remove_mapping(k: Kernel, fi: number, idx: number, f: number): b
 export function do_truncate(k: Kernel, fi: number, pages: number): number {
   if (pages > k.L.d.filePages) return -27; // EFBIG
   const old = k.fileSize(fi);
-  k.s[k.L.file(fi) + FI_SIZE] = pages;
+  k.set(k.L.file(fi) + FI_SIZE, pages);
   for (let idx = pages; idx < old; idx++) {
     mapping_walk(k, fi, idx, (p, va) => zap_pte(k, p, va, 'truncate'));
     const f = k.cachedFolio(fi, idx);

@@ -153,21 +153,21 @@ export function dup_mmap_start(k: Kernel, parent: number, child: number): void {
   // advances when the copy is complete: data written while fork is still
   // copying is part of the child's snapshot, not a leak
   const forks = k.s[pp + P_FORKS]! + 1;
-  k.s[cp + P_ALIVE] = 1;
-  k.s[cp + P_PARENT] = parent + 1;
-  k.s[cp + P_PARENT_FORK] = forks;
-  k.s[cp + P_FORKS] = 0;
-  k.s[cp + P_MMFLAGS] = 0; // MMF_HAS_PINNED is not inherited (MMF_INIT_MASK)
+  k.set(cp + P_ALIVE, 1);
+  k.set(cp + P_PARENT, parent + 1);
+  k.set(cp + P_PARENT_FORK, forks);
+  k.set(cp + P_FORKS, 0);
+  k.set(cp + P_MMFLAGS, 0); // MMF_HAS_PINNED is not inherited (MMF_INIT_MASK)
   for (let va = 0; va < k.L.d.vpages; va++) {
     const vmf = k.vmFlags(parent, va);
     if (vmf === 0 || vmf & VM_DONTCOPY) continue;
     const po = k.L.pte(parent, va);
     const co = k.L.pte(child, va);
-    k.s[co + E_VMFLAGS] = vmf & VM_WIPEONFORK ? vmf & ~VM_ANON_VMA : vmf; // a wiped VMA starts without an anon_vma
-    k.s[co + E_FILE] = k.s[po + E_FILE]!;
-    k.s[co + E_PGOFF] = k.s[po + E_PGOFF]!;
+    k.set(co + E_VMFLAGS, vmf & VM_WIPEONFORK ? vmf & ~VM_ANON_VMA : vmf); // a wiped VMA starts without an anon_vma
+    k.set(co + E_FILE, k.s[po + E_FILE]!);
+    k.set(co + E_PGOFF, k.s[po + E_PGOFF]!);
   }
-  if (k.on('gup_fast_write_protect_seq')) k.s[pp + P_WPSEQ] = k.s[pp + P_WPSEQ]! + 1;
+  if (k.on('gup_fast_write_protect_seq')) k.set(pp + P_WPSEQ, k.s[pp + P_WPSEQ]! + 1);
 }
 
 /** The next page at or after va whose PTE copy_page_range() must copy (vma_needs_copy), or -1. */
@@ -195,7 +195,7 @@ export function copy_page_range_one(k: Kernel, parent: number, child: number, va
     // not exclusive ("a previously exclusive entry is now shared", make_readable_migration_entry)
     const ro = is_cow_mapping(k.vmFlags(parent, va)) ? bits & ~(PTE_WRITE | PTE_SWP_EXCLUSIVE) : bits;
     k.setPteBits(parent, va, ro);
-    k.s[co + E_FOLIO] = k.s[po + E_FOLIO]!;
+    k.set(co + E_FOLIO, k.s[po + E_FOLIO]!);
     k.setPteBits(child, va, ro);
     return false;
   }
@@ -204,7 +204,7 @@ export function copy_page_range_one(k: Kernel, parent: number, child: number, va
     const slot = k.s[po + E_FOLIO]! - 1;
     swap_duplicate(k, slot);
     k.setPteBits(parent, va, bits & ~PTE_SWP_EXCLUSIVE);
-    k.s[co + E_FOLIO] = slot + 1;
+    k.set(co + E_FOLIO, slot + 1);
     k.setPteBits(child, va, bits & ~PTE_SWP_EXCLUSIVE);
     return false;
   }
@@ -235,8 +235,8 @@ function copy_huge_pmd(k: Kernel, parent: number, child: number, va: number): bo
 /** dup_mmap() end: write_protect_seq even again. */
 export function dup_mmap_finish(k: Kernel, parent: number): void {
   const pp = k.L.proc(parent);
-  k.s[pp + P_FORKS] = k.s[pp + P_FORKS]! + 1;
-  if (k.on('gup_fast_write_protect_seq')) k.s[pp + P_WPSEQ] = k.s[pp + P_WPSEQ]! + 1;
+  k.set(pp + P_FORKS, k.s[pp + P_FORKS]! + 1);
+  if (k.on('gup_fast_write_protect_seq')) k.set(pp + P_WPSEQ, k.s[pp + P_WPSEQ]! + 1);
   k.trace('dup_mmap', `child mm created`);
 }
 

@@ -129,7 +129,7 @@ function gup_args_check(k: Kernel, foll: number, fast: boolean): number {
 /** mm_set_has_pinned_flag() (5.9+: mm->has_pinned, later MMF_HAS_PINNED): sticky for the mm's life. */
 export function mm_set_has_pinned_flag(k: Kernel, p: number): void {
   const o = k.L.proc(p) + P_MMFLAGS;
-  k.s[o] = k.s[o]! | MMF_HAS_PINNED;
+  k.set(o, k.s[o]! | MMF_HAS_PINNED);
 }
 
 /** vma_needs_dirty_tracking() (mm/mmap.c, 6.5): shared+writable and the fs tracks dirtying (page_mkwrite / writeback). */
@@ -537,19 +537,19 @@ export function pin_handle_create(k: Kernel, kind: number, owner: number, start:
   const h = k.s[H_NEXT_PIN]!;
   if (h >= k.L.d.pins) throw new ModelCapacityError('pins', k.L.d.pins);
   if (r.folios.length > k.L.d.pinPages) throw new ModelCapacityError('pin pages', k.L.d.pinPages);
-  k.s[H_NEXT_PIN] = h + 1;
+  k.set(H_NEXT_PIN, h + 1);
   const o = k.L.pin(h);
-  k.s[o + K_KIND] = kind;
-  k.s[o + K_OWNER] = owner + 1;
-  k.s[o + K_VA] = start;
-  k.s[o + K_NPAGES] = r.folios.length;
-  k.s[o + K_FOLL] = r.flags;
-  k.s[o + K_STATE] = PIN_ACTIVE;
+  k.set(o + K_KIND, kind);
+  k.set(o + K_OWNER, owner + 1);
+  k.set(o + K_VA, start);
+  k.set(o + K_NPAGES, r.folios.length);
+  k.set(o + K_FOLL, r.flags);
+  k.set(o + K_STATE, PIN_ACTIVE);
   if (r.flags & FOLL_LONGTERM || kind & PIN_LONGTERM_USE) for (const f of r.folios) check_longterm_pin(k, f);
   r.folios.forEach((f, i) => {
     const q = k.L.pinPage(h, i);
-    k.s[q + KP_FOLIO] = f + 1;
-    k.s[q + KP_FLAGS] = r.viaPrivate[i] ? KPF_PRIVATE_MAPPING : 0;
+    k.set(q + KP_FOLIO, f + 1);
+    k.set(q + KP_FLAGS, r.viaPrivate[i] ? KPF_PRIVATE_MAPPING : 0);
   });
   return h;
 }
@@ -580,7 +580,7 @@ export function unpin_user_pages_dirty_lock(k: Kernel, h: number, makeDirty: boo
     if (makeDirty && f !== ZERO_FOLIO && !k.ftest(f, PG_DIRTY)) folio_mark_dirty(k, f);
     gup_put_folio(k, f, foll);
   }
-  k.s[o + K_STATE] = PIN_RELEASED;
+  k.set(o + K_STATE, PIN_RELEASED);
   k.trace(foll & FOLL_PIN ? 'unpin_user_pages' : 'put_page', `${n} page(s) released${makeDirty ? ' dirty' : ''}`);
   return 0;
 }
@@ -617,13 +617,13 @@ export function release_pin_handle(k: Kernel, h: number, makeDirty: boolean, put
       const f = pin_handle_folio(k, h, i);
       if (f >= 0 && f !== ZERO_FOLIO) folio_put(k, f);
     }
-    k.s[o + K_STATE] = PIN_RELEASED;
+    k.set(o + K_STATE, PIN_RELEASED);
     k.trace('put_page', `${n} FOLL_PIN page(s) put: one reference each, pins still counted`);
     return 0;
   }
   if (!put && foll & FOLL_GET && k.on('foll_pin')) {
     k.violate('MISMATCHED_RELEASE', `${call}() on pages taken with FOLL_GET: gup_put_folio(FOLL_PIN) drops GUP_PIN_COUNTING_BIAS references (a large folio: a pin count it never had) where one was taken (refcount underflow); pinlab keeps the reference`);
-    k.s[o + K_STATE] = PIN_RELEASED;
+    k.set(o + K_STATE, PIN_RELEASED);
     k.trace(call, 'FOLL_GET pages unpinned: the kernel would underflow their reference counts');
     return 0;
   }
@@ -635,7 +635,7 @@ export function pin_handle_release_page(k: Kernel, h: number, i: number): void {
   const f = pin_handle_folio(k, h, i);
   if (f < 0) return;
   gup_put_folio(k, f, k.s[k.L.pin(h) + K_FOLL]!);
-  k.s[k.L.pinPage(h, i) + KP_FOLIO] = 0;
+  k.set(k.L.pinPage(h, i) + KP_FOLIO, 0);
 }
 
 export { FOLL_GET, FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, FOLL_FORCE };

@@ -82,7 +82,7 @@ export function get_huge_zero_folio(k: Kernel): number {
   const z = k.s[H_HUGE_ZERO]!;
   if (z > 0) return z - 1;
   const h = k.allocLargeFolio(PG_ZERO | PG_UPTODATE, HPAGE_PMD_NR, []);
-  k.s[H_HUGE_ZERO] = h + 1;
+  k.set(H_HUGE_ZERO, h + 1);
   k.trace('mm_get_huge_zero_folio', `huge zero folio #${h} allocated`);
   return h;
 }
@@ -212,15 +212,15 @@ export function split_folio(k: Kernel, f: number, why: string): number {
   for (let i = 0; i < nr; i++) maps.push(page_mapcount(k, head + i));
   for (let i = 0; i < nr; i++) {
     const t = k.L.folio(head + i);
-    k.s[t + F_FLAGS] = (flags & ~PAGE_FLAGS) | (k.s[t + F_FLAGS]! & PAGE_FLAGS);
-    k.s[t + F_COMPOUND] = 0;
-    k.s[t + F_MAPCOUNT] = maps[i]!;
-    k.s[t + F_REF] = maps[i]! + (flags & PG_SWAPCACHE ? 1 : 0) + 1; // + the splitter's own, dropped below
-    k.s[t + F_PINCOUNT] = 0;
-    k.s[t + F_PINS] = 0;
-    k.s[t + F_MAPPING] = fields[0]!;
-    k.s[t + F_INDEX] = fields[1]! + i;
-    k.s[t + F_SWAP] = fields[2]! ? fields[2]! + i : 0;
+    k.set(t + F_FLAGS, (flags & ~PAGE_FLAGS) | (k.s[t + F_FLAGS]! & PAGE_FLAGS));
+    k.set(t + F_COMPOUND, 0);
+    k.set(t + F_MAPCOUNT, maps[i]!);
+    k.set(t + F_REF, maps[i]! + (flags & PG_SWAPCACHE ? 1 : 0) + 1); // + the splitter's own, dropped below
+    k.set(t + F_PINCOUNT, 0);
+    k.set(t + F_PINS, 0);
+    k.set(t + F_MAPPING, fields[0]!);
+    k.set(t + F_INDEX, fields[1]! + i);
+    k.set(t + F_SWAP, fields[2]! ? fields[2]! + i : 0);
   }
   k.trace('__split_huge_page', `THP #${head} split into ${nr} small folios (${why})`);
   for (let i = 0; i < nr; i++) folio_put(k, head + i); // unmapped pages are freed here

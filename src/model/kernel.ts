@@ -189,6 +189,28 @@ export class Kernel {
     }
   }
 
+  /**
+   * The explorer's write log: while `logWrites` is on, set() appends the index
+   * of every word it writes (duplicates allowed) to `wlog`; `wn` counts them,
+   * also past the log's end (then the explorer compares the whole state). Every
+   * write to `s` goes through set() so that a transition's changed words are
+   * known without comparing the state with its parent.
+   */
+  logWrites = false;
+  wlog = new Int32Array(1024);
+  wn = 0;
+
+  /** s[i] = v, logged for the explorer. */
+  set(i: number, v: number): void {
+    this.s[i] = v;
+    if (this.logWrites) this.logged(i);
+  }
+  /** Log a write to word i made without set() (the explorer's renumbering). */
+  logged(i: number): void {
+    if (this.wn < this.wlog.length) this.wlog[this.wn] = i;
+    this.wn++;
+  }
+
   /** knobs consulted since the last trace entry; kept only while a sink listens (never in the explorer's search) */
   private consulted = new Map<KnobName, boolean>();
 
@@ -200,7 +222,7 @@ export class Kernel {
 
   /** Record a violation in the state (bitmask) and tell the sink. */
   violate(kind: ViolationKind, detail: string): void {
-    this.s[H_VIOLATIONS] = this.s[H_VIOLATIONS]! | VIOLATION_BIT[kind];
+    this.set(H_VIOLATIONS, this.s[H_VIOLATIONS]! | VIOLATION_BIT[kind]);
     this.sink.violation({ kind, detail });
   }
 
@@ -231,18 +253,18 @@ export class Kernel {
     return this.s[this.fo(f, field) + field]!;
   }
   fset(f: number, field: number, v: number): void {
-    this.s[this.fo(f, field) + field] = v;
+    this.set(this.fo(f, field) + field, v);
   }
   ftest(f: number, flag: number): boolean {
     return (this.s[this.fl(f, flag) + F_FLAGS]! & flag) !== 0;
   }
   fsetFlag(f: number, flag: number): void {
     const o = this.fl(f, flag) + F_FLAGS;
-    this.s[o] = this.s[o]! | flag;
+    this.set(o, this.s[o]! | flag);
   }
   fclearFlag(f: number, flag: number): void {
     const o = this.fl(f, flag) + F_FLAGS;
-    this.s[o] = this.s[o]! & ~flag;
+    this.set(o, this.s[o]! & ~flag);
   }
   folioRef(f: number): number {
     return this.fget(f, F_REF);
@@ -265,20 +287,20 @@ export class Kernel {
   allocFolio(flags: number, value: number): number {
     const f = this.s[H_NEXT_FOLIO]!;
     if (f >= this.L.d.folios) throw new ModelCapacityError('folios', this.L.d.folios);
-    this.s[H_NEXT_FOLIO] = f + 1;
+    this.set(H_NEXT_FOLIO, f + 1);
     const o = this.L.folio(f);
-    this.s[o + F_FLAGS] = (flags & ~ZONE_EXPLICIT) | PG_ALIVE | (flags & ZONE_EXPLICIT ? 0 : this.allocZone);
-    this.s[o + F_REF] = 1;
-    this.s[o + F_MAPCOUNT] = 0;
-    this.s[o + F_PINCOUNT] = 0;
-    this.s[o + F_PINS] = 0;
-    this.s[o + F_VALUE] = value;
-    this.s[o + F_MAPPING] = 0;
-    this.s[o + F_INDEX] = 0;
-    this.s[o + F_AUTHOR] = 0;
-    this.s[o + F_EPOCH] = 0;
-    this.s[o + F_SWAP] = 0;
-    this.s[o + F_COMPOUND] = 0;
+    this.set(o + F_FLAGS, (flags & ~ZONE_EXPLICIT) | PG_ALIVE | (flags & ZONE_EXPLICIT ? 0 : this.allocZone));
+    this.set(o + F_REF, 1);
+    this.set(o + F_MAPCOUNT, 0);
+    this.set(o + F_PINCOUNT, 0);
+    this.set(o + F_PINS, 0);
+    this.set(o + F_VALUE, value);
+    this.set(o + F_MAPPING, 0);
+    this.set(o + F_INDEX, 0);
+    this.set(o + F_AUTHOR, 0);
+    this.set(o + F_EPOCH, 0);
+    this.set(o + F_SWAP, 0);
+    this.set(o + F_COMPOUND, 0);
     return f;
   }
 
@@ -286,15 +308,15 @@ export class Kernel {
   allocLargeFolio(flags: number, nr: number, values: readonly number[]): number {
     if (this.s[H_NEXT_FOLIO]! + nr > this.L.d.folios) throw new ModelCapacityError('folios', this.L.d.folios);
     const h = this.allocFolio(flags | PG_LARGE, values[0] ?? 0);
-    this.s[this.L.folio(h) + F_COMPOUND] = nr;
+    this.set(this.L.folio(h) + F_COMPOUND, nr);
     for (let i = 1; i < nr; i++) {
       const t = this.s[H_NEXT_FOLIO]!;
-      this.s[H_NEXT_FOLIO] = t + 1;
+      this.set(H_NEXT_FOLIO, t + 1);
       const o = this.L.folio(t);
-      this.s.fill(0, o, o + F_STRIDE);
-      this.s[o + F_FLAGS] = flags & PAGE_FLAGS;
-      this.s[o + F_VALUE] = values[i] ?? 0;
-      this.s[o + F_COMPOUND] = -i;
+      for (let w = o; w < o + F_STRIDE; w++) this.set(w, 0);
+      this.set(o + F_FLAGS, flags & PAGE_FLAGS);
+      this.set(o + F_VALUE, values[i] ?? 0);
+      this.set(o + F_COMPOUND, -i);
     }
     return h;
   }
@@ -304,7 +326,7 @@ export class Kernel {
     return this.s[this.L.pte(p, va) + E_VMFLAGS]!;
   }
   setVmFlags(p: number, va: number, v: number): void {
-    this.s[this.L.pte(p, va) + E_VMFLAGS] = v;
+    this.set(this.L.pte(p, va) + E_VMFLAGS, v);
   }
   vmFile(p: number, va: number): number {
     return this.s[this.L.pte(p, va) + E_FILE]! - 1;
@@ -322,22 +344,22 @@ export class Kernel {
   }
   setPte(p: number, va: number, folio: number, bits: number): void {
     const o = this.L.pte(p, va);
-    this.s[o + E_FOLIO] = folio + 1;
-    this.s[o + E_PTE] = bits;
+    this.set(o + E_FOLIO, folio + 1);
+    this.set(o + E_PTE, bits);
   }
   clearPte(p: number, va: number): void {
     const o = this.L.pte(p, va);
-    this.s[o + E_FOLIO] = 0;
-    this.s[o + E_PTE] = 0;
+    this.set(o + E_FOLIO, 0);
+    this.set(o + E_PTE, 0);
   }
   /** Change a PTE's bits; on a PMD mapping, the whole PMD's (all its records stay alike). */
   setPteBits(p: number, va: number, bits: number): void {
     if (!(bits & PTE_PMD)) {
-      this.s[this.L.pte(p, va) + E_PTE] = bits;
+      this.set(this.L.pte(p, va) + E_PTE, bits);
       return;
     }
     const base = va - (va % HPAGE_PMD_NR);
-    for (let i = 0; i < HPAGE_PMD_NR; i++) this.s[this.L.pte(p, base + i) + E_PTE] = bits;
+    for (let i = 0; i < HPAGE_PMD_NR; i++) this.set(this.L.pte(p, base + i) + E_PTE, bits);
   }
 
   procAlive(p: number): boolean {
@@ -361,13 +383,13 @@ export class Kernel {
     return this.s[this.L.cacheSlot(fi, idx)]! - 1;
   }
   setCachedFolio(fi: number, idx: number, f: number): void {
-    this.s[this.L.cacheSlot(fi, idx)] = f + 1;
+    this.set(this.L.cacheSlot(fi, idx), f + 1);
   }
   disk(fi: number, idx: number): number {
     return this.s[this.L.diskSlot(fi, idx)]!;
   }
   setDisk(fi: number, idx: number, v: number): void {
-    this.s[this.L.diskSlot(fi, idx)] = v;
+    this.set(this.L.diskSlot(fi, idx), v);
   }
 
   /** A copy of this kernel with a copied state (the explorer's branch). */

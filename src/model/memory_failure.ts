@@ -119,7 +119,7 @@ export function memory_failure(k: Kernel, f: number): number {
   if (fs === FS_EXT4) {
     if (k.ftest(f, PG_DIRTY)) {
       // me_pagecache_dirty(): the data is gone; tell the next fsync()
-      k.s[k.L.file(m) + FI_FLAGS] = k.s[k.L.file(m) + FI_FLAGS]! | FIF_EIO | FIF_WB_ERR;
+      k.set(k.L.file(m) + FI_FLAGS, k.s[k.L.file(m) + FI_FLAGS]! | FIF_EIO | FIF_WB_ERR);
       k.trace('me_pagecache_dirty', `file ${m} page ${idx}: dirty data lost, mapping_set_error(-EIO)`);
     }
     truncate_error_folio(k, m, idx, f);

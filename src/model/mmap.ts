@@ -70,11 +70,11 @@ function calc_vm_prot_bits(prot: number): number {
 export function alloc_file(k: Kernel, fs: number, pages: number, flags: number): number {
   const fi = k.s[H_NEXT_FILE]!;
   if (fi >= k.L.d.files) throw new ModelCapacityError('files', k.L.d.files);
-  k.s[H_NEXT_FILE] = fi + 1;
+  k.set(H_NEXT_FILE, fi + 1);
   const o = k.L.file(fi);
-  k.s[o + FI_FS] = fs;
-  k.s[o + FI_SIZE] = pages;
-  k.s[o + FI_FLAGS] = flags;
+  k.set(o + FI_FS, fs);
+  k.set(o + FI_SIZE, pages);
+  k.set(o + FI_FLAGS, flags);
   return fi;
 }
 
@@ -85,7 +85,7 @@ export function get_unmapped_area(k: Kernel, pages: number): number {
   // (anonymous memory since efd4f3df2c1b, 6.7; before, by the luck of the address space)
   if (pages >= HPAGE_PMD_NR) va += (HPAGE_PMD_NR - (va % HPAGE_PMD_NR)) % HPAGE_PMD_NR;
   if (va + pages > k.L.d.vpages) throw new ModelCapacityError('virtual pages', k.L.d.vpages);
-  k.s[H_NEXT_VA] = va + pages;
+  k.set(H_NEXT_VA, va + pages);
   return va;
 }
 
@@ -116,9 +116,9 @@ export function do_mmap(k: Kernel, p: number, file: number, pages: number, prot:
   const va = get_unmapped_area(k, pages);
   for (let i = 0; i < pages; i++) {
     const o = k.L.pte(p, va + i);
-    k.s[o + E_VMFLAGS] = vmf;
-    k.s[o + E_FILE] = fi + 1;
-    k.s[o + E_PGOFF] = i;
+    k.set(o + E_VMFLAGS, vmf);
+    k.set(o + E_FILE, fi + 1);
+    k.set(o + E_PGOFF, i);
   }
   k.trace('mmap_region', `${pages} page(s) at ${va} ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${fi >= 0 ? ` file ${fi}` : ' anon'}`);
   if (flags & MAP_POPULATE) mm_populate(k, p, va, pages);
@@ -156,9 +156,9 @@ export function do_munmap(k: Kernel, p: number, va: number, pages: number): numb
   zap_page_range(k, p, va, pages, 'munmap');
   for (let i = 0; i < pages && va + i < k.L.d.vpages; i++) {
     const o = k.L.pte(p, va + i);
-    k.s[o + E_VMFLAGS] = 0;
-    k.s[o + E_FILE] = 0;
-    k.s[o + E_PGOFF] = 0;
+    k.set(o + E_VMFLAGS, 0);
+    k.set(o + E_FILE, 0);
+    k.set(o + E_PGOFF, 0);
   }
   return 0;
 }
@@ -341,11 +341,11 @@ export function exit_mmap(k: Kernel, p: number): void {
   for (let va = 0; va < k.L.d.vpages; va++) {
     if (k.vmFlags(p, va) === 0) continue;
     const o = k.L.pte(p, va);
-    k.s[o + E_VMFLAGS] = 0;
-    k.s[o + E_FILE] = 0;
-    k.s[o + E_PGOFF] = 0;
+    k.set(o + E_VMFLAGS, 0);
+    k.set(o + E_FILE, 0);
+    k.set(o + E_PGOFF, 0);
   }
-  k.s[k.L.proc(p) + P_ALIVE] = 0;
+  k.set(k.L.proc(p) + P_ALIVE, 0);
   k.trace('exit_mmap', 'address space torn down');
 }
 
@@ -367,8 +367,8 @@ export function do_mremap(k: Kernel, p: number, va: number, pages: number): numb
     const dst = k.L.pte(p, to + i);
     if (k.s[from + 4]! & 1) mmu_notifier_invalidate(k, p, va + i, 'mremap');
     for (let w = 0; w < 5; w++) {
-      k.s[dst + w] = k.s[from + w]!;
-      k.s[from + w] = 0;
+      k.set(dst + w, k.s[from + w]!);
+      k.set(from + w, 0);
     }
   }
   k.trace('move_page_tables', `${pages} page(s) moved from ${va} to ${to}`);

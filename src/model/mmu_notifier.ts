@@ -22,7 +22,7 @@ export function mmu_notifier_invalidate(k: Kernel, p: number, va: number, reason
   for (let s = 0; s < k.secondaryOwner.length; s++) {
     if (k.secondaryOwner[s] !== p) continue;
     const q = k.L.smmuSeq(s);
-    k.s[q] = k.s[q]! + 1; // kvm_mmu_invalidate_begin(): mmu_invalidate_seq++
+    k.set(q, k.s[q]! + 1); // kvm_mmu_invalidate_begin(): mmu_invalidate_seq++
     kvm_unmap_spte(k, s, va, reason);
   }
 }
@@ -33,8 +33,8 @@ export function kvm_unmap_spte(k: Kernel, s: number, va: number, reason: string)
   const f = k.s[o + S_FOLIO]! - 1;
   if (f < 0) return;
   if (k.s[o + S_FLAGS]! & SPTE_DIRTY && k.ftest(f, 1)) folio_mark_dirty(k, f);
-  k.s[o + S_FOLIO] = 0;
-  k.s[o + S_FLAGS] = 0;
+  k.set(o + S_FOLIO, 0);
+  k.set(o + S_FLAGS, 0);
   k.trace('kvm_mmu_notifier_invalidate_range_start', `secondary ${s}: SPTE for folio #${f} dropped (${reason})`);
 }
 
@@ -89,8 +89,8 @@ export function kvm_install_spte(k: Kernel, s: number, va: number, f: number, wr
     return false;
   }
   const o = k.L.spte(s, va);
-  k.s[o + S_FOLIO] = f + 1;
-  k.s[o + S_FLAGS] = writable ? SPTE_WRITE : 0;
+  k.set(o + S_FOLIO, f + 1);
+  k.set(o + S_FLAGS, writable ? SPTE_WRITE : 0);
   gup_put_folio(k, f, FOLL_GET); // kvm_release_pfn_clean(): the SPTE holds no reference
   k.trace('kvm_mmu_map', `secondary ${s}: SPTE -> folio #${f}${writable ? ' writable' : ''}`);
   return true;
@@ -136,6 +136,6 @@ export function kvm_write(k: Kernel, s: number, va: number, value: number): numb
   check_fs_modify(k, f, 'a secondary MMU write');
   const owner = guest_file_at(k, va) >= 0 ? -1 : k.secondaryOwner[s]!;
   folio_store(k, f, value, owner);
-  k.s[o + S_FLAGS] = k.s[o + S_FLAGS]! | SPTE_DIRTY;
+  k.set(o + S_FLAGS, k.s[o + S_FLAGS]! | SPTE_DIRTY);
   return 0;
 }

@@ -37,6 +37,6 @@ export function pipe_read(k: Kernel, reader: number, h: number, i: number, procN
   const v = k.fget(f, F_VALUE);
   check_observe(k, reader, f, procName);
   pin_handle_release_page(k, h, i);
-  k.s[q + KP_FLAGS] = k.s[q + KP_FLAGS]! | KPF_CONSUMED;
+  k.set(q + KP_FLAGS, k.s[q + KP_FLAGS]! | KPF_CONSUMED);
   return v;
 }

@@ -49,14 +49,14 @@ export function swap_cache_folio(k: Kernel, slot: number): number {
 export function get_swap_slot(k: Kernel): number {
   const w = k.s[H_NEXT_SWAP]!;
   if (w >= k.L.d.swapSlots) throw new ModelCapacityError('swap slots', k.L.d.swapSlots);
-  k.s[H_NEXT_SWAP] = w + 1;
+  k.set(H_NEXT_SWAP, w + 1);
   return w;
 }
 
 /** swap_duplicate(): one more swap PTE refers to the slot (fork). */
 export function swap_duplicate(k: Kernel, slot: number): void {
   const o = k.L.swapSlot(slot) + W_USED;
-  k.s[o] = k.s[o]! + 1;
+  k.set(o, k.s[o]! + 1);
 }
 
 /** swp_swapcount(): how many swap PTEs still name the slot. */
@@ -71,7 +71,7 @@ export function swap_count(k: Kernel, slot: number): number {
  */
 export function swap_free(k: Kernel, slot: number): void {
   const o = k.L.swapSlot(slot) + W_USED;
-  k.s[o] = k.s[o]! - 1;
+  k.set(o, k.s[o]! - 1);
 }
 
 /** delete_from_swap_cache(): the folio leaves the swap cache (and drops the cache's reference). */
@@ -110,9 +110,9 @@ export function free_swap_and_cache(k: Kernel, slot: number): void {
 /** swap_writepage(): the swap device's I/O reads the folio. */
 export function swap_write_slot(k: Kernel, slot: number, f: number): void {
   const o = k.L.swapSlot(slot);
-  k.s[o + W_VALUE] = k.fget(f, F_VALUE);
-  k.s[o + W_AUTHOR] = k.fget(f, F_AUTHOR);
-  k.s[o + W_EPOCH] = k.fget(f, F_EPOCH);
+  k.set(o + W_VALUE, k.fget(f, F_VALUE));
+  k.set(o + W_AUTHOR, k.fget(f, F_AUTHOR));
+  k.set(o + W_EPOCH, k.fget(f, F_EPOCH));
 }
 
 /**
