@@ -229,7 +229,7 @@ function positiveInt(v: string, what: string): number {
 }
 
 /** Explorer bounds from the options, and a one-line progress display on a terminal. */
-function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?: boolean; symmetryPins?: boolean; packedFrontier?: boolean; incrementalHash?: boolean; compactCtl?: boolean; deltaStates?: boolean; random?: string; seed?: string }): RunOptions {
+function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?: boolean; symmetryPins?: boolean; packedFrontier?: boolean; incrementalHash?: boolean; writeLog?: boolean; compactCtl?: boolean; deltaStates?: boolean; random?: string; seed?: string }): RunOptions {
   const o: RunOptions = {
     maxStates: positiveInt(opts.maxStates, '--max-states'),
     maxDepth: positiveInt(opts.maxDepth, '--max-depth'),
@@ -239,6 +239,7 @@ function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?:
   if (opts.symmetryPins === false) o.symmetryPins = false;
   if (opts.packedFrontier === false) o.packedFrontier = false;
   if (opts.incrementalHash === false) o.incrementalHash = false;
+  if (opts.writeLog === false) o.writeLog = false;
   if (opts.compactCtl === false) o.compactCtl = false;
   if (opts.deltaStates === false) o.deltaStates = false;
   if (opts.random !== undefined) {
@@ -285,7 +286,8 @@ function withExploreOptions(cmd: Command): Command {
     .option('--no-packed-frontier', 'explorer: keep each waiting state in an array of its own (slower; for measuring)')
     .option('--no-compact-ctl', 'explorer: give every thread a control-block slot sized for a GUP cursor (larger states; for measuring)')
     .option('--no-delta-states', 'explorer: keep each BFS layer as whole states instead of parent + delta (more memory; for measuring)')
-    .option('--no-incremental-hash', 'explorer: rehash every new state whole instead of updating its parent\'s fingerprint (slower; for measuring)');
+    .option('--no-incremental-hash', 'explorer: rehash every new state whole instead of updating its parent\'s fingerprint (slower; for measuring)')
+    .option('--no-write-log', 'explorer: find a transition\'s changed words by comparing the whole state with its parent, not from the model\'s write log, and renumber after every transition (slower; for measuring)');
 }
 
 const program = new Command();

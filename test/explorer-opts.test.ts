@@ -27,6 +27,8 @@ const SWITCHES: { name: string; off: ExploreOptions; reduces: boolean }[] = [
   { name: 'packed-frontier', off: { deltaStates: false, packedFrontier: false }, reduces: false },
   { name: 'incremental-hash', off: { incrementalHash: false }, reduces: false },
   { name: 'incremental-hash (whole-state layers)', off: { deltaStates: false, incrementalHash: false }, reduces: false },
+  { name: 'write-log', off: { writeLog: false }, reduces: false },
+  { name: 'write-log (whole-state layers)', off: { deltaStates: false, writeLog: false }, reduces: false },
   { name: 'compact-ctl', off: { compactCtl: false }, reduces: false },
   { name: 'delta-states', off: { deltaStates: false }, reduces: false },
   // not a switch off but the other way round: one exploration on two worker threads, every layer handed to them

@@ -12,6 +12,7 @@
 // Not applied while a thread is inside reclaim: its cursor walks folios by slot
 // number, so there the numbering is observable.
 
+import type { Kernel } from '../model/kernel.js';
 import type { Layout } from '../model/state.js';
 import {
   E_FOLIO,
@@ -49,6 +50,10 @@ export class Canonicalizer {
   private pfixed: Uint8Array;
   private ptmp: Int32Array;
   private readonly pinWords: number;
+  /** the kernel whose write log (Kernel.logged) hears of the words renumbering writes in the model state, when it logs; thread locals are not logged (the explorer compares the control block whole) */
+  log: Kernel | null = null;
+  /** set when a renumbering changed something (folios or handles); the caller clears it */
+  moved = false;
 
   constructor(private readonly L: Layout) {
     this.map = new Int32Array(L.d.folios);
@@ -124,6 +129,7 @@ export class Canonicalizer {
       if (h !== t) identity = false;
     }
     if (identity) return false;
+    this.moved = true;
     const pw = this.pinWords;
     const tmp = this.ptmp;
     const kb = L.pins;
@@ -131,11 +137,16 @@ export class Canonicalizer {
     const pg = n * K_STRIDE;
     for (let i = 0; i < pg; i++) tmp[i] = s[kb + i]!;
     for (let i = 0; i < n * pw; i++) tmp[pg + i] = s[pb + i]!;
+    const log = this.log?.logWrites ? this.log : null;
     for (let h = 0; h < n; h++) {
       const t = map[h]!;
       if (t === h) continue;
       for (let i = 0; i < K_STRIDE; i++) s[kb + t * K_STRIDE + i] = tmp[h * K_STRIDE + i]!;
       for (let i = 0; i < pw; i++) s[pb + t * pw + i] = tmp[pg + h * pw + i]!;
+      if (log) {
+        for (let i = 0; i < K_STRIDE; i++) log.logged(kb + t * K_STRIDE + i);
+        for (let i = 0; i < pw; i++) log.logged(pb + t * pw + i);
+      }
     }
     for (let i = 0; i < localRefs.length; i++) {
       const off = localRefs[i]!;
@@ -242,6 +253,7 @@ export class Canonicalizer {
     let identity = m === n;
     for (let f = 1; identity && f < n; f++) if (map[f] !== f) identity = false;
     if (identity) return;
+    this.moved = true;
 
     // permute the folio table
     const base = L.folios;
@@ -251,29 +263,25 @@ export class Canonicalizer {
       const f = order[j]!;
       s.set(this.tmp.subarray((f - 1) * F_STRIDE, f * F_STRIDE), base + j * F_STRIDE);
     }
+    const log = this.log?.logWrites ? this.log : null;
+    if (log) for (let i = base + F_STRIDE; i < base + n * F_STRIDE; i++) log.logged(i);
+    // the references, +1-encoded (every word rewritten is logged, changed or not)
+    const re = (o: number) => {
+      const v = s[o]!;
+      s[o] = v > 0 ? map[v - 1]! + 1 : 0;
+      if (log) log.logged(o);
+    };
     s[H_NEXT_FOLIO] = m;
-    const re = (v: number) => (v > 0 ? map[v - 1]! + 1 : 0); // +1-encoded references
+    if (log) log.logged(H_NEXT_FOLIO);
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
         const o = L.pte(p, va);
-        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) s[o + E_FOLIO] = re(s[o + E_FOLIO]!);
+        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) re(o + E_FOLIO);
       }
-    s[H_HUGE_ZERO] = re(s[H_HUGE_ZERO]!);
-    for (let fi = 0; fi < d.files; fi++)
-      for (let i = 0; i < d.filePages; i++) {
-        const o = L.cacheSlot(fi, i);
-        s[o] = re(s[o]!);
-      }
-    for (let h = 0; h < pins; h++)
-      for (let i = 0; i < d.pinPages; i++) {
-        const o = L.pinPage(h, i) + KP_FOLIO;
-        s[o] = re(s[o]!);
-      }
-    for (let x = 0; x < d.secondaries; x++)
-      for (let va = 0; va < d.vpages; va++) {
-        const o = L.spte(x, va) + S_FOLIO;
-        s[o] = re(s[o]!);
-      }
+    re(H_HUGE_ZERO);
+    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) re(L.cacheSlot(fi, i));
+    for (let h = 0; h < pins; h++) for (let i = 0; i < d.pinPages; i++) re(L.pinPage(h, i) + KP_FOLIO);
+    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) re(L.spte(x, va) + S_FOLIO);
     for (let r = 0; r < localRefs.length; r += 2) {
       const off = localRefs[r]!;
       const cnt = localRefs[r + 1]!;

@@ -11,8 +11,10 @@
 // and make the result incomplete, never "passed".
 //
 // Per transition: advance a copy of the parent (`work`), renumber folios and
-// pin handles (canon.ts), find the words that differ from the parent and update
-// its fingerprint from them (diffState), then put those words back. New states
+// pin handles (canon.ts) unless no word the renumbering reads changed, find
+// the words that differ from the parent -- from the model's write log
+// (WriteLog; diffState compares the whole state) -- and update its
+// fingerprint from them, then put those words back. New states
 // are kept as parent + delta (delta.ts), a layer being an id range rebuilt
 // from the tree; with jobs > 1 workers expand parts of each layer (parallel.ts).
 // Every optimisation has a switch (exploreSwitches) and a test that it changes
@@ -20,8 +22,31 @@
 
 import type { Block, Clause, Par, Step } from '../lang/ast.js';
 import type { ViolationKind } from '../lang/ops.js';
-import { NULL_SINK, VIOLATION_BIT, type KnobUse } from '../model/kernel.js';
-import { F_STRIDE, H_NEXT_FOLIO, H_VIOLATIONS, T_FILE } from '../model/state.js';
+import { NULL_SINK, VIOLATION_BIT, type Kernel, type KnobUse } from '../model/kernel.js';
+import {
+  E_FOLIO,
+  E_PTE,
+  F_COMPOUND,
+  F_FLAGS,
+  F_INDEX,
+  F_MAPPING,
+  F_STRIDE,
+  F_SWAP,
+  H_HUGE_ZERO,
+  H_NEXT_FOLIO,
+  H_NEXT_PIN,
+  H_VIOLATIONS,
+  K_STRIDE,
+  KP_STRIDE,
+  PG_ALIVE,
+  PG_SWAPCACHE,
+  PTE_MIGRATION,
+  PTE_PRESENT,
+  R_TAG,
+  R_VAL,
+  S_FOLIO,
+  T_FILE,
+} from '../model/state.js';
 import { DeltaTree } from './delta.js';
 import { ExplorePool, expandChunk, type ChunkCtx, type LayerJob, type LayerResult } from './parallel.js';
 import { disk_content } from '../model/api.js';
@@ -53,6 +78,11 @@ export interface ExploreOptions {
   jobsCoordinatorExpands?: boolean;
   /** update the fingerprint from the words a transition changed, not the whole state (default on; PINLAB_EXPLORE=no-incremental-hash) */
   incrementalHash?: boolean;
+  /**
+   * find the words a transition changed from the model's write log (Kernel.set) instead of comparing the state
+   * with its parent, and skip renumbering when no word it reads changed (default on; PINLAB_EXPLORE=no-write-log)
+   */
+  writeLog?: boolean;
   maxStates?: number;
   maxDepth?: number;
   /** called once at the end with the search's own memory, in bytes (for benchmarks) */
@@ -253,30 +283,37 @@ export class Program {
   folioLocals(s: Int32Array): FolioRefs | null {
     const refs = this.folioRefs;
     if (refs.length) refs.length = 0;
-    for (let slot = 0; slot < this.nslots; slot++) {
-      const base = this.slotBase(slot);
-      if (s[base + 1] === 0) continue;
-      const f = this.info(this.stepOf(s, slot)).folio;
-      const loc = base + 2;
-      if (f === FL_NONE) continue;
-      if (f === FL_RECLAIM) return null;
-      if (f === FL_WRITEBACK) refs.push(loc + 1, 1);
-      else if (f === FL_FIRST) refs.push(loc, 1); // migrate's P6 folio; a secondary MMU's P8 looked-up folio
-      else {
-        refs.push(loc + GC_FOLIOS, s[loc + GC_I]!);
-        refs.push(loc + this.slotLocals[slot]! - 5, 1); // GUP-fast's folio snapshot (P2)
-      }
-    }
+    for (let slot = 0; slot < this.nslots; slot++) if (!this.slotFolioLocals(s, slot, refs)) return null;
     return refs;
+  }
+  /** The locals of one thread that hold folio numbers, appended to `refs`; false if it is inside a reclaim. */
+  slotFolioLocals(s: Int32Array, slot: number, refs: FolioRefs): boolean {
+    const base = this.slotBase(slot);
+    if (s[base + 1] === 0) return true;
+    const f = this.info(this.stepOf(s, slot)).folio;
+    const loc = base + 2;
+    if (f === FL_NONE) return true;
+    if (f === FL_RECLAIM) return false;
+    if (f === FL_WRITEBACK) refs.push(loc + 1, 1);
+    else if (f === FL_FIRST) refs.push(loc, 1); // migrate's P6 folio; a secondary MMU's P8 looked-up folio
+    else {
+      refs.push(loc + GC_FOLIOS, s[loc + GC_I]!);
+      refs.push(loc + this.slotLocals[slot]! - 5, 1); // GUP-fast's folio snapshot (P2)
+    }
+    return true;
+  }
+  /** The local of one thread that holds a pin handle (a suspended O_DIRECT's buffer), or -1. */
+  slotPinLocal(s: Int32Array, slot: number): number {
+    const base = this.slotBase(slot);
+    return s[base + 1] !== 0 && this.info(this.stepOf(s, slot)).dio ? base + 2 : -1;
   }
 
   /** Offsets of thread locals holding pin handle numbers: a suspended O_DIRECT's buffer (loc[0], direct_io.ts). */
   pinLocals(s: Int32Array, out: number[]): number[] {
     if (out.length) out.length = 0;
     for (let slot = 0; slot < this.nslots; slot++) {
-      const base = this.slotBase(slot);
-      if (s[base + 1] === 0) continue;
-      if (this.info(this.stepOf(s, slot)).dio) out.push(base + 2);
+      const o = this.slotPinLocal(s, slot);
+      if (o >= 0) out.push(o);
     }
     return out;
   }
@@ -284,13 +321,21 @@ export class Program {
   /**
    * Apply the symmetry reductions to the explorer's buffer `s` (control block
    * then model state `kview`): folio numbering, then pin handles (and folios
-   * again when handles moved: the folio walk visits handles in order).
+   * again when handles moved: the folio walk visits handles in order). Returns
+   * whether the result is known to be a fixed point (renumbering it again
+   * changes nothing: each pass alone is idempotent, and only the second folio
+   * pass can change the pin records' contents the handle order was sorted by).
    */
-  canonicalize(canon: Canonicalizer, s: Int32Array, kview: Int32Array, sym: Symmetry): void {
+  canonicalize(canon: Canonicalizer, s: Int32Array, kview: Int32Array, sym: Symmetry): boolean {
+    canon.moved = false;
     const refs = sym.folios ? this.folioLocals(s) : null;
     if (refs) canon.canonicalize(kview, s, refs);
     // folios again only if one was first reached through a handle: otherwise the handles' order decides no folio number
-    if (sym.pins && canon.canonicalizePins(kview, s, this.pinLocals(s, this.pinRefs)) && refs && canon.viaPins) canon.canonicalize(kview, s, refs);
+    if (sym.pins && canon.canonicalizePins(kview, s, this.pinLocals(s, this.pinRefs)) && refs && canon.viaPins) {
+      canon.canonicalize(kview, s, refs);
+      return false;
+    }
+    return true;
   }
   private readonly pinRefs: number[] = [];
 
@@ -365,6 +410,7 @@ export interface Switches {
   sym: Symmetry;
   packedFrontier: boolean;
   incrementalHash: boolean;
+  writeLog: boolean;
   compactCtl: boolean;
   deltaStates: boolean;
   jobs: number;
@@ -379,6 +425,7 @@ export function exploreSwitches(opts: ExploreOptions): Switches {
     deltaStates: on(opts.deltaStates, 'delta-states'),
     jobs: Math.max(1, Math.floor(opts.jobs ?? (Number(process.env.PINLAB_EXPLORE_JOBS) || 1))),
     incrementalHash: on(opts.incrementalHash, 'incremental-hash'),
+    writeLog: on(opts.writeLog, 'write-log'),
   };
 }
 
@@ -406,6 +453,11 @@ function zB(i: number, v: number): number {
 /** The fingerprint of the first `len` words of `s`, from scratch, into FA, FB. */
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {
   const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+function growU8(a: Uint8Array): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(a.length * 2);
   b.set(a);
   return b;
 }
@@ -463,6 +515,249 @@ function diffState(work: Int32Array, work64: Float64Array, pbuf: Int32Array, pbu
   return nch;
 }
 
+// The changed words from the model's write log. Every write the model makes
+// goes through Kernel.set() (renumbering tells Kernel.logged()), so after a
+// transition the words that may differ from the parent are the logged ones
+// plus the control block (the explorer's own words and the threads' locals,
+// a few dozen: compared whole). Duplicates are skipped with a stamp per word;
+// the indices are sorted (delta.ts codes ascending gaps). A log that
+// overflowed falls back to comparing the whole state.
+//
+// Renumbering is skipped when the parent is a fixed point of it
+// (Program.canonicalize) and the transition changed no word the renumbering
+// reads: then it would make the same decisions as on the parent, which change
+// nothing. The words it reads: the header's allocators, present PTEs (their
+// present/migration bits and folio), page-cache slots, pin handles and their
+// pages, secondary PTEs, results (which name handles), each folio's compound
+// size, swap slot and alive/swap-cache flags; and the thread locals that hold
+// folios or handles (which ones, and their values).
+//
+// PINLAB_EXPLORE_CHECK_LOG=1 checks both per transition: the logged diff
+// against the whole comparison, and a skipped renumbering against running it.
+const CM_ANY = 1;
+const CM_FLAGS = 2;
+const CM_PTE = 3;
+let STAMP = new Uint32Array(0);
+let EPOCH = 0;
+export class WriteLog {
+  /** per model word: whether (and which bits of) it decides the renumbering (CM_*) */
+  private readonly mask: Uint8Array;
+  readonly check = process.env.PINLAB_EXPLORE_CHECK_LOG === '1';
+  private checkBuf: Int32Array | null = null;
+  /** counts (for the benchmark's curiosity and the check mode) */
+  skipped = 0;
+  overflows = 0;
+
+  constructor(
+    private readonly prog: Program,
+    private readonly k: Kernel,
+    private readonly sym: Symmetry,
+    total: number,
+  ) {
+    k.logWrites = true;
+    if (STAMP.length < total) STAMP = new Uint32Array(total);
+    const L = k.L;
+    const d = L.d;
+    const m = (this.mask = new Uint8Array(L.size));
+    m[H_NEXT_FOLIO] = m[H_HUGE_ZERO] = m[H_NEXT_PIN] = CM_ANY;
+    for (let p = 0; p < d.procs; p++)
+      for (let va = 0; va < d.vpages; va++) {
+        m[L.pte(p, va) + E_FOLIO] = CM_ANY;
+        m[L.pte(p, va) + E_PTE] = CM_PTE;
+      }
+    for (let f = 0; f < d.folios; f++) {
+      const o = L.folio(f);
+      m[o + F_FLAGS] = CM_FLAGS;
+      m[o + F_COMPOUND] = m[o + F_SWAP] = CM_ANY;
+    }
+    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) m[L.cacheSlot(fi, i)] = CM_ANY;
+    for (let h = 0; h < d.pins; h++) {
+      m.fill(CM_ANY, L.pin(h), L.pin(h) + K_STRIDE);
+      m.fill(CM_ANY, L.pinPage(h, 0), L.pinPage(h, 0) + d.pinPages * KP_STRIDE);
+    }
+    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) m[L.spte(x, va) + S_FOLIO] = CM_ANY;
+    for (let r = 0; r < d.results; r++) m[L.result(r) + R_TAG] = m[L.result(r) + R_VAL] = CM_ANY;
+  }
+
+  /** Before a transition: an empty log. */
+  begin(): void {
+    this.k.wn = 0;
+  }
+
+  /** After the transition, before renumbering: whether renumbering may change anything (if the parent was a fixed point). */
+  mayRenumber(work: Int32Array, pbuf: Int32Array, pat: number, plen: number, slot: number): boolean {
+    const k = this.k;
+    const n = k.wn;
+    if (n > k.wlog.length) return true;
+    const log = k.wlog;
+    const mask = this.mask;
+    const off = this.prog.ks;
+    for (let j = 0; j < n; j++) {
+      const i = log[j]!;
+      const c = mask[i]!;
+      if (c === 0) continue;
+      const w = off + i;
+      const v = work[w]!;
+      const old = w < plen ? pbuf[pat + w]! : 0;
+      if (v === old) continue;
+      if (c === CM_ANY) return true;
+      if (c === CM_FLAGS ? (v ^ old) & (PG_ALIVE | PG_SWAPCACHE) : (v ^ old) & (PTE_PRESENT | PTE_MIGRATION)) return true;
+    }
+    // thread locals: only the moving thread's changed, unless the block did (then every par thread's pc)
+    if (pat !== 0 || work[0] !== pbuf[0]) return true;
+    if (this.sym.folios) {
+      // the walk reaches thread locals after the page cache: a local naming a folio the cache holds (in the parent,
+      // and the child: no cache slot changed) decides no number, whichever thread holds it and where
+      const n = work[off + H_NEXT_FOLIO]!; // the parent's too (else renumbering was decided above)
+      const refs = this.refs;
+      refs.length = 0;
+      if (!this.prog.slotFolioLocals(work, slot, refs)) return true;
+      for (let r = 0; r < refs.length; r += 2)
+        for (let i = refs[r]!, e = i + refs[r + 1]!; i < e; i++) if (!this.inCache(work, off, n, work[i]!)) return true;
+      refs.length = 0;
+      if (!this.prog.slotFolioLocals(pbuf, slot, refs)) return true;
+      for (let r = 0; r < refs.length; r += 2)
+        for (let i = refs[r]!, e = i + refs[r + 1]!; i < e; i++) if (!this.inCache(pbuf, off, n, i < plen ? pbuf[i]! : 0)) return true;
+    }
+    if (this.sym.pins) {
+      // a handle held by a thread goes first, in thread order: the same handle must be held in the same place
+      const o = this.prog.slotPinLocal(work, slot);
+      if (o !== this.prog.slotPinLocal(pbuf, slot) || (o >= 0 && work[o] !== pbuf[o])) return true;
+    }
+    return false;
+  }
+  private readonly refs: number[] = [];
+
+  /** Whether folio f is no folio to the walk (<= 0 or >= n) or sits in the page cache at its own index (the model state at `base` of `buf`). */
+  private inCache(buf: Int32Array, base: number, n: number, f: number): boolean {
+    if (f <= 0 || f >= n) return true;
+    const L = this.k.L;
+    const o = base + L.folio(f);
+    const m = buf[o + F_MAPPING]! - 1;
+    const idx = buf[o + F_INDEX]!;
+    return m >= 0 && m < L.d.files && idx >= 0 && idx < L.d.filePages && buf[base + L.cacheSlot(m, idx)] === f + 1;
+  }
+
+  /** Check mode: renumbering the state in `work` changes nothing. */
+  checkFixed(canon: Canonicalizer, work: Int32Array, kview: Int32Array): void {
+    const b = this.checkBuf && this.checkBuf.length === work.length ? this.checkBuf : (this.checkBuf = new Int32Array(work.length));
+    b.set(work);
+    this.prog.canonicalize(canon, work, kview, this.sym);
+    for (let i = 0; i < work.length; i++)
+      if (work[i] !== b[i]) throw new Error(`PINLAB_EXPLORE_CHECK_LOG: renumbering was skipped but changes word ${i} (${b[i]} -> ${work[i]})`);
+  }
+
+  /**
+   * The words of `work` that differ from the parent (pbuf from pat, plen words): the control block and the
+   * logged words, into CHANGED ascending (returned: how many), the fingerprint updated from (pa, pb) into FA, FB.
+   * -1 if the log overflowed (compare the whole state).
+   */
+  diff(work: Int32Array, pbuf: Int32Array, pat: number, plen: number, pa: number, pb: number, slot: number, renumbered: boolean): number {
+    const k = this.k;
+    const n = k.wn;
+    if (n > k.wlog.length) {
+      this.overflows++;
+      return -1;
+    }
+    this.nch = 0;
+    this.a = pa | 0;
+    this.b = pb | 0;
+    const prog = this.prog;
+    const off = prog.ks;
+    // the control block: the moving thread wrote its own slot (pc, phase, locals), the current block and the
+    // background counts; renumbering rewrites any thread's locals, and a new block resets the par threads' pcs
+    if (renumbered || work[0] !== pbuf[pat]) this.ctl(work, pbuf, pat, plen, 0, off);
+    else {
+      const s0 = prog.slotBase(slot);
+      this.ctl(work, pbuf, pat, plen, 0, 1);
+      this.ctl(work, pbuf, pat, plen, s0, s0 + 2 + prog.slotLocals[slot]!);
+      this.ctl(work, pbuf, pat, plen, prog.bgRemainingAt(0), off);
+    }
+    const ctl = this.nch;
+    if (++EPOCH === 0) {
+      STAMP.fill(0);
+      EPOCH = 1;
+    }
+    const ep = EPOCH;
+    const stamp = STAMP;
+    const log = k.wlog;
+    let changed = CHANGED;
+    let nch = ctl;
+    let a = this.a;
+    let b = this.b;
+    for (let j = 0; j < n; j++) {
+      const w = off + log[j]!;
+      if (stamp[w] === ep) continue;
+      stamp[w] = ep;
+      const v = work[w]!;
+      const old = w < plen ? pbuf[pat + w]! : 0;
+      if (v === old) continue;
+      if (old !== 0) {
+        a = (a - zA(w, old)) | 0;
+        b = (b - zB(w, old)) | 0;
+      }
+      if (v !== 0) {
+        a = (a + zA(w, v)) | 0;
+        b = (b + zB(w, v)) | 0;
+      }
+      if (nch === changed.length) changed = grow(changed);
+      // insertion in order (a handful of words)
+      let i = nch++;
+      while (i > ctl && changed[i - 1]! > w) {
+        changed[i] = changed[i - 1]!;
+        i--;
+      }
+      changed[i] = w;
+    }
+    FA = a >>> 0;
+    FB = b >>> 0;
+    CHANGED = changed;
+    return nch;
+  }
+  private nch = 0;
+  private a = 0;
+  private b = 0;
+  /** The control-block words [lo, hi) that changed, appended to CHANGED (ascending: called in order), the fingerprint in a, b. */
+  private ctl(work: Int32Array, pbuf: Int32Array, pat: number, plen: number, lo: number, hi: number): void {
+    let a = this.a;
+    let b = this.b;
+    let nch = this.nch;
+    for (let w = lo; w < hi; w++) {
+      const v = work[w]!;
+      const old = w < plen ? pbuf[pat + w]! : 0;
+      if (v === old) continue;
+      if (old !== 0) {
+        a = (a - zA(w, old)) | 0;
+        b = (b - zB(w, old)) | 0;
+      }
+      if (v !== 0) {
+        a = (a + zA(w, v)) | 0;
+        b = (b + zB(w, v)) | 0;
+      }
+      if (nch === CHANGED.length) CHANGED = grow(CHANGED);
+      CHANGED[nch++] = w;
+    }
+    this.a = a;
+    this.b = b;
+    this.nch = nch;
+  }
+
+  /** Check mode: the logged diff (nch words in CHANGED, FA, FB) equals the whole comparison. */
+  checkDiff(nch: number, work: Int32Array, work64: Float64Array, pbuf: Int32Array, pbuf64: Float64Array | null, pat: number, plen: number, hi: number, pa: number, pb: number): void {
+    const mine = CHANGED.slice(0, nch);
+    const fa = FA;
+    const fb = FB;
+    const n2 = diffState(work, work64, pbuf, pbuf64, pat, plen, hi, pa, pb);
+    const full = CHANGED.subarray(0, n2);
+    const missed = [...full].filter((w) => !mine.includes(w));
+    if (missed.length) {
+      const off = this.prog.ks;
+      throw new Error(`PINLAB_EXPLORE_CHECK_LOG: a write the log missed: model word(s) ${missed.map((w) => `${w - off} (${w < plen ? pbuf[pat + w] : 0} -> ${work[w]})`).join(', ')}`);
+    }
+    if (n2 !== nch || full.some((w, i) => w !== mine[i]) || fa !== FA || fb !== FB) throw new Error(`PINLAB_EXPLORE_CHECK_LOG: logged diff [${[...mine]}] != full diff [${[...full]}]`);
+  }
+}
+
 /** What expandState() works with: one thread's (the search's, or a worker's) buffers and model. */
 export interface ExpandCtx {
   prog: Program;
@@ -470,6 +765,8 @@ export interface ExpandCtx {
   canon: Canonicalizer;
   sym: Symmetry;
   incremental: boolean;
+  /** the model's write log, or null to compare states whole (--no-write-log) */
+  wl: WriteLog | null;
   /** the transition buffer (control block + model), its float64 view and its model part */
   work: Int32Array;
   work64: Float64Array;
@@ -497,13 +794,17 @@ export function expandState(
   const L = run.k.L;
   const off = prog.ks;
   const reduce = x.sym.folios || x.sym.pins;
+  const wl = x.wl;
   for (let mi = 0; mi < en.length; mi++) {
     const slot = en[mi]!;
+    if (wl) wl.begin();
     prog.advance(run, work, slot);
     const raw = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE; // the model allocates only below this
-    if (reduce) prog.canonicalize(x.canon, work, x.kview, x.sym);
+    if (reduce) prog.canonicalize(x.canon, work, x.kview, x.sym); // (whether the parent is a fixed point is not known here)
     const len = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE;
-    const nch = diffState(work, x.work64, cur, x.cur64, 0, plen, Math.max(raw, len, plen), pa, pb);
+    let nch = wl ? wl.diff(work, cur, 0, plen, pa, pb, slot, reduce && x.canon.moved) : -1;
+    if (nch >= 0 && wl!.check) wl!.checkDiff(nch, work, x.work64, cur, x.cur64, 0, plen, Math.max(raw, len, plen), pa, pb);
+    if (nch < 0) nch = diffState(work, x.work64, cur, x.cur64, 0, plen, Math.max(raw, len, plen), pa, pb);
     if (!x.incremental) fpFull(work, len);
     const stop = emit(slot, FA, FB, CHANGED, nch, len);
     const c = CHANGED;
@@ -635,6 +936,9 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const { sym } = sw;
   const reduce = sym.folios || sym.pins;
   const canon = new Canonicalizer(L);
+  const scan = sw.incrementalHash || sw.deltaStates; // find the words a transition changed
+  const wl = scan && sw.writeLog ? new WriteLog(prog, run.k, sym, total) : null;
+  if (wl) canon.log = run.k;
   let dirtyEnd = total; // how much of `work` may be non-zero beyond the loaded state
   /** Load state i of a layer into `work`. */
   const load = (f: Frontier, i: number) => {
@@ -683,7 +987,6 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let next = newFrontier();
   // stored as parent + delta: a layer is the id range [layerStart, layerEnd), rebuilt into `cur` (and `work`)
   const deltas = sw.deltaStates;
-  const scan = incremental || deltas; // find the words a transition changed
   const cur = new Int32Array(deltas ? total : 0);
   const cur64 = new Float64Array(cur.buffer, 0, cur.length >> 1);
   const tree = deltas ? new DeltaTree(cur, work, jobs > 1) : null;
@@ -693,6 +996,9 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let lfb = new Int32Array(lfa.length);
   let nfa = new Int32Array(lfa.length);
   let nfb = new Int32Array(lfa.length);
+  // whether each state of the layer (and the next) is a fixed point of renumbering (Program.canonicalize; the root is not known to be)
+  let lfix = new Uint8Array(lfa.length);
+  let nfix = new Uint8Array(lfa.length);
   let ncount = 0;
   if (tree) {
     cur.set(root);
@@ -731,6 +1037,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       let plen: number;
       let pa: number;
       let pb: number;
+      let pfixed = false;
       if (tree) {
         id = layerStart + k;
         tree.moveTo(id, depth, parent);
@@ -740,6 +1047,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         plen = off + L.folios + cur[off + H_NEXT_FOLIO]! * F_STRIDE;
         pa = lfa[k]! >>> 0;
         pb = lfb[k]! >>> 0;
+        pfixed = lfix[k] === 1;
       } else {
         id = layer.idOf(k);
         load(layer, k);
@@ -767,16 +1075,30 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       for (let mi = 0; mi < en.length; mi++) {
         const slot = en[mi]!;
         if (mi > 0 && !scan) load(layer, k);
+        if (wl) wl.begin();
         prog.advance(run, work, slot);
         transitions++;
         const raw = used(); // the model allocates only below this
-        if (reduce) prog.canonicalize(canon, work, kview, sym);
+        let fixed = false; // the new state is a fixed point of renumbering
+        let renumbered = false; // renumbering moved folios or handles
+        if (reduce) {
+          if (wl && pfixed && !wl.mayRenumber(work, pbuf, pat, plen, slot)) {
+            fixed = true; // renumbering would change nothing: skipped
+            wl.skipped++;
+            if (wl.check) wl.checkFixed(canon, work, kview);
+          } else {
+            fixed = prog.canonicalize(canon, work, kview, sym);
+            renumbered = canon.moved;
+          }
+        }
         const len = used();
         if (len > dirtyEnd) dirtyEnd = len;
         let nch = 0;
         if (scan) {
           // the words that differ from the parent: update its fingerprint, remember them to undo
-          nch = diffState(work, work64, pbuf, pbuf64, pat, plen, Math.max(raw, len, plen), pa, pb);
+          nch = wl ? wl.diff(work, pbuf, pat, plen, pa, pb, slot, renumbered) : -1;
+          if (nch >= 0 && wl!.check) wl!.checkDiff(nch, work, work64, pbuf, pbuf64, pat, plen, Math.max(raw, len, plen), pa, pb);
+          if (nch < 0) nch = diffState(work, work64, pbuf, pbuf64, pat, plen, Math.max(raw, len, plen), pa, pb);
           changed = CHANGED;
         }
         if (!incremental) fpFull(work, len);
@@ -792,7 +1114,9 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
           if (ncount === nfa.length) {
             nfa = grow(nfa);
             nfb = grow(nfb);
+            nfix = growU8(nfix);
           }
+          nfix[ncount] = fixed ? 1 : 0;
           nfa[ncount] = FA;
           nfb[ncount++] = FB;
         } else next.push(work, len, nstates, FA, FB);
@@ -816,6 +1140,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     layerEnd = nstates;
     [lfa, nfa] = [nfa, lfa];
     [lfb, nfb] = [nfb, lfb];
+    [lfix, nfix] = [nfix, lfix];
     if (tree ? layerEnd > layerStart : layer.size) depth++;
   }
 
@@ -823,7 +1148,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   // several threads: the layer in chunks taken by the coordinator and the workers, merged in order (parallel.ts)
   const pool = tree && jobs > 1 && !stopped && layerEnd > layerStart ? new ExplorePool(pr, profile, opts, jobs - 1) : null;
   if (pool && tree) {
-    const ctx: ExpandCtx = { prog, run, canon, sym, incremental, work, work64, kview, cur, cur64 };
+    const ctx: ExpandCtx = { prog, run, canon, sym, incremental, wl, work, work64, kview, cur, cur64 };
     const kc: ChunkCtx = { x: ctx, tree, pr, clauses, resultNames, en: [] };
     let curId = 0;
     const emit = (slot: number, fa: number, fb: number, ch: Int32Array, nch: number): boolean => {

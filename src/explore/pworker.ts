@@ -8,7 +8,7 @@ import { NULL_SINK } from '../model/kernel.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
 import { Canonicalizer } from './canon.js';
 import { DeltaTree } from './delta.js';
-import { Program, exploreSwitches, type ExploreOptions } from './explorer.js';
+import { Program, exploreSwitches, type ExploreOptions, WriteLog } from './explorer.js';
 import { expandChunk, type ChunkCtx, type LayerJob } from './parallel.js';
 
 interface Init {
@@ -34,13 +34,17 @@ const kview = work.subarray(prog.ks, total);
 run.k.s = kview;
 run.k.sink = NULL_SINK;
 const cur = work.slice();
+const canon = new Canonicalizer(L);
+const wl = (sw.incrementalHash || sw.deltaStates) && sw.writeLog ? new WriteLog(prog, run.k, sw.sym, total) : null;
+if (wl) canon.log = run.k;
 const k: ChunkCtx = {
   x: {
     prog,
     run,
-    canon: new Canonicalizer(L),
+    canon,
     sym: sw.sym,
     incremental: sw.incrementalHash,
+    wl,
     work,
     work64: new Float64Array(work.buffer, 0, total >> 1),
     kview,
