@@ -33,6 +33,7 @@ import {
   F_STRIDE,
   F_SWAP,
   H_HUGE_ZERO,
+  KP_FOLIO,
   H_NEXT_FOLIO,
   H_NEXT_PIN,
   H_VIOLATIONS,
@@ -339,6 +340,22 @@ export class Program {
   }
   private readonly pinRefs: number[] = [];
 
+  /**
+   * canonicalize() when only what the handle pass reads changed since a fixed point: the handles, and the
+   * folios only if handles moved (the folio pass on the parent's words is the identity; after handles moved,
+   * it renumbers only if a folio is first reached through a handle, as the second pass would; not when the
+   * caller knows that every handle's folio is in the page cache).
+   */
+  canonicalizeHandles(canon: Canonicalizer, s: Int32Array, kview: Int32Array, sym: Symmetry, pinFoliosInCache: boolean): boolean {
+    canon.moved = false;
+    // no folio first reached through a handle (every handle's folio is in the page cache): the order of handles decides no folio number
+    if (!canon.canonicalizePins(kview, s, this.pinLocals(s, this.pinRefs)) || pinFoliosInCache) return true;
+    const refs = sym.folios ? this.folioLocals(s) : null;
+    if (!refs) return true;
+    canon.canonicalize(kview, s, refs);
+    return !canon.viaPins;
+  }
+
   /** The step a slot would run next. */
   stepOf(s: Int32Array, slot: number): Step {
     if (slot === 0) return this.blocks[s[0]!] as Step;
@@ -518,25 +535,36 @@ function diffState(work: Int32Array, work64: Float64Array, pbuf: Int32Array, pbu
 // The changed words from the model's write log. Every write the model makes
 // goes through Kernel.set() (renumbering tells Kernel.logged()), so after a
 // transition the words that may differ from the parent are the logged ones
-// plus the control block (the explorer's own words and the threads' locals,
-// a few dozen: compared whole). Duplicates are skipped with a stamp per word;
+// plus the control block (the explorer's own words and the threads' locals:
+// the moving thread's slot, or all of it after a renumbering or when the
+// block changed). Duplicates are skipped with a stamp per word;
 // the indices are sorted (delta.ts codes ascending gaps). A log that
 // overflowed falls back to comparing the whole state.
 //
 // Renumbering is skipped when the parent is a fixed point of it
 // (Program.canonicalize) and the transition changed no word the renumbering
 // reads: then it would make the same decisions as on the parent, which change
-// nothing. The words it reads: the header's allocators, present PTEs (their
-// present/migration bits and folio), page-cache slots, pin handles and their
-// pages, secondary PTEs, results (which name handles), each folio's compound
-// size, swap slot and alive/swap-cache flags; and the thread locals that hold
-// folios or handles (which ones, and their values).
+// nothing. The folio pass reads the allocators, present PTEs (their
+// present/migration bits and folio), page-cache slots, pin pages' folios,
+// secondary PTEs, each folio's compound size, swap slot and alive/swap-cache
+// flags, and the threads' folio locals; the handle pass reads the handles and
+// their pages, the results (which name handles) and the threads' handle
+// locals. A folio the page cache holds decides no number where the walk meets
+// it after the cache (a pin page, a thread local). When only what the handle
+// pass reads changed, the folio pass runs only if handles moved
+// (Program.canonicalizeHandles).
 //
 // PINLAB_EXPLORE_CHECK_LOG=1 checks both per transition: the logged diff
-// against the whole comparison, and a skipped renumbering against running it.
-const CM_ANY = 1;
-const CM_FLAGS = 2;
-const CM_PTE = 3;
+// against the whole comparison, and a skipped or partial renumbering against
+// the whole one.
+const CM_F = 1; // the folio pass reads it
+const CM_FLAGS = 2; // the folio pass reads its PG_ALIVE and PG_SWAPCACHE
+const CM_PTE = 3; // the folio pass reads its PTE_PRESENT and PTE_MIGRATION
+const CM_P = 4; // the handle pass reads it
+const CM_KPF = 5; // a pin page's folio: the handle pass reads it, and the folio pass unless it is in the page cache
+/** what renumbering must run (WriteLog.renumbering) */
+export const RN_FOLIOS = 1;
+export const RN_HANDLES = 2;
 let STAMP = new Uint32Array(0);
 let EPOCH = 0;
 export class WriteLog {
@@ -546,6 +574,7 @@ export class WriteLog {
   private checkBuf: Int32Array | null = null;
   /** counts (for the benchmark's curiosity and the check mode) */
   skipped = 0;
+  handlesOnly = 0;
   overflows = 0;
 
   constructor(
@@ -559,24 +588,27 @@ export class WriteLog {
     const L = k.L;
     const d = L.d;
     const m = (this.mask = new Uint8Array(L.size));
-    m[H_NEXT_FOLIO] = m[H_HUGE_ZERO] = m[H_NEXT_PIN] = CM_ANY;
+    m[H_NEXT_FOLIO] = m[H_HUGE_ZERO] = CM_F;
+    // the folio pass walks handles below H_NEXT_PIN; a new handle's pages are logged writes (CM_KPF)
+    m[H_NEXT_PIN] = CM_P;
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
-        m[L.pte(p, va) + E_FOLIO] = CM_ANY;
+        m[L.pte(p, va) + E_FOLIO] = CM_F;
         m[L.pte(p, va) + E_PTE] = CM_PTE;
       }
     for (let f = 0; f < d.folios; f++) {
       const o = L.folio(f);
       m[o + F_FLAGS] = CM_FLAGS;
-      m[o + F_COMPOUND] = m[o + F_SWAP] = CM_ANY;
+      m[o + F_COMPOUND] = m[o + F_SWAP] = CM_F;
     }
-    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) m[L.cacheSlot(fi, i)] = CM_ANY;
+    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) m[L.cacheSlot(fi, i)] = CM_F;
     for (let h = 0; h < d.pins; h++) {
-      m.fill(CM_ANY, L.pin(h), L.pin(h) + K_STRIDE);
-      m.fill(CM_ANY, L.pinPage(h, 0), L.pinPage(h, 0) + d.pinPages * KP_STRIDE);
+      m.fill(CM_P, L.pin(h), L.pin(h) + K_STRIDE);
+      m.fill(CM_P, L.pinPage(h, 0), L.pinPage(h, 0) + d.pinPages * KP_STRIDE);
+      for (let i = 0; i < d.pinPages; i++) m[L.pinPage(h, i) + KP_FOLIO] = CM_KPF;
     }
-    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) m[L.spte(x, va) + S_FOLIO] = CM_ANY;
-    for (let r = 0; r < d.results; r++) m[L.result(r) + R_TAG] = m[L.result(r) + R_VAL] = CM_ANY;
+    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) m[L.spte(x, va) + S_FOLIO] = CM_F;
+    for (let r = 0; r < d.results; r++) m[L.result(r) + R_TAG] = m[L.result(r) + R_VAL] = CM_P;
   }
 
   /** Before a transition: an empty log. */
@@ -584,49 +616,70 @@ export class WriteLog {
     this.k.wn = 0;
   }
 
-  /** After the transition, before renumbering: whether renumbering may change anything (if the parent was a fixed point). */
-  mayRenumber(work: Int32Array, pbuf: Int32Array, pat: number, plen: number, slot: number): boolean {
+  /**
+   * After the transition, before renumbering, if the parent was a fixed point: which passes may change
+   * anything (RN_FOLIOS | RN_HANDLES, 0 for none; only those the search applies).
+   */
+  renumbering(work: Int32Array, pbuf: Int32Array, pat: number, plen: number, slot: number): number {
+    const all = (this.sym.folios ? RN_FOLIOS : 0) | (this.sym.pins ? RN_HANDLES : 0);
     const k = this.k;
     const n = k.wn;
-    if (n > k.wlog.length) return true;
+    // thread locals: only the moving thread's changed, unless the block did (then every par thread's pc)
+    if (n > k.wlog.length || pat !== 0 || work[0] !== pbuf[0]) return all;
     const log = k.wlog;
     const mask = this.mask;
     const off = this.prog.ks;
+    const nf = work[off + H_NEXT_FOLIO]!;
+    let need = 0;
     for (let j = 0; j < n; j++) {
       const i = log[j]!;
       const c = mask[i]!;
       if (c === 0) continue;
       const w = off + i;
       const v = work[w]!;
-      const old = w < plen ? pbuf[pat + w]! : 0;
+      const old = w < plen ? pbuf[w]! : 0;
       if (v === old) continue;
-      if (c === CM_ANY) return true;
-      if (c === CM_FLAGS ? (v ^ old) & (PG_ALIVE | PG_SWAPCACHE) : (v ^ old) & (PTE_PRESENT | PTE_MIGRATION)) return true;
+      if (c === CM_P) need |= RN_HANDLES;
+      else if (c === CM_KPF) {
+        // (H_NEXT_FOLIO changed if nf is not the parent's: then the folio pass runs anyway)
+        need |= RN_HANDLES;
+        if (!this.inCache(work, off, nf, v - 1) || !this.inCache(pbuf, off, nf, old - 1)) need |= RN_FOLIOS;
+      } else if (c === CM_F || (c === CM_FLAGS ? (v ^ old) & (PG_ALIVE | PG_SWAPCACHE) : (v ^ old) & (PTE_PRESENT | PTE_MIGRATION))) need |= RN_FOLIOS;
+      if ((need & all) === all) return all;
     }
-    // thread locals: only the moving thread's changed, unless the block did (then every par thread's pc)
-    if (pat !== 0 || work[0] !== pbuf[0]) return true;
-    if (this.sym.folios) {
+    if (this.sym.folios && !(need & RN_FOLIOS)) {
       // the walk reaches thread locals after the page cache: a local naming a folio the cache holds (in the parent,
       // and the child: no cache slot changed) decides no number, whichever thread holds it and where
-      const n = work[off + H_NEXT_FOLIO]!; // the parent's too (else renumbering was decided above)
       const refs = this.refs;
-      refs.length = 0;
-      if (!this.prog.slotFolioLocals(work, slot, refs)) return true;
-      for (let r = 0; r < refs.length; r += 2)
-        for (let i = refs[r]!, e = i + refs[r + 1]!; i < e; i++) if (!this.inCache(work, off, n, work[i]!)) return true;
-      refs.length = 0;
-      if (!this.prog.slotFolioLocals(pbuf, slot, refs)) return true;
-      for (let r = 0; r < refs.length; r += 2)
-        for (let i = refs[r]!, e = i + refs[r + 1]!; i < e; i++) if (!this.inCache(pbuf, off, n, i < plen ? pbuf[i]! : 0)) return true;
+      if (refs.length) refs.length = 0;
+      let f = !this.prog.slotFolioLocals(work, slot, refs);
+      for (let r = 0; !f && r < refs.length; r += 2)
+        for (let i = refs[r]!, e = i + refs[r + 1]!; !f && i < e; i++) if (!this.inCache(work, off, nf, work[i]!)) f = true;
+      if (refs.length) refs.length = 0;
+      if (!f) f = !this.prog.slotFolioLocals(pbuf, slot, refs);
+      for (let r = 0; !f && r < refs.length; r += 2)
+        for (let i = refs[r]!, e = i + refs[r + 1]!; !f && i < e; i++) if (!this.inCache(pbuf, off, nf, i < plen ? pbuf[i]! : 0)) f = true;
+      if (f) need |= RN_FOLIOS;
     }
-    if (this.sym.pins) {
+    if (this.sym.pins && !(need & RN_HANDLES)) {
       // a handle held by a thread goes first, in thread order: the same handle must be held in the same place
       const o = this.prog.slotPinLocal(work, slot);
-      if (o !== this.prog.slotPinLocal(pbuf, slot) || (o >= 0 && work[o] !== pbuf[o])) return true;
+      if (o !== this.prog.slotPinLocal(pbuf, slot) || (o >= 0 && work[o] !== pbuf[o])) need |= RN_HANDLES;
     }
-    return false;
+    return need & all;
   }
   private readonly refs: number[] = [];
+
+  /** Whether every handle's pages are folios the page cache holds (or none): then no folio is first reached through a handle. */
+  pinFoliosInCache(work: Int32Array): boolean {
+    const L = this.k.L;
+    const off = this.prog.ks;
+    const nf = work[off + H_NEXT_FOLIO]!;
+    const pins = Math.min(L.d.pins, work[off + H_NEXT_PIN]!);
+    for (let h = 0; h < pins; h++)
+      for (let i = 0; i < L.d.pinPages; i++) if (!this.inCache(work, off, nf, work[off + L.pinPage(h, i) + KP_FOLIO]! - 1)) return false;
+    return true;
+  }
 
   /** Whether folio f is no folio to the walk (<= 0 or >= n) or sits in the page cache at its own index (the model state at `base` of `buf`). */
   private inCache(buf: Int32Array, base: number, n: number, f: number): boolean {
@@ -638,13 +691,18 @@ export class WriteLog {
     return m >= 0 && m < L.d.files && idx >= 0 && idx < L.d.filePages && buf[base + L.cacheSlot(m, idx)] === f + 1;
   }
 
-  /** Check mode: renumbering the state in `work` changes nothing. */
-  checkFixed(canon: Canonicalizer, work: Int32Array, kview: Int32Array): void {
+  /** Check mode: keep the state before renumbering. */
+  checkBefore(work: Int32Array): void {
     const b = this.checkBuf && this.checkBuf.length === work.length ? this.checkBuf : (this.checkBuf = new Int32Array(work.length));
     b.set(work);
-    this.prog.canonicalize(canon, work, kview, this.sym);
+  }
+  /** Check mode: the whole renumbering of the state kept by checkBefore() gives `work` (and a fixed point if `fixed`). */
+  checkRenumbering(canon: Canonicalizer, work: Int32Array, need: number, fixed: boolean): void {
+    const b = this.checkBuf!;
+    const wholeFixed = this.prog.canonicalize(canon, b, b.subarray(this.prog.ks), this.sym);
     for (let i = 0; i < work.length; i++)
-      if (work[i] !== b[i]) throw new Error(`PINLAB_EXPLORE_CHECK_LOG: renumbering was skipped but changes word ${i} (${b[i]} -> ${work[i]})`);
+      if (work[i] !== b[i]) throw new Error(`PINLAB_EXPLORE_CHECK_LOG: renumbering ${need ? `(passes ${need})` : 'skipped'} differs from the whole one at word ${i} (${work[i]}, whole: ${b[i]})`);
+    if (fixed && !wholeFixed) throw new Error('PINLAB_EXPLORE_CHECK_LOG: a state taken for a fixed point of renumbering is not known to be one');
   }
 
   /**
@@ -1082,14 +1140,17 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         let fixed = false; // the new state is a fixed point of renumbering
         let renumbered = false; // renumbering moved folios or handles
         if (reduce) {
-          if (wl && pfixed && !wl.mayRenumber(work, pbuf, pat, plen, slot)) {
+          const need = wl && pfixed ? wl.renumbering(work, pbuf, pat, plen, slot) : -1;
+          if (need >= 0 && wl!.check) wl!.checkBefore(work);
+          if (need === 0) {
             fixed = true; // renumbering would change nothing: skipped
-            wl.skipped++;
-            if (wl.check) wl.checkFixed(canon, work, kview);
-          } else {
-            fixed = prog.canonicalize(canon, work, kview, sym);
-            renumbered = canon.moved;
-          }
+            wl!.skipped++;
+          } else if (need === RN_HANDLES) {
+            fixed = prog.canonicalizeHandles(canon, work, kview, sym, wl!.pinFoliosInCache(work));
+            wl!.handlesOnly++;
+          } else fixed = prog.canonicalize(canon, work, kview, sym);
+          renumbered = need !== 0 && canon.moved;
+          if (need >= 0 && wl!.check) wl!.checkRenumbering(canon, work, need, fixed);
         }
         const len = used();
         if (len > dirtyEnd) dirtyEnd = len;
