@@ -585,13 +585,12 @@ program
   });
 
 registerBisect(program);
-try {
-  await program.parseAsync();
-} catch (e) {
+// (a promise chain, not a top-level await: the bundle is CommonJS, scripts/build-cli.mjs)
+program.parseAsync().catch((e: unknown) => {
   if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
   else {
     process.stderr.write(`pinlab: internal error: ${(e as Error).message}\n`);
     if (process.env.PINLAB_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     process.exitCode = 70;
   }
-}
+});

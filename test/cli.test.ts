@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { tempDir } from './tmp.js';
@@ -138,10 +138,11 @@ test('a closed stdout (pinlab ... | head -1) ends every command quietly: status 
   }
 });
 
-test('the bundled command line (package.json bin) answers as the compiled tree does, and loads pinlab real lazily', () => {
-  const bundle = join(root, 'dist/src/pinlab.js');
+test('the bundled command line (package.json bin, started from its code cache) answers as the compiled tree does, and loads pinlab real, serve and piscina lazily', () => {
+  const bundle = join(root, 'bin/pinlab.cjs');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { pinlab: string } };
   assert.equal(join(root, pkg.bin.pinlab), bundle);
+  assert.ok(existsSync(join(root, 'dist/src/pinlab-bundle.cjs.v8cache')), 'the build made the code cache');
   const help = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Usage: pinlab/);
@@ -152,7 +153,16 @@ test('the bundled command line (package.json bin) answers as the compiled tree d
     const strip = (s: string) => s.replace(/"ms": [\d.]+/g, '"ms": 0').replace(/"(elapsedMs|timeMs|seconds)": [\d.]+/g, '"$1": 0');
     assert.equal(strip(a.stdout), strip(b.stdout), args.join(' '));
   }
-  // `pinlab real` lives outside the bundle, loaded from the compiled tree beside it
-  const real = spawnSync(process.execPath, [bundle, 'real', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin', '--json'], { cwd: root, encoding: 'utf8' });
+  // `pinlab real` lives outside the bundle, loaded from the compiled tree beside it (through the
+  // loader: code from a V8 cache cannot import() on Node 20), and finds the native runner as the tree does
+  const realArgs = ['real', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin', '--json'];
+  const real = spawnSync(process.execPath, [bundle, ...realArgs], { cwd: root, encoding: 'utf8' });
   assert.ok(real.status !== 70 && !/internal error|Cannot find module/.test(real.stderr), real.stderr);
+  const tree = pinlab(...realArgs);
+  assert.equal(real.status, tree.status);
+  const reasons = (out: string) => (JSON.parse(out) as { scenarios: { status: string; reason?: string }[] }).scenarios.map((x) => `${x.status} ${x.reason ?? ''}`);
+  assert.deepEqual(reasons(real.stdout), reasons(tree.stdout));
+  // check -j 2 (piscina, imported on demand)
+  const j = spawnSync(process.execPath, [bundle, 'check', 'corpus/real', '-j', '2'], { cwd: root, encoding: 'utf8' });
+  assert.equal(j.status, 0, j.stderr);
 });

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+'use strict';
+// pinlab's command: the bundled command line (dist/src/pinlab-bundle.cjs, scripts/build-cli.mjs)
+// compiled with the V8 code cache made at build time, so a command starts without compiling
+// the bundle. Without a usable cache it compiles as usual and tries to write one.
+const { readFileSync, writeFileSync } = require('node:fs');
+const { Script } = require('node:vm');
+const { pathToFileURL } = require('node:url');
+const { createRequire, wrap } = require('node:module');
+const { join } = require('node:path');
+
+const dir = join(__dirname, '..', 'dist', 'src');
+const file = join(dir, 'pinlab-bundle.cjs');
+const cacheFile = `${file}.v8cache`;
+let cachedData;
+try {
+  cachedData = readFileSync(cacheFile);
+} catch {
+  cachedData = undefined;
+}
+const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+// `pinlab real`, `pinlab serve` and `check --jobs` load the compiled tree beside the bundle (or
+// piscina) on demand; code from a V8 cache cannot run import() itself, so it asks here
+globalThis.__pinlabImport = (spec) => import(spec.startsWith('.') ? pathToFileURL(join(dir, spec)).href : spec);
+if (cachedData === undefined || script.cachedDataRejected) {
+  process.once('exit', () => {
+    try {
+      writeFileSync(cacheFile, script.createCachedData());
+    } catch {
+      // a read-only install: compile every time, as without a cache
+    }
+  });
+}
+const mod = { exports: {} };
+script.runInThisContext()(mod.exports, createRequire(file), mod, file, dir);
