@@ -130,8 +130,9 @@ test('the check table fits in 100 columns on the whole corpus, and its legend li
 
 test('a closed stdout (pinlab ... | head -1) ends every command quietly: status 141, nothing on stderr', () => {
   const sh = (cmd: string) => spawnSync('bash', ['-c', `set -o pipefail; node ${cli} ${cmd} | head -c 10 >/dev/null`], { cwd: root, encoding: 'utf8' });
-  // (outputs larger than a pipe's buffer, so the writer meets the closed pipe)
-  for (const cmd of ['check corpus', 'run corpus/real', 'check corpus --json', 'run corpus/real --json']) {
+  // (outputs far larger than a pipe's 64 KiB buffer, so the writer meets the closed pipe however
+  // the two processes are scheduled: `check corpus`'s 43 KB table could all fit before head exits)
+  for (const cmd of ['run corpus', 'check corpus --json', 'run corpus --json']) {
     const r = sh(cmd);
     assert.equal(r.stderr, '', `${cmd}: ${r.stderr}`);
     assert.equal(r.status, 141, cmd);
