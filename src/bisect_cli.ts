@@ -75,13 +75,7 @@ export function registerBisect(program: Command): void {
         process.exitCode = 0;
       } catch (e) {
         if (e instanceof PinlabSyntaxError) {
-          let lines: string[] = [];
-          try {
-            lines = readFileSync(e.file, 'utf8').split(/\r?\n/);
-          } catch {
-            /* the message alone */
-          }
-          process.stderr.write(e.format(lines) + '\n');
+          process.stderr.write(e.formatFromFile() + '\n');
           process.exitCode = 2;
         } else if (e instanceof BisectInputError) {
           process.stderr.write(e.message + '\n');

@@ -260,13 +260,7 @@ function exploreOptions(opts: { maxStates: string; maxDepth: string; reduction?:
 
 function reportInputError(e: unknown): number {
   if (e instanceof PinlabSyntaxError) {
-    let lines: string[] = [];
-    try {
-      lines = readFileSync(e.file, 'utf8').split(/\r?\n/);
-    } catch {
-      /* the message alone */
-    }
-    process.stderr.write(e.format(lines) + '\n');
+    process.stderr.write(e.formatFromFile() + '\n');
     return 2;
   }
   if (e instanceof InputError) {

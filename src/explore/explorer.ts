@@ -194,6 +194,18 @@ export class Program {
   }
 
   /** Initial control block: at block 0, no thread inside an operation, every background event available. */
+  /**
+   * A run's initial state with this program's control block in front of it (the layout the
+   * search, witness replay and random walks share); the run's kernel then works on its part.
+   */
+  attach(run: Run): Int32Array {
+    const s = new Int32Array(this.ks + run.k.L.size);
+    s.set(run.k.s, this.ks);
+    this.initCtl(s);
+    run.k.s = s.subarray(this.ks);
+    return s;
+  }
+
   initCtl(s: Int32Array): void {
     s[0] = 0;
     this.bgCounts.forEach((c, e) => (s[this.bgRemainingAt(e)] = c));
@@ -1404,11 +1416,8 @@ export function callText(st: Step): string {
 export function replay(pr: Prepared, profile: Profile, prog: Program, moves: number[], reduce: boolean | Symmetry = false): { steps: WitnessStep[]; outcome: FinalOutcome } {
   const sym: Symmetry = typeof reduce === 'boolean' ? { folios: reduce, pins: reduce } : reduce;
   const run = new Run(pr, profile);
-  const s = new Int32Array(prog.ks + run.k.L.size);
-  s.set(run.k.s, prog.ks);
-  prog.initCtl(s);
-  const kview = s.subarray(prog.ks);
-  run.k.s = kview;
+  const s = prog.attach(run);
+  const kview = run.k.s;
   const canon = sym.folios || sym.pins ? new Canonicalizer(run.k.L) : null;
   const steps: WitnessStep[] = [];
   moves.forEach((slot, i) => {

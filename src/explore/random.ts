@@ -31,10 +31,7 @@ export interface RandomOptions {
 /** Walk one schedule from the initial state; returns the moves taken and whether the clause's predicate held at the end. */
 function walk(pr: Prepared, profile: Profile, prog: Program, choices: number[], maxDepth: number, pred: (run: Run) => boolean): { moves: number[]; holds: boolean; final: boolean } {
   const run = new Run(pr, profile);
-  const s = new Int32Array(prog.ks + run.k.L.size);
-  s.set(run.k.s, prog.ks);
-  prog.initCtl(s);
-  run.k.s = s.subarray(prog.ks);
+  const s = prog.attach(run);
   run.k.sink = NULL_SINK;
   const en: number[] = [];
   const moves: number[] = [];

@@ -94,11 +94,8 @@ function describe(prog: Program, pr: Prepared, m: Move): string {
 function replayWith(pr: Prepared, profile: Profile, moves: Move[], reduce: boolean): ScheduleReplay {
   const prog = new Program(pr);
   const run = new Run(pr, profile);
-  const s = new Int32Array(prog.ks + run.k.L.size);
-  s.set(run.k.s, prog.ks);
-  prog.initCtl(s);
-  const kview = s.subarray(prog.ks);
-  run.k.s = kview;
+  const s = prog.attach(run);
+  const kview = run.k.s;
   const canon = reduce ? new Canonicalizer(run.k.L) : null;
   const initial = snapshot(run);
   const steps: ScheduleStep[] = [];

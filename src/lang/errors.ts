@@ -2,6 +2,7 @@
 // the did-you-mean helper shared by all of them.
 
 import { distance } from 'fastest-levenshtein';
+import { readFileSync } from 'node:fs';
 
 export class PinlabSyntaxError extends Error {
   override name = 'PinlabSyntaxError';
@@ -36,6 +37,17 @@ export class PinlabSyntaxError extends Error {
     let pad = '';
     for (let i = 0; i < this.col - 1; i++) pad += shown[i] === '\t' ? '\t' : ' ';
     return `${head}\n  ${shown}\n  ${pad}^`;
+  }
+
+  /** format() with the line read from the file itself (the message alone when it cannot be read). */
+  formatFromFile(): string {
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(this.file, 'utf8').split(/\r?\n/);
+    } catch {
+      /* the message alone */
+    }
+    return this.format(lines);
   }
 }
 

@@ -245,6 +245,8 @@ export function describeTokenType(t: TokenType): string {
       return "':'";
     case Comma:
       return "','";
+    case Plus:
+      return "'+'";
     case Pipe:
       return "'|'";
     case LParen:
