@@ -220,7 +220,7 @@ export function apply(k: Kernel, o: ModelOp, procName: (p: number) => string): O
     case 'memfd_create':
       // memfd_secret() (mm/secretmem.c): -ENOSYS unless secretmem.enable (a boot parameter, on by default from 6.5)
       if (o.secret && !k.on('secretmem_enabled')) {
-        k.trace('memfd_secret', 'secretmem_enable is off (boot with secretmem.enable=1): -ENOSYS');
+        k.tracing && k.trace('memfd_secret', 'secretmem_enable is off (boot with secretmem.enable=1): -ENOSYS');
         return { kind: 'errno', e: ENOSYS };
       }
       // memfd_create(): a shmem file; memfd_secret(): secretmem, out of the direct map

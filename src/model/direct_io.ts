@@ -57,7 +57,7 @@ export function dio_rw_step(
     if (idx < 0) return fail(-EINVAL);
     // __iomap_dio_rw(): a read at or beyond i_size returns 0 at once -- nothing flushed, no page taken
     if (read && idx >= k.fileSize(fi)) {
-      k.trace('iomap_dio_rw', `O_DIRECT read at page ${idx}, beyond the end of file ${fi}: 0 bytes`);
+      k.tracing && k.trace('iomap_dio_rw', `O_DIRECT read at page ${idx}, beyond the end of file ${fi}: 0 bytes`);
       return fail(0);
     }
     if (!read && idx >= k.L.d.filePages) return fail(-EFBIG);
@@ -68,7 +68,7 @@ export function dio_rw_step(
     if (werr) return fail(werr);
     if (!read && !invalidate_inode_page2(k, fi, idx)) {
       // iomap_dio_rw(): "If this invalidation fails, let the caller fall back to buffered I/O" (-ENOTBLK; ext4_dio_write_iter)
-      k.trace('iomap_dio_rw', `file ${fi} page ${idx} could not be invalidated: buffered write instead`);
+      k.tracing && k.trace('iomap_dio_rw', `file ${fi} page ${idx} could not be invalidated: buffered write instead`);
       const v = cpu_load(k, p, va);
       if ('signal' in v || 'wait' in v) return fail(-EFAULT);
       const e = generic_perform_write(k, fi, idx, v.value);
@@ -77,7 +77,7 @@ export function dio_rw_step(
     const h = dio_get_pages(k, p, va, read);
     if (h < 0) return fail(h);
     loc[0] = h;
-    k.trace('iomap_dio_rw', `buffer taken (${k.on('dio_foll_pin') ? 'FOLL_PIN' : 'FOLL_GET'}), bio not yet submitted`);
+    k.tracing && k.trace('iomap_dio_rw', `buffer taken (${k.on('dio_foll_pin') ? 'FOLL_PIN' : 'FOLL_GET'}), bio not yet submitted`);
     return 1; // -- P3: the buffer is held, the transfer has not happened
   }
   const h = loc[0]!;
@@ -86,12 +86,12 @@ export function dio_rw_step(
     if (read) {
       check_device_write(k, h, 0, f, procName);
       folio_store(k, f, k.disk(fi, idx), p);
-      k.trace('submit_bio', `O_DIRECT read: disk page ${idx} of file ${fi} DMA'd into folio #${f}`);
+      k.tracing && k.trace('submit_bio', `O_DIRECT read: disk page ${idx} of file ${fi} DMA'd into folio #${f}`);
     } else {
       check_device_read(k, h, 0, f, procName);
       if (idx >= k.fileSize(fi)) k.set(k.L.file(fi) + 1, idx + 1);
       k.setDisk(fi, idx, k.fget(f, F_VALUE));
-      k.trace('submit_bio', `O_DIRECT write: folio #${f} DMA'd to disk page ${idx} of file ${fi}`);
+      k.tracing && k.trace('submit_bio', `O_DIRECT write: folio #${f} DMA'd to disk page ${idx} of file ${fi}`);
     }
     return 2; // -- P3: transferred, pages not yet released
   }

@@ -25,7 +25,7 @@ export function dma_write(k: Kernel, h: number, i: number, value: number, procNa
   check_device_write(k, h, i, f, procName);
   check_private_write(k, f, (k.s[k.L.pinPage(h, i) + KP_FLAGS]! & KPF_PRIVATE_MAPPING) !== 0, 'a device write');
   folio_store(k, f, value, k.s[k.L.pin(h) + K_OWNER]! - 1);
-  k.trace('dma_write', `device wrote folio #${f}`);
+  k.tracing && k.trace('dma_write', `device wrote folio #${f}`);
   return 0;
 }
 
@@ -35,6 +35,6 @@ export function dma_read(k: Kernel, h: number, i: number, procName: (p: number) 
   if (f < 0) return { err: -EINVAL };
   check_access_after_release(k, h, 'read');
   check_device_read(k, h, i, f, procName);
-  k.trace('dma_read', `device read folio #${f}`);
+  k.tracing && k.trace('dma_read', `device read folio #${f}`);
   return k.fget(f, F_VALUE);
 }

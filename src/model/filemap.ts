@@ -48,7 +48,7 @@ export function filemap_fault(k: Kernel, fi: number, idx: number): number {
   k.fset(f, F_MAPPING, fi + 1);
   k.fset(f, F_INDEX, idx);
   k.setCachedFolio(fi, idx, f);
-  k.trace('filemap_add_folio', `file ${fi} page ${idx} read into folio #${f}`);
+  k.tracing && k.trace('filemap_add_folio', `file ${fi} page ${idx} read into folio #${f}`);
   return f;
 }
 
@@ -71,7 +71,7 @@ export function generic_perform_write(k: Kernel, fi: number, idx: number, value:
   fs_prepare_write(k, f);
   folio_store(k, f, value, -1);
   folio_mark_dirty(k, f);
-  k.trace('generic_perform_write', `file ${fi} page ${idx} = folio #${f}, dirty`);
+  k.tracing && k.trace('generic_perform_write', `file ${fi} page ${idx} = folio #${f}, dirty`);
   return 0;
 }
 
@@ -108,7 +108,7 @@ export function folio_clear_dirty_for_io(k: Kernel, f: number): boolean {
   if (folio_mkclean(k, f)) folio_mark_dirty(k, f);
   const was = k.ftest(f, PG_DIRTY);
   k.fclearFlag(f, PG_DIRTY | PG_FS_WRITABLE);
-  k.trace('folio_clear_dirty_for_io', `folio #${f} write-protected and cleaned${was ? '' : ' (was clean)'}`);
+  k.tracing && k.trace('folio_clear_dirty_for_io', `folio #${f} write-protected and cleaned${was ? '' : ' (was clean)'}`);
   return was;
 }
 
@@ -128,11 +128,11 @@ export function writeback_folio_start(k: Kernel, fi: number, idx: number): numbe
       // cc5095747edf: ext4_warning_inode(), ClearPageDirty() -- no page_mkclean: the PTEs stay writable and dirty
       k.sink.note(`ext4: page ${idx} of file ${fi} does not have buffers attached (warning; dirty cleared, page skipped, its data not written)`);
       k.fclearFlag(f, PG_DIRTY);
-      k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: warn, ClearPageDirty, skip`);
+      k.tracing && k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: warn, ClearPageDirty, skip`);
     } else {
       // page_buffers(): BUG_ON(!PagePrivate) -- the writer dies holding the page lock; the page stays dirty and locked
       k.sink.note(`kernel BUG at fs/ext4/inode.c: mpage_prepare_extent_to_map() on a dirty page without buffers (file ${fi} page ${idx}); the page stays locked, later writeback of it would hang (pinlab goes on)`);
-      k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: BUG`);
+      k.tracing && k.trace('mpage_prepare_extent_to_map', `folio #${f} has no buffers: BUG`);
     }
     return -1;
   }
@@ -140,7 +140,7 @@ export function writeback_folio_start(k: Kernel, fi: number, idx: number): numbe
   // __folio_start_writeback() -> arch_make_folio_accessible()
   if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback') && k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);
-    k.trace('arch_make_page_accessible', `folio #${f} exported before writeback`);
+    k.tracing && k.trace('arch_make_page_accessible', `folio #${f} exported before writeback`);
   }
   k.fsetFlag(f, PG_WRITEBACK);
   return f;
@@ -151,7 +151,7 @@ export function writeback_folio_io(k: Kernel, fi: number, idx: number, f: number
   check_secure_io(k, f, 'writeback I/O');
   k.setDisk(fi, idx, k.fget(f, F_VALUE));
   k.fclearFlag(f, PG_WRITEBACK);
-  k.trace('folio_end_writeback', `file ${fi} page ${idx} written to disk`);
+  k.tracing && k.trace('folio_end_writeback', `file ${fi} page ${idx} written to disk`);
 }
 
 /**
@@ -224,7 +224,7 @@ export function filemap_release_folio(k: Kernel, f: number): boolean {
   if (!k.ftest(f, PG_PRIVATE)) return true;
   if (k.ftest(f, PG_DIRTY) || k.ftest(f, PG_WRITEBACK)) return false;
   k.fclearFlag(f, PG_PRIVATE);
-  k.trace('try_to_free_buffers', `folio #${f}: buffers released`);
+  k.tracing && k.trace('try_to_free_buffers', `folio #${f}: buffers released`);
   return true;
 }
 
@@ -234,7 +234,7 @@ export function filemap_remove_folio(k: Kernel, fi: number, idx: number, f: numb
   k.setCachedFolio(fi, idx, -1);
   k.fset(f, F_MAPPING, 0);
   k.fclearFlag(f, PG_DIRTY | PG_PRIVATE | PG_FS_WRITABLE | PG_LRU);
-  k.trace('filemap_remove_folio', `file ${fi} page ${idx}: folio #${f} removed from the page cache`);
+  k.tracing && k.trace('filemap_remove_folio', `file ${fi} page ${idx}: folio #${f} removed from the page cache`);
   folio_put(k, f);
 }
 
@@ -257,7 +257,7 @@ export function do_truncate(k: Kernel, fi: number, pages: number): number {
       k.setCachedFolio(fi, idx, -1);
       k.fset(f, F_MAPPING, 0);
       k.fclearFlag(f, PG_DIRTY | PG_PRIVATE | PG_FS_WRITABLE | PG_LRU);
-      k.trace('truncate_inode_folio', `file ${fi} page ${idx}: folio #${f} truncated`);
+      k.tracing && k.trace('truncate_inode_folio', `file ${fi} page ${idx}: folio #${f} truncated`);
       folio_put(k, f);
     }
     k.setDisk(fi, idx, 0); // ext4_truncate() frees the blocks: a file grown again reads a hole
@@ -284,8 +284,8 @@ export function invalidate_inode_page2(k: Kernel, fi: number, idx: number): bool
   k.setCachedFolio(fi, idx, -1);
   k.fset(f, F_MAPPING, 0);
   k.fclearFlag(f, PG_LRU | PG_FS_WRITABLE);
-  if (k.fget(f, F_REF) > 1) k.trace('invalidate_complete_folio2', `file ${fi} page ${idx}: folio #${f} leaves the page cache although still referenced (orphaned)`);
-  else k.trace('invalidate_complete_folio2', `file ${fi} page ${idx}: folio #${f} leaves the page cache`);
+  if (k.fget(f, F_REF) > 1) k.tracing && k.trace('invalidate_complete_folio2', `file ${fi} page ${idx}: folio #${f} leaves the page cache although still referenced (orphaned)`);
+  else k.tracing && k.trace('invalidate_complete_folio2', `file ${fi} page ${idx}: folio #${f} leaves the page cache`);
   folio_put(k, f);
   return true;
 }

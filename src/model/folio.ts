@@ -88,7 +88,7 @@ function free_folio(k: Kernel, f: number): void {
   if (k.fget(f, F_MAPCOUNT) !== 0) throw new ModelInvariantError(`folio #${f} freed while mapped`);
   k.fclearFlag(f, PG_ALIVE | PG_LRU | PG_DIRTY | PG_PRIVATE);
   k.fsetFlag(f, PG_FREED);
-  k.trace('free_unref_folio', `folio #${f} freed`);
+  k.tracing && k.trace('free_unref_folio', `folio #${f} freed`);
 }
 
 /** folio_mapcount() */
@@ -174,7 +174,7 @@ export function folio_needs_fs_tracking(k: Kernel, f: number): boolean {
 export function folio_mark_dirty(k: Kernel, f: number): void {
   if (f === ZERO_FOLIO || !k.ftest(f, PG_ALIVE)) return;
   if (folio_needs_fs_tracking(k, f)) check_fs_dirty(k, f);
-  if (!k.ftest(f, PG_DIRTY)) k.trace('folio_mark_dirty', `folio #${f} dirty`);
+  if (!k.ftest(f, PG_DIRTY)) k.tracing && k.trace('folio_mark_dirty', `folio #${f} dirty`);
   k.fsetFlag(f, PG_DIRTY);
 }
 

@@ -77,7 +77,7 @@ function copy_present_page(k: Kernel, child: number, va: number, f: number, pare
   folio_copy(k, n, f);
   folio_add_rmap(k, n);
   k.setPte(child, va, n, PTE_PRESENT | PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0));
-  k.trace('copy_present_page', `maybe-pinned folio #${f} (${k.sink === NULL_SINK ? '' : dmaPinInputs(k, parent, f)}) -> the child gets its own copy #${n}; the parent keeps the original`);
+  k.tracing && k.trace('copy_present_page', `maybe-pinned folio #${f} (${k.sink === NULL_SINK ? '' : dmaPinInputs(k, parent, f)}) -> the child gets its own copy #${n}; the parent keeps the original`);
 }
 
 /**
@@ -118,7 +118,7 @@ export function copy_present_pte_decide(k: Kernel, parent: number, child: number
       : k.on('page_anon_exclusive') && !k.ftest(f, PG_ANON_EXCLUSIVE)
         ? `folio #${f} is not PageAnonExclusive (already shared)`
         : `folio #${f} (${dmaPinInputs(k, parent, f)})`;
-    k.trace('copy_present_pte', `${why} -> shared with the child`);
+    k.tracing && k.trace('copy_present_pte', `${why} -> shared with the child`);
   }
   return true;
 }
@@ -139,7 +139,7 @@ export function copy_present_pte_share(k: Kernel, parent: number, child: number,
     cbits = bits & ~PTE_WRITE;
   }
   k.setPte(child, va, f, cbits);
-  k.trace('copy_present_pte', `folio #${f} shared with the child${cbits !== bits ? ', both PTEs write-protected' : ''}`);
+  k.tracing && k.trace('copy_present_pte', `folio #${f} shared with the child${cbits !== bits ? ', both PTEs write-protected' : ''}`);
 }
 
 /**
@@ -237,7 +237,7 @@ export function dup_mmap_finish(k: Kernel, parent: number): void {
   const pp = k.L.proc(parent);
   k.set(pp + P_FORKS, k.s[pp + P_FORKS]! + 1);
   if (k.on('gup_fast_write_protect_seq')) k.set(pp + P_WPSEQ, k.s[pp + P_WPSEQ]! + 1);
-  k.trace('dup_mmap', `child mm created`);
+  k.tracing && k.trace('dup_mmap', `child mm created`);
 }
 
 /**

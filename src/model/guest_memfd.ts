@@ -13,6 +13,6 @@ export function guest_memfd_create(k: Kernel, pages: number): number {
   else if (k.on('restricted_aops')) flags |= FIF_RESTRICTED_AOPS;
   const fi = alloc_file(k, FS_GUEST, pages, flags);
   k.set(k.L.file(fi) + FI_VA, get_unmapped_area(k, pages)); // the guest-physical range KVM uses for it
-  k.trace(k.on('guest_memfd') ? 'kvm_gmem_create' : 'memfd_restricted', `file ${fi}, ${pages} page(s)`);
+  k.tracing && k.trace(k.on('guest_memfd') ? 'kvm_gmem_create' : 'memfd_restricted', `file ${fi}, ${pages} page(s)`);
   return fi;
 }

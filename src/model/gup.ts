@@ -226,7 +226,7 @@ function gup_make_accessible(k: Kernel, f: number, foll: number): void {
   if (!(foll & FOLL_PIN) || !k.on('arch_make_page_accessible_gup') || !k.on('s390_pv')) return;
   if (f !== ZERO_FOLIO && k.ftest(f, PG_SECURE)) {
     k.fclearFlag(f, PG_SECURE);
-    k.trace('arch_make_page_accessible', `folio #${f} exported for FOLL_PIN`);
+    k.tracing && k.trace('arch_make_page_accessible', `folio #${f} exported for FOLL_PIN`);
   }
 }
 
@@ -238,7 +238,7 @@ function follow_page_pte(k: Kernel, p: number, va: number, foll: number): number
   if (foll & FOLL_WRITE && !can_follow_write_pte(k, p, va, bits, f, foll)) return NOPAGE;
   if (gup_must_unshare(k, k.vmFlags(p, va), foll, f)) {
     if (k.sink !== NULL_SINK)
-      k.trace('follow_page_pte', `gup_must_unshare: R/O FOLL_PIN of ${f !== ZERO_FOLIO && k.ftest(f, PG_ANON) ? `anon folio #${f}, not PageAnonExclusive (may be shared)` : `page-cache folio #${f} in a COW mapping, FOLL_LONGTERM`} -> -EMLINK, unshare fault`);
+      k.tracing && k.trace('follow_page_pte', `gup_must_unshare: R/O FOLL_PIN of ${f !== ZERO_FOLIO && k.ftest(f, PG_ANON) ? `anon folio #${f}, not PageAnonExclusive (may be shared)` : `page-cache folio #${f} in a COW mapping, FOLL_LONGTERM`} -> -EMLINK, unshare fault`);
     return -EMLINK;
   }
   if (foll & FOLL_TOUCH && foll & FOLL_WRITE && f !== ZERO_FOLIO && !(bits & PTE_DIRTY) && !k.ftest(f, PG_DIRTY)) {
@@ -252,7 +252,7 @@ function faultin_page(k: Kernel, p: number, va: number, foll: number, unshare: b
   let fflags = 0;
   if (foll & FOLL_WRITE) fflags |= FAULT_FLAG_WRITE;
   if (unshare) fflags |= FAULT_FLAG_UNSHARE;
-  k.trace('faultin_page', `${unshare ? 'unshare' : foll & FOLL_WRITE ? 'write' : 'read'} fault at page ${va}`);
+  k.tracing && k.trace('faultin_page', `${unshare ? 'unshare' : foll & FOLL_WRITE ? 'write' : 'read'} fault at page ${va}`);
   return handle_mm_fault(k, p, va, fflags);
 }
 
@@ -336,7 +336,7 @@ export function gup_cursor_step(k: Kernel, p: number, start: number, n: number, 
       else if (!k.on('foll_force_anon_exclusive')) {
         // <=4.8: "we can safely do subsequent page lookups as if they were reads" (Dirty COW)
         foll &= ~FOLL_WRITE;
-        k.trace('faultin_page', 'COW done on a !VM_WRITE vma: FOLL_WRITE dropped for the retry');
+        k.tracing && k.trace('faultin_page', 'COW done on a !VM_WRITE vma: FOLL_WRITE dropped for the retry');
       }
     }
     loc[GC_FOLL] = foll;
@@ -363,7 +363,7 @@ export function __get_user_pages(k: Kernel, p: number, start: number, n: number,
   gup_cursor_init(k, p, flags, loc);
   while (!gup_cursor_step(k, p, start, n, flags, loc));
   const r = gup_cursor_result(loc, n);
-  if (!r.err) k.trace('__get_user_pages', `${n} page(s) ${flags & FOLL_PIN ? 'pinned' : 'referenced'}`);
+  if (!r.err) k.tracing && k.trace('__get_user_pages', `${n} page(s) ${flags & FOLL_PIN ? 'pinned' : 'referenced'}`);
   return r;
 }
 
@@ -441,12 +441,12 @@ export function check_and_migrate_movable_pages(k: Kernel, r: GupResult, redo: (
     if (!bad.length) return r;
     for (const f of r.folios) gup_put_folio(k, f, r.flags);
     for (const f of bad) {
-      k.trace('migrate_longterm_unpinnable_folios', `folio #${f} is in ${k.ftest(f, PG_CMA) ? 'CMA' : 'ZONE_MOVABLE'}: migrate it before pinning`);
+      k.tracing && k.trace('migrate_longterm_unpinnable_folios', `folio #${f} is in ${k.ftest(f, PG_CMA) ? 'CMA' : 'ZONE_MOVABLE'}: migrate it before pinning`);
       if (migrate_folio(k, f, true)) {
         // f0f4463837da (5.13; 5.10.38): a folio that will not move fails the GUP
         if (k.on('longterm_migrate_fail_error')) return { err: -ENOMEM, folios: [], viaPrivate: [], flags: r.flags };
         // before: "some of the pages failed migration. Do get_user_pages without migration" (5.4 check_and_migrate_cma_pages)
-        k.trace('check_and_migrate_cma_pages', `folio #${f} failed to migrate: GUP again without migration, pinned where it is`);
+        k.tracing && k.trace('check_and_migrate_cma_pages', `folio #${f} failed to migrate: GUP again without migration, pinned where it is`);
         return redo();
       }
     }
@@ -473,12 +473,12 @@ export function gup_fast_grab(k: Kernel, p: number, va: number, foll: number, f:
   if (!try_grab_folio(k, f, foll)) return false;
   if (k.on('gup_fast_longterm_file_check') && !folio_fast_pin_allowed(k, f, foll)) {
     gup_put_folio(k, f, foll);
-    k.trace('folio_fast_pin_allowed', `folio #${f} needs dirty tracking: fall back to the slow path`);
+    k.tracing && k.trace('folio_fast_pin_allowed', `folio #${f} needs dirty tracking: fall back to the slow path`);
     return false;
   }
   if (k.pte(p, va) !== bits || k.pteFolio(p, va) !== f) {
     gup_put_folio(k, f, foll);
-    k.trace('gup_fast_pte_range', `PTE changed under GUP-fast: reference dropped, fall back`);
+    k.tracing && k.trace('gup_fast_pte_range', `PTE changed under GUP-fast: reference dropped, fall back`);
     return false;
   }
   gup_make_accessible(k, f, foll);
@@ -517,10 +517,10 @@ export function gup_fast(k: Kernel, p: number, start: number, n: number, foll: n
   }
   if (mm_write_protect_seq(k, p, foll) !== seq) {
     for (const f of got) gup_put_folio(k, f, foll);
-    k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
+    k.tracing && k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
     return [];
   }
-  if (got.length) k.trace('gup_fast', `${got.length} page(s) taken locklessly`);
+  if (got.length) k.tracing && k.trace('gup_fast', `${got.length} page(s) taken locklessly`);
   return got;
 }
 
@@ -581,7 +581,7 @@ export function unpin_user_pages_dirty_lock(k: Kernel, h: number, makeDirty: boo
     gup_put_folio(k, f, foll);
   }
   k.set(o + K_STATE, PIN_RELEASED);
-  k.trace(foll & FOLL_PIN ? 'unpin_user_pages' : 'put_page', `${n} page(s) released${makeDirty ? ' dirty' : ''}`);
+  k.tracing && k.trace(foll & FOLL_PIN ? 'unpin_user_pages' : 'put_page', `${n} page(s) released${makeDirty ? ' dirty' : ''}`);
   return 0;
 }
 
@@ -607,7 +607,7 @@ export function release_pin_handle(k: Kernel, h: number, makeDirty: boolean, put
   const call = put ? 'put_page' : makeDirty ? 'unpin_user_pages_dirty_lock' : 'unpin_user_pages';
   if (k.s[o + K_STATE] !== PIN_ACTIVE) {
     k.violate('DOUBLE_RELEASE', `${call}() on pages already released: the kernel would drop references no one holds (refcount underflow, or a page freed under its users)`);
-    k.trace(call, 'pages already released: the kernel drops references no one holds');
+    k.tracing && k.trace(call, 'pages already released: the kernel drops references no one holds');
     return 0;
   }
   if (put && foll & FOLL_PIN) {
@@ -618,13 +618,13 @@ export function release_pin_handle(k: Kernel, h: number, makeDirty: boolean, put
       if (f >= 0 && f !== ZERO_FOLIO) folio_put(k, f);
     }
     k.set(o + K_STATE, PIN_RELEASED);
-    k.trace('put_page', `${n} FOLL_PIN page(s) put: one reference each, pins still counted`);
+    k.tracing && k.trace('put_page', `${n} FOLL_PIN page(s) put: one reference each, pins still counted`);
     return 0;
   }
   if (!put && foll & FOLL_GET && k.on('foll_pin')) {
     k.violate('MISMATCHED_RELEASE', `${call}() on pages taken with FOLL_GET: gup_put_folio(FOLL_PIN) drops GUP_PIN_COUNTING_BIAS references (a large folio: a pin count it never had) where one was taken (refcount underflow); pinlab keeps the reference`);
     k.set(o + K_STATE, PIN_RELEASED);
-    k.trace(call, 'FOLL_GET pages unpinned: the kernel would underflow their reference counts');
+    k.tracing && k.trace(call, 'FOLL_GET pages unpinned: the kernel would underflow their reference counts');
     return 0;
   }
   return unpin_user_pages_dirty_lock(k, h, makeDirty);

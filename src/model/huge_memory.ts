@@ -83,7 +83,7 @@ export function get_huge_zero_folio(k: Kernel): number {
   if (z > 0) return z - 1;
   const h = k.allocLargeFolio(PG_ZERO | PG_UPTODATE, HPAGE_PMD_NR, []);
   k.set(H_HUGE_ZERO, h + 1);
-  k.trace('mm_get_huge_zero_folio', `huge zero folio #${h} allocated`);
+  k.tracing && k.trace('mm_get_huge_zero_folio', `huge zero folio #${h} allocated`);
   return h;
 }
 
@@ -125,14 +125,14 @@ export function do_huge_pmd_anonymous_page(k: Kernel, p: number, va: number, wri
   if (!write) {
     const z = get_huge_zero_folio(k);
     map_pmd(k, p, base, z, 0);
-    k.trace('do_huge_pmd_anonymous_page', `huge zero folio #${z} mapped read-only at ${base}`);
+    k.tracing && k.trace('do_huge_pmd_anonymous_page', `huge zero folio #${z} mapped read-only at ${base}`);
     return 0;
   }
   const vmf = k.vmFlags(p, va);
   const h = k.allocLargeFolio(PG_ANON | PG_ANON_EXCLUSIVE | PG_UPTODATE | PG_LRU, HPAGE_PMD_NR, []);
   map_pmd(k, p, base, h, PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0));
   folio_put(k, h); // the allocation reference is now the PMD's
-  k.trace('do_huge_pmd_anonymous_page', `new THP #${h} (${HPAGE_PMD_NR} pages, exclusive) mapped by a PMD at ${base}`);
+  k.tracing && k.trace('do_huge_pmd_anonymous_page', `new THP #${h} (${HPAGE_PMD_NR} pages, exclusive) mapped by a PMD at ${base}`);
   return 1;
 }
 
@@ -151,7 +151,7 @@ export function split_huge_pmd(k: Kernel, p: number, va: number, why: string): v
   for (let i = 0; i < HPAGE_PMD_NR; i++) mmu_notifier_invalidate(k, p, base + i, 'split_huge_pmd');
   if (is_huge_zero_folio(k, head)) {
     for (let i = 0; i < HPAGE_PMD_NR; i++) k.setPte(p, base + i, ZERO_FOLIO, (bits & ~(PTE_WRITE | PTE_DIRTY)) | PTE_SPECIAL);
-    k.trace('__split_huge_zero_page_pmd', `huge zero PMD at ${base} split into zero-page PTEs (${why})`);
+    k.tracing && k.trace('__split_huge_zero_page_pmd', `huge zero PMD at ${base} split into zero-page PTEs (${why})`);
     return;
   }
   const excl = k.ftest(head, PG_ANON_EXCLUSIVE);
@@ -168,7 +168,7 @@ export function split_huge_pmd(k: Kernel, p: number, va: number, why: string): v
     if (excl) k.fsetFlag(head + i, PG_ANON_EXCLUSIVE);
     else k.fclearFlag(head + i, PG_ANON_EXCLUSIVE);
   }
-  k.trace('__split_huge_pmd', `PMD of THP #${head} at ${base} split into ${HPAGE_PMD_NR} PTEs (${why})`);
+  k.tracing && k.trace('__split_huge_pmd', `PMD of THP #${head} at ${base} split into ${HPAGE_PMD_NR} PTEs (${why})`);
 }
 
 /**
@@ -194,7 +194,7 @@ export function split_folio(k: Kernel, f: number, why: string): number {
   const nr = k.nrPages(head);
   if (nr <= 1) return 0;
   if (is_huge_zero_folio(k, head) || !can_split_folio(k, head)) {
-    k.trace('split_folio', `THP #${head} not split (${why}): references beyond its mappings`);
+    k.tracing && k.trace('split_folio', `THP #${head} not split (${why}): references beyond its mappings`);
     return -EAGAIN;
   }
   const { procs, vpages } = k.L.d;
@@ -222,7 +222,7 @@ export function split_folio(k: Kernel, f: number, why: string): number {
     k.set(t + F_INDEX, fields[1]! + i);
     k.set(t + F_SWAP, fields[2]! ? fields[2]! + i : 0);
   }
-  k.trace('__split_huge_page', `THP #${head} split into ${nr} small folios (${why})`);
+  k.tracing && k.trace('__split_huge_page', `THP #${head} split into ${nr} small folios (${why})`);
   for (let i = 0; i < nr; i++) folio_put(k, head + i); // unmapped pages are freed here
   return 0;
 }
@@ -248,7 +248,7 @@ export function zap_huge_pmd(k: Kernel, p: number, va: number, reason: string): 
   if (is_huge_zero_folio(k, head)) return;
   k.fset(head, F_MAPCOUNT, k.fget(head, F_MAPCOUNT) - 1);
   folio_put(k, head);
-  k.trace('zap_huge_pmd', `PMD of THP #${head} at ${base} unmapped (${reason})`);
+  k.tracing && k.trace('zap_huge_pmd', `PMD of THP #${head} at ${base} unmapped (${reason})`);
 }
 
 /**
@@ -275,7 +275,7 @@ export function do_huge_pmd_wp_page(k: Kernel, p: number, va: number, unshare: b
         const vmf = k.vmFlags(p, va);
         map_pmd(k, p, base, n, unshare ? 0 : PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0));
         folio_put(k, n);
-        k.trace('do_huge_pmd_wp_page', `huge zero PMD at ${base} replaced by new THP #${n}${unshare ? ' (unshare, read-only)' : ''}`);
+        k.tracing && k.trace('do_huge_pmd_wp_page', `huge zero PMD at ${base} replaced by new THP #${n}${unshare ? ' (unshare, read-only)' : ''}`);
         return unshare ? 0 : 1;
       }
     }
@@ -292,12 +292,12 @@ export function do_huge_pmd_wp_page(k: Kernel, p: number, va: number, unshare: b
     // bit speaks for every page (split hands it on); pinlab sets it on each page at once
     if (k.on('page_anon_exclusive')) for (let i = 0; i < HPAGE_PMD_NR; i++) k.fsetFlag(head + i, PG_ANON_EXCLUSIVE);
     if (unshare) {
-      k.trace('do_huge_pmd_wp_page', `unshare: THP #${head} is exclusive, stays read-only`);
+      k.tracing && k.trace('do_huge_pmd_wp_page', `unshare: THP #${head} is exclusive, stays read-only`);
       return 0;
     }
     // maybe_pmd_mkwrite(pmd_mkdirty()): a FOLL_FORCE write to a read-only mapping leaves the PMD read-only
     k.setPteBits(p, base, k.pte(p, base) | PTE_DIRTY | (k.vmFlags(p, base) & VM_WRITE ? PTE_WRITE : 0));
-    k.trace('do_huge_pmd_wp_page', `THP #${head} reused for writing`);
+    k.tracing && k.trace('do_huge_pmd_wp_page', `THP #${head} reused for writing`);
     return 1;
   }
   if (unshare || k.on('thp_cow_split_pmd')) {
@@ -312,7 +312,7 @@ export function do_huge_pmd_wp_page(k: Kernel, p: number, va: number, unshare: b
   zap_huge_pmd(k, p, base, 'do_huge_pmd_wp_page');
   map_pmd(k, p, base, n, PTE_DIRTY | (k.vmFlags(p, va) & VM_WRITE ? PTE_WRITE : 0));
   folio_put(k, n);
-  k.trace('do_huge_pmd_wp_page', `copied THP #${head} to new THP #${n}`);
+  k.tracing && k.trace('do_huge_pmd_wp_page', `copied THP #${head} to new THP #${n}`);
   return 1;
 }
 
@@ -335,7 +335,7 @@ export function copy_huge_pmd_share(k: Kernel, parent: number, child: number, va
     k.setPteBits(parent, base, bits & ~PTE_WRITE);
   }
   map_pmd(k, child, base, head, bits & ~PTE_WRITE & ~PTE_PMD & ~PTE_PRESENT);
-  k.trace('copy_huge_pmd', `THP #${head} shared with the child by a PMD, both write-protected`);
+  k.tracing && k.trace('copy_huge_pmd', `THP #${head} shared with the child by a PMD, both write-protected`);
 }
 
 /** page_mapcount(): how many page-table entries map this one page (a PMD maps each of its pages once). */
@@ -403,13 +403,13 @@ function collapse_one(k: Kernel, p: number, base: number): number {
     const expected = k.fget(h, F_MAPCOUNT) + (k.ftest(h, PG_SWAPCACHE) ? 1 : 0);
     if (k.fget(h, F_REF) !== expected) {
       // is_refcount_suitable(): false -> SCAN_PAGE_COUNT
-      k.trace('hpage_collapse_scan_pmd', `folio #${h} has ${k.fget(h, F_REF)} references for ${expected} mappings: SCAN_PAGE_COUNT`);
+      k.tracing && k.trace('hpage_collapse_scan_pmd', `folio #${h} has ${k.fget(h, F_REF)} references for ${expected} mappings: SCAN_PAGE_COUNT`);
       return k.on('madv_collapse_eagain') ? -EAGAIN : -EINVAL;
     }
   }
   if (!writable && !k.on('collapse_ro_anon')) {
     // hpage_collapse_scan_pmd(): no writable PTE in the block (all none, or write-protected by fork) -> SCAN_PAGE_RO
-    k.trace('hpage_collapse_scan_pmd', `no writable PTE at ${base}: SCAN_PAGE_RO`);
+    k.tracing && k.trace('hpage_collapse_scan_pmd', `no writable PTE at ${base}: SCAN_PAGE_RO`);
     return -EINVAL;
   }
   if (k.s[H_NEXT_FOLIO]! + HPAGE_PMD_NR > k.L.d.folios) return -ENOMEM; // SCAN_ALLOC_HUGE_PAGE_FAIL
@@ -434,7 +434,7 @@ function collapse_one(k: Kernel, p: number, base: number): number {
   }
   map_pmd(k, p, base, n, PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0) | dirty);
   folio_put(k, n);
-  k.trace('collapse_huge_page', `pages at ${base} collapsed into THP #${n}`);
+  k.tracing && k.trace('collapse_huge_page', `pages at ${base} collapsed into THP #${n}`);
   return 0;
 }
 

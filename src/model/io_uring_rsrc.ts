@@ -35,7 +35,7 @@ function io_buffer_vma_check(k: Kernel, p: number, va: number, n: number): numbe
     const fi = k.vmFile(p, va + i);
     // edd478269640 (6.3, reverted in 6.4; kept in 5.10.173+, 5.15.99+, 6.1.16+): one file for the whole buffer
     if (k.on('io_uring_same_file_buffers') && vm_file_id(k, p, va + i) !== first) {
-      k.trace('io_sqe_buffer_register', 'the buffer spans mappings of different files: -EINVAL');
+      k.tracing && k.trace('io_sqe_buffer_register', 'the buffer spans mappings of different files: -EINVAL');
       return -EINVAL;
     }
     if (fi < 0) continue;
@@ -43,7 +43,7 @@ function io_buffer_vma_check(k: Kernel, p: number, va: number, n: number): numbe
     // vma_is_shmem() is accepted from 5.14 (40dad765c045); hugetlbfs from the start
     const shmem = (fs === FS_TMPFS || (k.fileFlags(fi) & FIF_SHMEM_ANON) !== 0) && k.on('io_uring_shmem_buffers');
     if (fs !== FS_HUGETLBFS && !shmem) {
-      k.trace('io_sqe_buffer_register', 'file-backed buffer refused by io_uring itself after pinning it: unpin_user_pages(), -EOPNOTSUPP');
+      k.tracing && k.trace('io_sqe_buffer_register', 'file-backed buffer refused by io_uring itself after pinning it: unpin_user_pages(), -EOPNOTSUPP');
       return -EOPNOTSUPP;
     }
   }

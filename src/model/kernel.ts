@@ -226,6 +226,14 @@ export class Kernel {
     this.sink.violation({ kind, detail });
   }
 
+  /**
+   * Whether a sink listens (witness replay, straight runs); the explorer's search runs without one. Trace calls
+   * are written `k.tracing && k.trace(fn, `...`)` so that the search does not build messages nobody reads.
+   */
+  get tracing(): boolean {
+    return this.sink !== NULL_SINK;
+  }
+
   trace(fn: string, what: string): void {
     if (this.consulted.size) {
       const knobs = [...this.consulted].map(([name, on]) => ({ name, on }));

@@ -19,7 +19,7 @@ function try_to_merge_one_page(k: Kernel, p: number, va: number, f: number, into
   const pte = k.pte(p, va);
   const check = (pte & (PTE_WRITE | PTE_DIRTY)) !== 0 || (k.on('page_anon_exclusive') && k.ftest(f, PG_ANON_EXCLUSIVE));
   if (check && k.fget(f, F_REF) + 1 !== expected) {
-    k.trace('write_protect_page', `folio #${f}: refcount ${k.fget(f, F_REF)} shows extra references (GUP/pin): not merged`);
+    k.tracing && k.trace('write_protect_page', `folio #${f}: refcount ${k.fget(f, F_REF)} shows extra references (GUP/pin): not merged`);
     return false;
   }
   mmu_notifier_invalidate(k, p, va, 'ksm write_protect_page');
@@ -79,6 +79,6 @@ export function ksm_scan(k: Kernel): void {
       k.fclearFlag(into, PG_ANON_EXCLUSIVE);
       try_to_merge_one_page(k, waiting.p, waiting.va, waiting.f, into);
     }
-    if (into >= 0) k.trace('ksm_do_scan', `pages holding the same data now share KSM folio #${into}`);
+    if (into >= 0) k.tracing && k.trace('ksm_do_scan', `pages holding the same data now share KSM folio #${into}`);
   }
 }

@@ -129,13 +129,13 @@ function do_anonymous_page(k: Kernel, p: number, va: number, fflags: number): nu
   const vmf = k.vmFlags(p, va);
   if (!(fflags & FAULT_FLAG_WRITE) && !(vmf & VM_HUGETLB)) {
     map_folio(k, p, va, ZERO_FOLIO, 0);
-    k.trace('do_anonymous_page', `mapped the zero page read-only`);
+    k.tracing && k.trace('do_anonymous_page', `mapped the zero page read-only`);
     return VM_FAULT_OK;
   }
   const f = alloc_anon(k, p, va, 0);
   map_folio(k, p, va, f, fflags & FAULT_FLAG_WRITE ? fault_write_bits(k, vmf) : 0);
   folio_put(k, f); // the allocation reference is now the mapping's
-  k.trace(vmf & VM_HUGETLB ? 'hugetlb_no_page' : 'do_anonymous_page', `new anon folio #${f} (exclusive)`);
+  k.tracing && k.trace(vmf & VM_HUGETLB ? 'hugetlb_no_page' : 'do_anonymous_page', `new anon folio #${f} (exclusive)`);
   return VM_FAULT_OK;
 }
 
@@ -147,7 +147,7 @@ export function has_page_mkwrite(k: Kernel, fi: number): boolean {
 /** do_page_mkwrite() -> ext4_page_mkwrite(): the fs prepares blocks and buffers, the page is dirtied. */
 function do_page_mkwrite(k: Kernel, f: number): void {
   fs_prepare_write(k, f);
-  k.trace('ext4_page_mkwrite', `folio #${f}: buffers attached, fs told of the write`);
+  k.tracing && k.trace('ext4_page_mkwrite', `folio #${f}: buffers attached, fs told of the write`);
 }
 
 /** do_fault(): do_read_fault / do_cow_fault / do_shared_fault. */
@@ -166,7 +166,7 @@ function do_fault(k: Kernel, p: number, va: number, fflags: number): number {
     folio_copy(k, n, f);
     map_folio(k, p, va, n, unshare ? 0 : fault_write_bits(k, vmf));
     folio_put(k, n);
-    k.trace('do_cow_fault', `private copy folio #${n} of page-cache folio #${f}`);
+    k.tracing && k.trace('do_cow_fault', `private copy folio #${n} of page-cache folio #${f}`);
     return VM_FAULT_WRITE;
   }
   if (write) {
@@ -174,12 +174,12 @@ function do_fault(k: Kernel, p: number, va: number, fflags: number): number {
     if (has_page_mkwrite(k, fi)) do_page_mkwrite(k, f);
     map_folio(k, p, va, f, write_bits(vmf));
     folio_mark_dirty(k, f); // fault_dirty_shared_page()
-    k.trace('do_shared_fault', `folio #${f} mapped writable`);
+    k.tracing && k.trace('do_shared_fault', `folio #${f} mapped writable`);
     return VM_FAULT_WRITE;
   }
   // do_read_fault(): map read-only (write-notify mappings and private ones alike)
   map_folio(k, p, va, f, 0);
-  k.trace('do_read_fault', `folio #${f} mapped read-only`);
+  k.tracing && k.trace('do_read_fault', `folio #${f} mapped read-only`);
   return VM_FAULT_OK;
 }
 
@@ -198,7 +198,7 @@ function wp_page_copy(k: Kernel, p: number, va: number, old: number, unshare: bo
   map_folio(k, p, va, n, unshare ? dirty : fault_write_bits(k, vmf));
   folio_put(k, n);
   folio_put(k, old); // the old PTE's reference
-  k.trace('wp_page_copy', `copied ${old === ZERO_FOLIO ? 'the zero page' : `folio #${old}`} to new folio #${n}${unshare ? ' (unshare, read-only)' : ''}`);
+  k.tracing && k.trace('wp_page_copy', `copied ${old === ZERO_FOLIO ? 'the zero page' : `folio #${old}`} to new folio #${n}${unshare ? ' (unshare, read-only)' : ''}`);
   return VM_FAULT_WRITE;
 }
 
@@ -206,7 +206,7 @@ function wp_page_copy(k: Kernel, p: number, va: number, old: number, unshare: bo
 function wp_page_reuse(k: Kernel, p: number, va: number, f: number): number {
   const vmf = k.vmFlags(p, va);
   k.setPteBits(p, va, k.pte(p, va) | fault_write_bits(k, vmf));
-  k.trace('wp_page_reuse', `folio #${f} reused for writing`);
+  k.tracing && k.trace('wp_page_reuse', `folio #${f} reused for writing`);
   return VM_FAULT_WRITE;
 }
 
@@ -300,13 +300,13 @@ export function do_wp_page(k: Kernel, p: number, va: number, fflags: number): nu
     if (reuse) {
       if (k.on('page_anon_exclusive')) k.fsetFlag(f, PG_ANON_EXCLUSIVE);
       if (unshare) {
-        k.trace('do_wp_page', `unshare: ${why} -> exclusive, stays read-only`);
+        k.tracing && k.trace('do_wp_page', `unshare: ${why} -> exclusive, stays read-only`);
         return VM_FAULT_OK;
       }
-      k.trace('do_wp_page', `${why} -> wp_page_reuse`);
+      k.tracing && k.trace('do_wp_page', `${why} -> wp_page_reuse`);
       return wp_page_reuse(k, p, va, f);
     }
-    k.trace('do_wp_page', `${why} -> wp_page_copy`);
+    k.tracing && k.trace('do_wp_page', `${why} -> wp_page_copy`);
     return wp_page_copy(k, p, va, f, unshare);
   }
   // a page-cache page in a private mapping: always copy
@@ -439,7 +439,7 @@ function arch_make_cpu_access(k: Kernel, f: number): void {
   if (f === ZERO_FOLIO || !k.ftest(f, PG_SECURE)) return;
   if (k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);
-    k.trace('do_secure_storage_access', `folio #${f} exported for a host CPU access`);
+    k.tracing && k.trace('do_secure_storage_access', `folio #${f} exported for a host CPU access`);
   } else {
     // x86 SEV: the page stays encrypted; the host read gibberish (or, with SNP, faults)
     k.violate('SECURE_ACCESS', `the host CPU accessed encrypted guest folio #${f}; SEV has no way to make it accessible`);

@@ -55,7 +55,7 @@ function truncate_error_folio(k: Kernel, fi: number, idx: number, f: number): vo
   k.setCachedFolio(fi, idx, -1);
   k.fset(f, F_MAPPING, 0);
   k.fclearFlag(f, PG_DIRTY | PG_PRIVATE | PG_FS_WRITABLE | PG_LRU);
-  k.trace('truncate_error_folio', `file ${fi} page ${idx}: poisoned folio #${f} truncated from the page cache`);
+  k.tracing && k.trace('truncate_error_folio', `file ${fi} page ${idx}: poisoned folio #${f} truncated from the page cache`);
   folio_put(k, f);
 }
 
@@ -74,12 +74,12 @@ export function memory_failure(k: Kernel, f: number): number {
         k.sink.note(`memory_failure: THP of folio #${f} could not be split: SIGBUS sent to the processes mapping it (kill_procs_now; pinlab lets them go on)`);
         return -EHWPOISON;
       }
-      k.trace('memory_failure', `THP of folio #${f} could not be split: MF_MSG_UNSPLIT_THP, ignored`);
+      k.tracing && k.trace('memory_failure', `THP of folio #${f} could not be split: MF_MSG_UNSPLIT_THP, ignored`);
       return -EBUSY;
     }
   }
   k.fsetFlag(f, PG_HWPOISON);
-  k.trace('memory_failure', `folio #${f} poisoned`);
+  k.tracing && k.trace('memory_failure', `folio #${f} poisoned`);
   const m = k.fget(f, F_MAPPING) - 1;
   const fs = m >= 0 ? k.fileFs(m) : 0;
   const anon = k.ftest(f, PG_ANON);
@@ -96,10 +96,10 @@ export function memory_failure(k: Kernel, f: number): number {
     else k.clearPte(p, va);
     folio_put(k, f);
   });
-  if (!kill) k.trace('hwpoison_user_mappings', `folio #${f} was clean: dropped without side effects`);
+  if (!kill) k.tracing && k.trace('hwpoison_user_mappings', `folio #${f} was clean: dropped without side effects`);
   if (anon) {
     if (!k.on('mf_anon_skip_refcount') && extra_refs(k, f, k.ftest(f, PG_SWAPCACHE) ? 1 : 0)) {
-      k.trace('page_action', `folio #${f} still referenced: MF_FAILED`);
+      k.tracing && k.trace('page_action', `folio #${f} still referenced: MF_FAILED`);
       return -EBUSY;
     }
     return 0;
@@ -120,7 +120,7 @@ export function memory_failure(k: Kernel, f: number): number {
     if (k.ftest(f, PG_DIRTY)) {
       // me_pagecache_dirty(): the data is gone; tell the next fsync()
       k.set(k.L.file(m) + FI_FLAGS, k.s[k.L.file(m) + FI_FLAGS]! | FIF_EIO | FIF_WB_ERR);
-      k.trace('me_pagecache_dirty', `file ${m} page ${idx}: dirty data lost, mapping_set_error(-EIO)`);
+      k.tracing && k.trace('me_pagecache_dirty', `file ${m} page ${idx}: dirty data lost, mapping_set_error(-EIO)`);
     }
     truncate_error_folio(k, m, idx, f);
     return extra_refs(k, f, 0) ? -EBUSY : 0;

@@ -52,17 +52,17 @@ export function migrate_folio_unmap(k: Kernel, f: number): number {
     if (k.fileFlags(m) & FIF_UNMOVABLE) {
       // move_to_new_folio(): mapping_unmovable() (6.8-6.10) / mapping_inaccessible() (6.11+) ->
       // -EOPNOTSUPP before a_ops->migrate_folio (kvm_gmem_migrate_folio, which would WARN) is reached
-      k.trace('move_to_new_folio', `folio #${f}: guest_memfd's mapping is unmovable`);
+      k.tracing && k.trace('move_to_new_folio', `folio #${f}: guest_memfd's mapping is unmovable`);
       return -EOPNOTSUPP;
     }
     if (k.fileFlags(m) & FIF_RESTRICTED_AOPS) {
-      k.trace('restricted_folio', `folio #${f}: restrictedmem refuses migration`);
+      k.tracing && k.trace('restricted_folio', `folio #${f}: restrictedmem refuses migration`);
       return -EBUSY;
     }
   }
   const expected = k.fget(f, F_MAPCOUNT) + (m >= 0 ? 1 : 0) + (k.ftest(f, PG_SWAPCACHE) ? 1 : 0);
   if (k.fget(f, F_REF) !== expected) {
-    k.trace('folio_migrate_mapping', `folio #${f}: refcount ${k.fget(f, F_REF)} != expected ${expected} (pinned or referenced)`);
+    k.tracing && k.trace('folio_migrate_mapping', `folio #${f}: refcount ${k.fget(f, F_REF)} != expected ${expected} (pinned or referenced)`);
     return -EAGAIN;
   }
   folio_get(k, f); // folio_isolate_lru()
@@ -77,7 +77,7 @@ export function migrate_folio_unmap(k: Kernel, f: number): number {
     k.setPte(p, va, f, (bits & (PTE_WRITE | PTE_DIRTY)) | PTE_MIGRATION | excl);
   });
   k.fclearFlag(f, PG_ANON_EXCLUSIVE);
-  k.trace('try_to_migrate', `folio #${f}: PTEs replaced by migration entries`);
+  k.tracing && k.trace('try_to_migrate', `folio #${f}: PTEs replaced by migration entries`);
   return 0;
 }
 
@@ -108,7 +108,7 @@ export function migrate_folio_move(k: Kernel, f: number, toNormal = false): numb
   if (k.fget(f, F_REF) !== expected) {
     remove_migration_ptes(k, f, f);
     folio_put(k, f); // putback_movable_folio()
-    k.trace('folio_migrate_mapping', `folio #${f}: a reference appeared during migration: aborted, remapped`);
+    k.tracing && k.trace('folio_migrate_mapping', `folio #${f}: a reference appeared during migration: aborted, remapped`);
     return -EAGAIN;
   }
   const flags = k.fget(f, F_FLAGS) & ~(PG_ALIVE | PG_FREED);
@@ -134,7 +134,7 @@ export function migrate_folio_move(k: Kernel, f: number, toNormal = false): numb
     folio_put(k, n); // the allocation reference: the PTEs hold it now
   }
   folio_put(k, f); // drop the isolation reference: the old folio is freed
-  k.trace('migrate_pages', `folio #${f} migrated to #${n}`);
+  k.tracing && k.trace('migrate_pages', `folio #${f} migrated to #${n}`);
   return 0;
 }
 

@@ -120,7 +120,7 @@ export function do_mmap(k: Kernel, p: number, file: number, pages: number, prot:
     k.set(o + E_FILE, fi + 1);
     k.set(o + E_PGOFF, i);
   }
-  k.trace('mmap_region', `${pages} page(s) at ${va} ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${fi >= 0 ? ` file ${fi}` : ' anon'}`);
+  k.tracing && k.trace('mmap_region', `${pages} page(s) at ${va} ${shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${fi >= 0 ? ` file ${fi}` : ' anon'}`);
   if (flags & MAP_POPULATE) mm_populate(k, p, va, pages);
   return va;
 }
@@ -141,7 +141,7 @@ function mm_populate(k: Kernel, p: number, va: number, pages: number): void {
     if (k.pte(p, va + i) & PTE_PRESENT && (!write || k.pte(p, va + i) & PTE_WRITE)) continue;
     handle_mm_fault(k, p, va + i, write ? FAULT_FLAG_WRITE : 0);
   }
-  k.trace('populate_vma_page_range', `${pages} page(s) faulted in (${pages > 0 && (k.vmFlags(p, va) & (VM_WRITE | VM_SHARED)) === VM_WRITE ? 'write' : 'read'})`);
+  k.tracing && k.trace('populate_vma_page_range', `${pages} page(s) faulted in (${pages > 0 && (k.vmFlags(p, va) & (VM_WRITE | VM_SHARED)) === VM_WRITE ? 'write' : 'read'})`);
 }
 
 function range_mapped(k: Kernel, p: number, va: number, pages: number): boolean {
@@ -208,7 +208,7 @@ export function do_mprotect(k: Kernel, p: number, va: number, pages: number, pro
       k.setPteBits(p, a, bits | PTE_WRITE);
     }
   }
-  k.trace('change_protection', `${pages} page(s) now ${prot & PROT_WRITE ? 'writable' : 'read-only'}`);
+  k.tracing && k.trace('change_protection', `${pages} page(s) now ${prot & PROT_WRITE ? 'writable' : 'read-only'}`);
   return 0;
 }
 
@@ -276,7 +276,7 @@ export function do_madvise(k: Kernel, p: number, va: number, pages: number, advi
   if (advice === 'MADV_COLLAPSE') {
     if (!range_mapped(k, p, va, pages)) return -ENOMEM;
     const r = madvise_collapse(k, p, va, pages);
-    k.trace('madvise', `MADV_COLLAPSE on ${pages} page(s): ${r < 0 ? 'failed' : 'done'}`);
+    k.tracing && k.trace('madvise', `MADV_COLLAPSE on ${pages} page(s): ${r < 0 ? 'failed' : 'done'}`);
     return r;
   }
   if (!(advice in MADV)) {
@@ -302,7 +302,7 @@ export function do_madvise(k: Kernel, p: number, va: number, pages: number, advi
     if (r < 0) return r;
     a = b;
   }
-  k.trace('madvise', `${advice} on ${pages} page(s)${unmapped ? ' (a hole: ENOMEM)' : ''}`);
+  k.tracing && k.trace('madvise', `${advice} on ${pages} page(s)${unmapped ? ' (a hole: ENOMEM)' : ''}`);
   return unmapped;
 }
 
@@ -346,7 +346,7 @@ export function exit_mmap(k: Kernel, p: number): void {
     k.set(o + E_PGOFF, 0);
   }
   k.set(k.L.proc(p) + P_ALIVE, 0);
-  k.trace('exit_mmap', 'address space torn down');
+  k.tracing && k.trace('exit_mmap', 'address space torn down');
 }
 
 /**
@@ -371,7 +371,7 @@ export function do_mremap(k: Kernel, p: number, va: number, pages: number): numb
       k.set(from + w, 0);
     }
   }
-  k.trace('move_page_tables', `${pages} page(s) moved from ${va} to ${to}`);
+  k.tracing && k.trace('move_page_tables', `${pages} page(s) moved from ${va} to ${to}`);
   return to;
 }
 

@@ -35,7 +35,7 @@ export function kvm_unmap_spte(k: Kernel, s: number, va: number, reason: string)
   if (k.s[o + S_FLAGS]! & SPTE_DIRTY && k.ftest(f, 1)) folio_mark_dirty(k, f);
   k.set(o + S_FOLIO, 0);
   k.set(o + S_FLAGS, 0);
-  k.trace('kvm_mmu_notifier_invalidate_range_start', `secondary ${s}: SPTE for folio #${f} dropped (${reason})`);
+  k.tracing && k.trace('kvm_mmu_notifier_invalidate_range_start', `secondary ${s}: SPTE for folio #${f} dropped (${reason})`);
 }
 
 /** The guest-memory file whose secondary-MMU address range holds va, or -1. */
@@ -63,7 +63,7 @@ export function kvm_get_pfn(k: Kernel, s: number, va: number, write: boolean): {
     const f = filemap_fault(k, gf, idx);
     if (k.ftest(f, PG_HWPOISON)) return { err: -EHWPOISON }; // kvm_gmem_get_pfn(): the folio is poisoned
     folio_get(k, f);
-    k.trace(k.on('guest_memfd') ? 'kvm_gmem_get_pfn' : 'restrictedmem_get_page', `guest page ${idx} is folio #${f}`);
+    k.tracing && k.trace(k.on('guest_memfd') ? 'kvm_gmem_get_pfn' : 'restrictedmem_get_page', `guest page ${idx} is folio #${f}`);
     return { f, writable: true, seq };
   }
   const p = k.secondaryOwner[s]!;
@@ -85,14 +85,14 @@ export function kvm_get_pfn(k: Kernel, s: number, va: number, write: boolean): {
 export function kvm_install_spte(k: Kernel, s: number, va: number, f: number, writable: boolean, seq: number): boolean {
   if (k.s[k.L.smmuSeq(s)] !== seq) {
     gup_put_folio(k, f, FOLL_GET);
-    k.trace('mmu_invalidate_retry', `secondary ${s}: an invalidation ran since the lookup of folio #${f}: retry`);
+    k.tracing && k.trace('mmu_invalidate_retry', `secondary ${s}: an invalidation ran since the lookup of folio #${f}: retry`);
     return false;
   }
   const o = k.L.spte(s, va);
   k.set(o + S_FOLIO, f + 1);
   k.set(o + S_FLAGS, writable ? SPTE_WRITE : 0);
   gup_put_folio(k, f, FOLL_GET); // kvm_release_pfn_clean(): the SPTE holds no reference
-  k.trace('kvm_mmu_map', `secondary ${s}: SPTE -> folio #${f}${writable ? ' writable' : ''}`);
+  k.tracing && k.trace('kvm_mmu_map', `secondary ${s}: SPTE -> folio #${f}${writable ? ' writable' : ''}`);
   return true;
 }
 

@@ -114,7 +114,7 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
         if (loc[STAGE] !== 2 && mm_write_protect_seq(k, op.p, op.foll) !== loc[SEQ]) {
           for (let j = 0; j < loc[GC_I]!; j++) gup_put_folio(k, loc[GC_FOLIOS + j]!, op.foll);
           loc[GC_I] = 0;
-          k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
+          k.tracing && k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
         }
         if (loc[STAGE] !== 2) loc[GC_NFAST] = loc[GC_I]!;
         if (loc[GC_I] === op.n) return finish();

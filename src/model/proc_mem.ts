@@ -27,7 +27,7 @@ export function mem_rw_write_step(k: Kernel, p: number, va: number, value: numbe
   folio_store(k, f, value, p);
   folio_mark_dirty(k, f); // set_page_dirty_lock()
   gup_put_folio(k, f, r.flags);
-  k.trace('access_remote_vm', `wrote folio #${f}`);
+  k.tracing && k.trace('access_remote_vm', `wrote folio #${f}`);
   return true;
 }
 

@@ -22,6 +22,6 @@ export function process_vm_writev(k: Kernel, by: number, target: number, va: num
   folio_store(k, f, value, by);
   const h = pin_handle_create(k, PIN_KIND_GUP, target, va, r);
   unpin_user_pages_dirty_lock(k, h, true);
-  k.trace('process_vm_rw_single_vec', `copied into folio #${f} of the target`);
+  k.tracing && k.trace('process_vm_rw_single_vec', `copied into folio #${f} of the target`);
   return 0;
 }

@@ -33,14 +33,14 @@ export function gmap_make_secure(k: Kernel, p: number, va: number): number {
   const f = k.pteFolio(p, va);
   if (f < 0 || f === ZERO_FOLIO) return -EINVAL;
   if (k.ftest(f, PG_WRITEBACK)) {
-    k.trace('make_secure_pte', `folio #${f} is under writeback: -EAGAIN`);
+    k.tracing && k.trace('make_secure_pte', `folio #${f} is under writeback: -EAGAIN`);
     return -EAGAIN;
   }
   if (k.fget(f, F_REF) !== expected_page_refs(k, f)) {
-    k.trace('make_secure_pte', `folio #${f}: ${k.fget(f, F_REF)} references for ${expected_page_refs(k, f)} expected (pinned or GUP-held): not made secure, -EAGAIN`);
+    k.tracing && k.trace('make_secure_pte', `folio #${f}: ${k.fget(f, F_REF)} references for ${expected_page_refs(k, f)} expected (pinned or GUP-held): not made secure, -EAGAIN`);
     return -EAGAIN;
   }
   k.fsetFlag(f, PG_SECURE);
-  k.trace('gmap_make_secure', `folio #${f} now belongs to the protected guest`);
+  k.tracing && k.trace('gmap_make_secure', `folio #${f} now belongs to the protected guest`);
   return 0;
 }

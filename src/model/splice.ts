@@ -20,11 +20,11 @@ export function vmsplice_to_pipe(k: Kernel, p: number, va: number, n: number): n
     // internal_get_user_pages_fast(): "returning -errno is not an option" once pages were taken
     const got = r.failedAt;
     r = gup_fast_fallback(k, p, va, got, FOLL_GET);
-    if (!r.err) k.trace('iter_to_pipe', `page ${got} could not be taken: ${got} of ${n} page(s) spliced`);
+    if (!r.err) k.tracing && k.trace('iter_to_pipe', `page ${got} could not be taken: ${got} of ${n} page(s) spliced`);
   }
   if (r.err) return r.err;
   const h = pin_handle_create(k, PIN_KIND_PIPE, p, va, r);
-  k.trace('vmsplice_to_pipe', `${r.folios.length} page(s) referenced by pipe buffers`);
+  k.tracing && k.trace('vmsplice_to_pipe', `${r.folios.length} page(s) referenced by pipe buffers`);
   return h;
 }
 

@@ -91,7 +91,7 @@ export function try_to_free_swap(k: Kernel, f: number): boolean {
   if (swap_count(k, k.fget(f, F_SWAP) - 1) > 0) return false; // folio_swapped()
   delete_from_swap_cache(k, f);
   k.fsetFlag(f, PG_DIRTY);
-  k.trace('folio_free_swap', `folio #${f} left the swap cache`);
+  k.tracing && k.trace('folio_free_swap', `folio #${f} left the swap cache`);
   return true;
 }
 
@@ -142,9 +142,9 @@ export function do_swap_page(k: Kernel, p: number, va: number, write: boolean): 
     k.fset(f, F_AUTHOR, k.s[o + W_AUTHOR]!);
     k.fset(f, F_EPOCH, k.s[o + W_EPOCH]!);
     k.fset(f, F_SWAP, slot + 1);
-    k.trace('swapin_readahead', `slot ${slot} read into folio #${f}`);
+    k.tracing && k.trace('swapin_readahead', `slot ${slot} read into folio #${f}`);
   } else {
-    k.trace('do_swap_page', `folio #${f} found in the swap cache`);
+    k.tracing && k.trace('do_swap_page', `folio #${f} found in the swap cache`);
   }
   folio_get(k, f); // the reference the PTE will hold
   const vmf = k.vmFlags(p, va);
@@ -171,6 +171,6 @@ export function do_swap_page(k: Kernel, p: number, va: number, write: boolean): 
   folio_add_rmap(k, f);
   const wbits = PTE_DIRTY | (vmf & VM_WRITE ? PTE_WRITE : 0);
   k.setPte(p, va, f, PTE_PRESENT | (reuse ? wbits : 0));
-  if (reuse) k.trace('do_swap_page', `folio #${f} reused for the write`);
+  if (reuse) k.tracing && k.trace('do_swap_page', `folio #${f} reused for the write`);
   return reuse ? VM_FAULT_WRITE : VM_FAULT_OK;
 }

@@ -46,7 +46,7 @@ import { check_secure_io } from './invariants.js';
  */
 function pinned_after_unmap(k: Kernel, f: number): boolean {
   if (!k.on('vmscan_skip_pinned') || !folio_maybe_dma_pinned(k, f)) return false;
-  k.trace('shrink_folio_list', `folio #${f} is unmapped but may be pinned: activated, its private data kept`);
+  k.tracing && k.trace('shrink_folio_list', `folio #${f} is unmapped but may be pinned: activated, its private data kept`);
   return true;
 }
 
@@ -59,7 +59,7 @@ function shrink_file_folio(k: Kernel, f: number): void {
   if (k.ftest(f, PG_DIRTY)) return; // reclaim does not write ext4 pages; the flusher will
   if (!filemap_release_folio(k, f)) return;
   const idx = k.s[k.L.folio(f) + 7]!; // F_INDEX
-  if (!remove_mapping(k, fi, idx, f)) k.trace('__remove_mapping', `folio #${f} still referenced (ref ${k.fget(f, F_REF)}): kept`);
+  if (!remove_mapping(k, fi, idx, f)) k.tracing && k.trace('__remove_mapping', `folio #${f} still referenced (ref ${k.fget(f, F_REF)}): kept`);
 }
 
 /**
@@ -76,7 +76,7 @@ export function shrink_anon_folio(k: Kernel, f: number): void {
     slot = k.fget(f, F_SWAP) - 1;
   } else {
     if (k.on('no_swapcache_pinned') && folio_maybe_dma_pinned(k, f)) {
-      k.trace('shrink_folio_list', `folio #${f} may be pinned: not added to the swap cache`);
+      k.tracing && k.trace('shrink_folio_list', `folio #${f} may be pinned: not added to the swap cache`);
       return;
     }
     // add_to_swap(): a slot, and the swap cache's reference
@@ -100,19 +100,19 @@ export function shrink_anon_folio(k: Kernel, f: number): void {
   // pageout() -> swap_writepage(): writeback start makes a secure page accessible (5.7, s390)
   if (k.ftest(f, PG_SECURE) && k.on('arch_make_page_accessible_writeback') && k.on('s390_pv')) {
     k.fclearFlag(f, PG_SECURE);
-    k.trace('arch_make_page_accessible', `folio #${f} exported before swap writeback`);
+    k.tracing && k.trace('arch_make_page_accessible', `folio #${f} exported before swap writeback`);
   }
   if (k.ftest(f, PG_DIRTY)) {
     check_secure_io(k, f, 'swap writeback I/O');
     swap_write_slot(k, slot, f);
     k.fclearFlag(f, PG_DIRTY);
-    k.trace('pageout', `folio #${f} written to swap slot ${slot}`);
+    k.tracing && k.trace('pageout', `folio #${f} written to swap slot ${slot}`);
   }
   if (k.fget(f, F_REF) === 1) {
     // __remove_mapping(): only the swap cache holds it
     delete_from_swap_cache(k, f);
   } else {
-    k.trace('__remove_mapping', `folio #${f} still referenced: stays in the swap cache`);
+    k.tracing && k.trace('__remove_mapping', `folio #${f} still referenced: stays in the swap cache`);
   }
 }
 
