@@ -1040,7 +1040,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     m2.set(move);
     move = m2;
   };
-  const seen = new FpSet(12);
+  const seen = new FpSet();
   fpFull(root, root.length);
   seen.add(FA, FB);
   const incremental = sw.incrementalHash;
