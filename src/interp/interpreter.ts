@@ -177,6 +177,8 @@ export class Run implements EventSink {
   readonly notes: { line: number; msg: string }[] = [];
   readonly traceLog: TraceEntry[] = [];
   private readonly seen = new Set<string>();
+  /** translateForProfile's answers for this run's profile */
+  readonly translated = new Map<Call, Translated>();
 
   constructor(
     readonly pr: Prepared,
@@ -221,6 +223,15 @@ export class Run implements EventSink {
     const o = this.k.L.result(r);
     return { tag: this.k.s[o + R_TAG]!, val: this.k.s[o + R_VAL]! };
   }
+  /** result(name).tag and .val without an object (execStep reads its inputs once per explored transition) */
+  resultTag(name: string): number {
+    const r = this.pr.resultIndex.get(name);
+    return r === undefined ? T_UNSET : this.k.s[this.k.L.result(r) + R_TAG]!;
+  }
+  resultVal(name: string): number {
+    const r = this.pr.resultIndex.get(name);
+    return r === undefined ? 0 : this.k.s[this.k.L.result(r) + R_VAL]!;
+  }
   setResult(name: string, res: Res): void {
     const r = this.pr.resultIndex.get(name);
     if (r === undefined) return;
@@ -257,7 +268,18 @@ function resOf(r: OpResult): Res {
 }
 
 /** Map a call to the interface this profile has (spec: "On a profile older than an interface ..."). */
-function translateForProfile(run: Run, c: Call): { name: string; foll: number; longtermUse: boolean } {
+function translateForProfile(run: Run, c: Call): Translated {
+  // the same call on the same run translates the same way: asked again only while a sink listens (the knobs it
+  // consults are then part of the trace) or when it made a note
+  const known = run.k.tracing ? undefined : run.translated.get(c);
+  if (known) return known;
+  const notes = run.notes.length;
+  const t = translate(run, c);
+  if (run.notes.length === notes) run.translated.set(c, t);
+  return t;
+}
+type Translated = { name: string; foll: number; longtermUse: boolean };
+function translate(run: Run, c: Call): Translated {
   const k = run.k;
   let name = c.name;
   const follArg = c.args.find((a, i) => opFor('process', c.name)?.params[i] === 'foll');
@@ -287,6 +309,60 @@ function translateForProfile(run: Run, c: Call): { name: string; foll: number; l
  * point to the next (src/model/phased.ts). Returns the next phase, or -1 when
  * the step is finished.
  */
+// ---- execStep's argument readers (module functions, not closures: execStep runs once per explored transition)
+
+/** The process a step's actor names; a dead one skips the step. */
+function procOf(run: Run, actorName: string): number {
+  const p = run.pr.procIndex.get(actorName);
+  if (p === undefined) throw new RunError(`${actorName} is not a process`);
+  if (!run.k.procAlive(p)) {
+    run.note(`${actorName} has exited: step skipped`);
+    throw new Skip();
+  }
+  return p;
+}
+/** Resolve a name argument to a previous result of this tag. */
+function needRes(run: Run, name: string, tag: number, what: string): number {
+  const t = run.resultTag(name);
+  if (t === tag) return run.resultVal(name);
+  if (t === T_ERRNO || t === T_SKIPPED || t === T_SIGNAL || t === T_UNSET) throw new Skip();
+  throw new RunError(`'${name}' is not ${what}`);
+}
+function mappingArg(run: Run, a: Arg | undefined): number {
+  if (!a || a.kind !== 'name') throw new RunError('expected a mapping');
+  return needRes(run, a.name, T_MAPPING, 'a mapping');
+}
+/** `x+N`: N pages into the mapping */
+function pageOffset(a: Arg | undefined): number {
+  return a?.kind === 'name' && a.offset ? a.offset.n : 0;
+}
+function fileArg(run: Run, a: Arg | undefined): number {
+  if (!a || a.kind !== 'name') throw new RunError('expected a file');
+  const fi = run.pr.fileIndex.get(a.name);
+  if (fi !== undefined) return fi;
+  return needRes(run, a.name, T_FILE, 'a file');
+}
+function intArg(a: Arg | undefined): number {
+  if (!a || a.kind !== 'int') throw new RunError('expected an integer');
+  return a.n;
+}
+function valArg(a: Arg | undefined): number {
+  if (!a) throw new RunError('expected a value');
+  return encodeLit(a);
+}
+function pinArg(run: Run, a: Arg | undefined, tag = T_PIN): number {
+  if (!a || a.kind !== 'name') throw new RunError('expected a pin handle');
+  return needRes(run, a.name, tag, tag === T_PIN ? 'a pin handle' : 'a pipe');
+}
+function mappingOrFile(run: Run, a: Arg | undefined, idx: number, sec: boolean): { va: number } | { file: number; idx: number } {
+  if (!a || a.kind !== 'name') throw new RunError('expected a mapping or a file');
+  if (run.pr.fileIndex.has(a.name) || run.resultTag(a.name) === T_FILE) {
+    const fi = fileArg(run, a);
+    return sec ? { va: guest_file_va(run.k, fi, idx) } : { file: fi, idx };
+  }
+  return { va: mappingArg(run, a) + idx };
+}
+
 export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null = null): number {
   const pr = run.pr;
   const k = run.k;
@@ -296,78 +372,29 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
   run.actor = actorName;
   const target = st.stmt.kind === 'call' ? st.stmt.target?.name : st.stmt.kind === 'load' ? st.stmt.target.name : undefined;
 
-  const proc = (): number => {
-    const p = pr.procIndex.get(actorName);
-    if (p === undefined) throw new RunError(`${actorName} is not a process`);
-    if (!k.procAlive(p)) {
-      run.note(`${actorName} has exited: step skipped`);
-      throw new Skip();
-    }
-    return p;
-  };
-  // resolve a name argument to a previous result
-  const need = (name: string, tag: number, what: string): number => {
-    const r = run.result(name);
-    if (r.tag === tag) return r.val;
-    if (r.tag === T_ERRNO || r.tag === T_SKIPPED || r.tag === T_SIGNAL || r.tag === T_UNSET) throw new Skip();
-    throw new RunError(`'${name}' is not ${what}`);
-  };
-  const mapping = (a: Arg | undefined): number => {
-    if (!a || a.kind !== 'name') throw new RunError('expected a mapping');
-    return need(a.name, T_MAPPING, 'a mapping');
-  };
-  // `x+N`: N pages into the mapping
-  const pageOffset = (a: Arg | undefined): number => (a?.kind === 'name' && a.offset ? a.offset.n : 0);
-  const file = (a: Arg | undefined): number => {
-    if (!a || a.kind !== 'name') throw new RunError('expected a file');
-    const fi = pr.fileIndex.get(a.name);
-    if (fi !== undefined) return fi;
-    return need(a.name, T_FILE, 'a file');
-  };
-  const int = (a: Arg | undefined): number => {
-    if (!a || a.kind !== 'int') throw new RunError('expected an integer');
-    return a.n;
-  };
-  const val = (a: Arg | undefined): number => {
-    if (!a) throw new RunError('expected a value');
-    return encodeLit(a);
-  };
-  const pinArg = (a: Arg | undefined, tag = T_PIN): number => {
-    if (!a || a.kind !== 'name') throw new RunError('expected a pin handle');
-    return need(a.name, tag, tag === T_PIN ? 'a pin handle' : 'a pipe');
-  };
-  const mappingOrFile = (a: Arg | undefined, idx: number, sec: boolean): { va: number } | { file: number; idx: number } => {
-    if (!a || a.kind !== 'name') throw new RunError('expected a mapping or a file');
-    if (pr.fileIndex.has(a.name) || run.result(a.name).tag === T_FILE) {
-      const fi = file(a);
-      return sec ? { va: guest_file_va(k, fi, idx) } : { file: fi, idx };
-    }
-    return { va: mapping(a) + idx };
-  };
-
   let op: ModelOp;
   try {
     const s = st.stmt;
     if (s.kind === 'store') {
-      op = { op: 'store', p: proc(), va: need(s.mapping.name, T_MAPPING, 'a mapping') + s.index, value: encodeLit(s.value) };
+      op = { op: 'store', p: procOf(run, actorName), va: needRes(run, s.mapping.name, T_MAPPING, 'a mapping') + s.index, value: encodeLit(s.value) };
     } else if (s.kind === 'load') {
-      op = { op: 'load', p: proc(), va: need(s.mapping.name, T_MAPPING, 'a mapping') + s.index };
+      op = { op: 'load', p: procOf(run, actorName), va: needRes(run, s.mapping.name, T_MAPPING, 'a mapping') + s.index };
     } else {
       const c = s.call;
       const a = c.args;
       if (kind === 'secondary') {
         const sIdx = pr.secondaryIndex.get(actorName)!;
-        const where = mappingOrFile(a[0], int(a[1]), true) as { va: number };
+        const where = mappingOrFile(run, a[0], intArg(a[1]), true) as { va: number };
         if (c.name === 'map') op = { op: 'smmu_map', s: sIdx, va: where.va };
         else if (c.name === 'read') op = { op: 'smmu_read', s: sIdx, va: where.va };
-        else op = { op: 'smmu_write', s: sIdx, va: where.va, value: val(a[2]) };
+        else op = { op: 'smmu_write', s: sIdx, va: where.va, value: valArg(a[2]) };
       } else if (kind === 'device') {
-        if (c.name === 'dma_write') op = { op: 'dma_write', h: pinArg(a[0]), i: int(a[1]), value: val(a[2]) };
-        else op = { op: 'dma_read', h: pinArg(a[0]), i: int(a[1]) };
+        if (c.name === 'dma_write') op = { op: 'dma_write', h: pinArg(run, a[0]), i: intArg(a[1]), value: valArg(a[2]) };
+        else op = { op: 'dma_read', h: pinArg(run, a[0]), i: intArg(a[1]) };
       } else if (kind === 'sys') {
         switch (c.name) {
           case 'writeback':
-            op = { op: 'writeback', file: file(a[0]) };
+            op = { op: 'writeback', file: fileArg(run, a[0]) };
             break;
           case 'reclaim':
             op = { op: 'reclaim' };
@@ -382,19 +409,19 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
             op = { op: 'ksm_scan' };
             break;
           case 'migrate': {
-            const w = mappingOrFile(a[0], int(a[1]), false);
+            const w = mappingOrFile(run, a[0], intArg(a[1]), false);
             op = 'va' in w ? { op: 'migrate_va', p: 0, va: w.va } : { op: 'migrate_file', file: w.file, idx: w.idx };
             if ('va' in w) op = { op: 'migrate_va', p: ownerOfVa(run, w.va), va: w.va };
             break;
           }
           case 'memory_failure': {
-            const w = mappingOrFile(a[0], int(a[1]), false);
+            const w = mappingOrFile(run, a[0], intArg(a[1]), false);
             op = 'va' in w ? { op: 'memory_failure', p: ownerOfVa(run, w.va), va: w.va, file: -1, idx: 0 } : { op: 'memory_failure', p: 0, va: 0, file: w.file, idx: w.idx };
             break;
           }
           case 'make_secure': {
             if (!k.on('s390_pv') && !k.on('x86_sev')) throw new RunError(`make_secure needs a protected-guest profile (+s390_pv or +x86_sev)`);
-            const va = mapping(a[0]) + int(a[1]);
+            const va = mappingArg(run, a[0]) + intArg(a[1]);
             op = { op: 'make_secure', p: ownerOfVa(run, va), va };
             break;
           }
@@ -402,29 +429,29 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
             throw new RunError(`unknown sys operation ${c.name}`);
         }
       } else {
-        const p = proc();
+        const p = procOf(run, actorName);
         const { name, foll, longtermUse } = translateForProfile(run, c);
         switch (name) {
           case 'mmap': {
             const backing = a[0]!;
-            const f = backing.kind === 'name' && backing.name === 'anon' ? -1 : file(backing);
-            op = { op: 'mmap', p, file: f, pages: int(a[1]), prot: flagBits(a[2], PROT), flags: flagBits(a[3], MAPF) };
+            const f = backing.kind === 'name' && backing.name === 'anon' ? -1 : fileArg(run, backing);
+            op = { op: 'mmap', p, file: f, pages: intArg(a[1]), prot: flagBits(a[2], PROT), flags: flagBits(a[3], MAPF) };
             break;
           }
           case 'munmap':
-            op = { op: 'munmap', p, va: mapping(a[0]) + pageOffset(a[0]), pages: int(a[1]) };
+            op = { op: 'munmap', p, va: mappingArg(run, a[0]) + pageOffset(a[0]), pages: intArg(a[1]) };
             break;
           case 'mremap':
-            op = { op: 'mremap', p, va: mapping(a[0]), pages: int(a[1]) };
+            op = { op: 'mremap', p, va: mappingArg(run, a[0]), pages: intArg(a[1]) };
             break;
           case 'mprotect':
-            op = { op: 'mprotect', p, va: mapping(a[0]) + pageOffset(a[0]), pages: int(a[1]), prot: flagBits(a[2], PROT) };
+            op = { op: 'mprotect', p, va: mappingArg(run, a[0]) + pageOffset(a[0]), pages: intArg(a[1]), prot: flagBits(a[2], PROT) };
             break;
           case 'madvise': {
             const adv = flagNames(a[2])[0]!;
             if ((adv === 'MADV_WIPEONFORK' || adv === 'MADV_KEEPONFORK') && !k.on('madv_wipeonfork'))
               throw new RunError(`${adv} needs 4.14 (d2cd9ede6e19); ${run.profile.name} does not have it`);
-            op = { op: 'madvise', p, va: mapping(a[0]) + pageOffset(a[0]), pages: int(a[1]), advice: adv };
+            op = { op: 'madvise', p, va: mappingArg(run, a[0]) + pageOffset(a[0]), pages: intArg(a[1]), advice: adv };
             break;
           }
           case 'fork': {
@@ -437,16 +464,16 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
             op = { op: 'exit', p };
             break;
           case 'write':
-            op = { op: 'write', p, file: file(a[0]), idx: int(a[1]), value: val(a[2]) };
+            op = { op: 'write', p, file: fileArg(run, a[0]), idx: intArg(a[1]), value: valArg(a[2]) };
             break;
           case 'read':
-            op = { op: 'read', p, file: file(a[0]), idx: int(a[1]) };
+            op = { op: 'read', p, file: fileArg(run, a[0]), idx: intArg(a[1]) };
             break;
           case 'ftruncate':
-            op = { op: 'ftruncate', p, file: file(a[0]), pages: int(a[1]) };
+            op = { op: 'ftruncate', p, file: fileArg(run, a[0]), pages: intArg(a[1]) };
             break;
           case 'fsync':
-            op = { op: 'fsync', p, file: file(a[0]) };
+            op = { op: 'fsync', p, file: fileArg(run, a[0]) };
             break;
           case 'get_user_pages':
           case 'get_user_pages_fast':
@@ -454,46 +481,46 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
           case 'pin_user_pages_fast': {
             const kindBit = name.startsWith('pin') ? FOLL_PIN : FOLL_GET;
             if (name.startsWith('pin') && foll & FOLL_GET) {
-              op = { op: 'gup', p, va: mapping(a[0]), n: int(a[1]), foll: FOLL_GET | FOLL_PIN, fast: false };
+              op = { op: 'gup', p, va: mappingArg(run, a[0]), n: intArg(a[1]), foll: FOLL_GET | FOLL_PIN, fast: false };
               break;
             }
-            op = { op: 'gup', p, va: mapping(a[0]), n: int(a[1]), foll: foll | kindBit, fast: name.endsWith('_fast'), longtermUse };
+            op = { op: 'gup', p, va: mappingArg(run, a[0]), n: intArg(a[1]), foll: foll | kindBit, fast: name.endsWith('_fast'), longtermUse };
             break;
           }
           case 'get_user_pages_remote':
           case 'pin_user_pages_remote': {
             const tp = procArg(run, a[0]);
             const kindBit = name.startsWith('pin') ? FOLL_PIN : FOLL_GET;
-            op = { op: 'gup', p: tp, va: mapping(a[1]), n: int(a[2]), foll: foll | kindBit, fast: false, longtermUse };
+            op = { op: 'gup', p: tp, va: mappingArg(run, a[1]), n: intArg(a[2]), foll: foll | kindBit, fast: false, longtermUse };
             break;
           }
           case 'unpin_user_pages':
-            op = { op: 'unpin', h: pinArg(a[0]), dirty: false, put: false };
+            op = { op: 'unpin', h: pinArg(run, a[0]), dirty: false, put: false };
             break;
           case 'unpin_user_pages_dirty_lock':
-            op = { op: 'unpin', h: pinArg(a[0]), dirty: true, put: false };
+            op = { op: 'unpin', h: pinArg(run, a[0]), dirty: true, put: false };
             break;
           case 'put_pages':
-            op = { op: 'unpin', h: pinArg(a[0]), dirty: false, put: true };
+            op = { op: 'unpin', h: pinArg(run, a[0]), dirty: false, put: true };
             break;
           case 'vmsplice':
-            op = { op: 'vmsplice', p, va: mapping(a[0]), n: int(a[1]) };
+            op = { op: 'vmsplice', p, va: mappingArg(run, a[0]), n: intArg(a[1]) };
             break;
           case 'read_pipe':
-            op = { op: 'read_pipe', p, h: pinArg(a[0], T_PIPE), i: int(a[1]) };
+            op = { op: 'read_pipe', p, h: pinArg(run, a[0], T_PIPE), i: intArg(a[1]) };
             break;
           case 'io_uring_register_buffers':
             if (!k.on('io_uring')) throw new RunError(`io_uring needs 5.1 (edafccee56ff); ${run.profile.name} does not have it`);
-            op = { op: 'io_uring_register', p, va: mapping(a[0]), n: int(a[1]) };
+            op = { op: 'io_uring_register', p, va: mappingArg(run, a[0]), n: intArg(a[1]) };
             break;
           case 'odirect_read':
-            op = { op: 'odirect_read', p, file: file(a[0]), idx: int(a[1]), va: mapping(a[2]) };
+            op = { op: 'odirect_read', p, file: fileArg(run, a[0]), idx: intArg(a[1]), va: mappingArg(run, a[2]) };
             break;
           case 'odirect_write':
-            op = { op: 'odirect_write', p, file: file(a[0]), idx: int(a[1]), va: mapping(a[2]) };
+            op = { op: 'odirect_write', p, file: fileArg(run, a[0]), idx: intArg(a[1]), va: mappingArg(run, a[2]) };
             break;
           case 'proc_mem_write':
-            op = { op: 'proc_mem_write', p, va: mapping(a[0]) + int(a[1]), value: val(a[2]) };
+            op = { op: 'proc_mem_write', p, va: mappingArg(run, a[0]) + intArg(a[1]), value: valArg(a[2]) };
             break;
           case 'memfd_restricted':
           case 'guest_memfd':
@@ -504,20 +531,20 @@ export function execStep(run: Run, st: Step, phase = 0, loc: Int32Array | null =
                   : `memfd_restricted was never merged: use a +upm_v10 variant, or 6.8 where guest_memfd replaces it`,
               );
             if (name === 'memfd_restricted' && !k.on('upm_v10')) run.note(`memfd_restricted creates a guest_memfd on ${run.profile.name}`);
-            op = { op: 'guest_memfd', p, pages: int(a[0]) };
+            op = { op: 'guest_memfd', p, pages: intArg(a[0]) };
             break;
           case 'memfd_create':
-            op = { op: 'memfd_create', p, pages: int(a[0]), secret: false };
+            op = { op: 'memfd_create', p, pages: intArg(a[0]), secret: false };
             break;
           case 'memfd_secret':
             if (!k.on('secretmem')) throw new RunError(`memfd_secret needs 5.14 (1507f51255c9); ${run.profile.name} does not have it`);
-            op = { op: 'memfd_create', p, pages: int(a[0]), secret: true };
+            op = { op: 'memfd_create', p, pages: intArg(a[0]), secret: true };
             break;
           case 'p2pmem':
-            op = { op: 'p2pmem', pages: int(a[0]) };
+            op = { op: 'p2pmem', pages: intArg(a[0]) };
             break;
           case 'process_vm_writev':
-            op = { op: 'process_vm_writev', p, target: procArg(run, a[0]), va: mapping(a[1]) + int(a[2]), value: val(a[3]) };
+            op = { op: 'process_vm_writev', p, target: procArg(run, a[0]), va: mappingArg(run, a[1]) + intArg(a[2]), value: valArg(a[3]) };
             break;
           default:
             throw new RunError(`operation ${name} is not modelled`);
