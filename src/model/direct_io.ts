@@ -49,33 +49,29 @@ export function dio_rw_step(
   loc: Int32Array,
   procName: (p: number) => string,
 ): number {
-  const fail = (e: number) => {
-    loc[1] = e;
-    return -1;
-  };
   if (seg === 0) {
-    if (idx < 0) return fail(-EINVAL);
+    if (idx < 0) return dio_fail(loc, -EINVAL);
     // __iomap_dio_rw(): a read at or beyond i_size returns 0 at once -- nothing flushed, no page taken
     if (read && idx >= k.fileSize(fi)) {
       k.tracing && k.trace('iomap_dio_rw', `O_DIRECT read at page ${idx}, beyond the end of file ${fi}: 0 bytes`);
-      return fail(0);
+      return dio_fail(loc, 0);
     }
-    if (!read && idx >= k.L.d.filePages) return fail(-EFBIG);
+    if (!read && idx >= k.L.d.filePages) return dio_fail(loc, -EFBIG);
     filemap_write_and_wait(k, fi); // iomap_dio_rw: flush dirty page cache in range first
     // kiocb_write_and_wait() -> filemap_write_and_wait_range() -> filemap_check_errors(): an AS_EIO on the
     // mapping (a write-back error anywhere in the file, lost dirty data) fails this I/O and is cleared
     const werr = filemap_check_errors(k, fi);
-    if (werr) return fail(werr);
+    if (werr) return dio_fail(loc, werr);
     if (!read && !invalidate_inode_page2(k, fi, idx)) {
       // iomap_dio_rw(): "If this invalidation fails, let the caller fall back to buffered I/O" (-ENOTBLK; ext4_dio_write_iter)
       k.tracing && k.trace('iomap_dio_rw', `file ${fi} page ${idx} could not be invalidated: buffered write instead`);
       const v = cpu_load(k, p, va);
-      if ('signal' in v || 'wait' in v) return fail(-EFAULT);
+      if ('signal' in v || 'wait' in v) return dio_fail(loc, -EFAULT);
       const e = generic_perform_write(k, fi, idx, v.value);
-      return fail(e);
+      return dio_fail(loc, e);
     }
     const h = dio_get_pages(k, p, va, read);
-    if (h < 0) return fail(h);
+    if (h < 0) return dio_fail(loc, h);
     loc[0] = h;
     k.tracing && k.trace('iomap_dio_rw', `buffer taken (${k.on('dio_foll_pin') ? 'FOLL_PIN' : 'FOLL_GET'}), bio not yet submitted`);
     return 1; // -- P3: the buffer is held, the transfer has not happened
@@ -98,6 +94,12 @@ export function dio_rw_step(
   unpin_user_pages_dirty_lock(k, h, read); // bio_release_pages(): dirty after a read
   if (!read) invalidate_inode_page2(k, fi, idx); // kiocb_invalidate_post_direct_write()
   loc[1] = 0;
+  return -1;
+}
+
+/** dio_rw_step's failure: loc[1] = e, no next segment. */
+function dio_fail(loc: Int32Array, e: number): number {
+  loc[1] = e;
   return -1;
 }
 

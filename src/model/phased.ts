@@ -63,8 +63,11 @@ export function phasedLocals(pinPages: number): number {
 }
 
 const OK: OpResult = { kind: 'ok' };
-const more = (next: number): PhaseResult => ({ next, result: OK });
-const done = (result: OpResult): PhaseResult => ({ next: -1, result });
+// the explorer runs a segment per transition: the common answers are made once (callers only read them)
+const MORE: PhaseResult[] = Array.from({ length: 16 }, (_, next) => ({ next, result: OK }));
+const DONE_OK: PhaseResult = { next: -1, result: OK };
+const more = (next: number): PhaseResult => MORE[next] ?? { next, result: OK };
+const done = (result: OpResult): PhaseResult => (result === OK ? DONE_OK : { next: -1, result });
 const status = (r: number): OpResult => (r < 0 ? { kind: 'errno', e: -r } : OK);
 
 /** Locals an operation needs when phased (0: it is atomic). */
