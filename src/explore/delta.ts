@@ -12,10 +12,11 @@
 // transitions run on), so neither is ever copied whole.
 
 const CHUNK = 1 << 20;
+const FIRST = 1 << 14;
 
 export class DeltaTree {
   private chunks: Uint8Array<ArrayBufferLike>[] = [];
-  private top = CHUNK; // forces the first chunk
+  private top = 0;
   private offs: Uint32Array<ArrayBufferLike> = new Uint32Array(1024);
   /** ids of the states on the path to the one in `cur`, by depth */
   private path: number[] = [0];
@@ -49,6 +50,25 @@ export class DeltaTree {
   private newChunk(n: number): Uint8Array {
     return this.shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
   }
+  /**
+   * Make room for `n` more bytes in the last chunk. The first chunk starts at FIRST bytes and doubles (copied)
+   * up to CHUNK, so a small search -- most of the corpus's -- does not zero a megabyte; then whole chunks.
+   */
+  private room(n: number): void {
+    const last = this.chunks[this.chunks.length - 1];
+    if (last && this.top + n <= last.length) return;
+    if (last && last.length < CHUNK && this.top + n <= CHUNK) {
+      let len = last.length * 2;
+      while (len < this.top + n) len *= 2;
+      const c = this.newChunk(Math.min(len, CHUNK));
+      c.set(last.subarray(0, this.top));
+      this.chunks[this.chunks.length - 1] = c;
+      return;
+    }
+    this.chunks.push(this.newChunk(last ? Math.max(CHUNK, n) : Math.max(FIRST, n)));
+    this.top = 0;
+  }
+
   private growOffs(id: number): void {
     let n = this.offs.length;
     while (n <= id) n *= 2;
@@ -61,10 +81,7 @@ export class DeltaTree {
   addEncoded(id: number, src: Uint8Array, from: number, to: number): void {
     if (id >= this.offs.length) this.growOffs(id);
     const n = to - from;
-    if (this.top + n > CHUNK) {
-      this.chunks.push(this.newChunk(Math.max(CHUNK, n)));
-      this.top = 0;
-    }
+    this.room(n);
     const c = this.chunks.length - 1;
     const buf = this.chunks[c]!;
     this.offs[id] = c * CHUNK + this.top;
@@ -76,11 +93,7 @@ export class DeltaTree {
   /** Record state `id` (the next id) as `n` changed words (indices `idx[0..n)`, ascending) with their values in `src`. */
   add(id: number, idx: Int32Array, n: number, src: Int32Array): void {
     if (id >= this.offs.length) this.growOffs(id);
-    const bound = 5 + n * 10;
-    if (this.top + bound > CHUNK) {
-      this.chunks.push(this.newChunk(Math.max(CHUNK, bound)));
-      this.top = 0;
-    }
+    this.room(5 + n * 10);
     const c = this.chunks.length - 1;
     const p = encodeDelta(this.chunks[c]!, this.top, idx, n, src);
     this.offs[id] = c * CHUNK + this.top;
@@ -152,7 +165,9 @@ export class DeltaTree {
 
   /** Bytes held: the deltas' chunks, their offsets and the undo stack. */
   bytes(): number {
-    return this.chunks.length * CHUNK + this.offs.byteLength + this.undo.byteLength;
+    let b = this.offs.byteLength + this.undo.byteLength;
+    for (const c of this.chunks) b += c.byteLength;
+    return b;
   }
 }
 
