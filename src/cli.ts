@@ -10,7 +10,7 @@ import { checkScenario } from './lang/check.js';
 import { PinlabSyntaxError } from './lang/errors.js';
 import { Prepared, type ProfileRun } from './interp/interpreter.js';
 import { availableParallelism } from 'node:os';
-import { runScenarioProfile } from './interp/runner.js';
+import { runScenarioProfile, runScenarioProfiles, shareByDefault } from './interp/runner.js';
 import type { RunOptions } from './interp/runner.js';
 import { compareVersions, kernelsOf, parseVersionItem, profilesOf, ProfileError, VERSIONS, type Profile } from './profiles/profiles.js';
 import { profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
@@ -64,6 +64,7 @@ async function runFiles(
   kernels: Profile[] | null,
   xopts: RunOptions,
   jobs: number,
+  share: boolean,
 ): Promise<({ file: string; result: ScenarioResult } | { file: string; error: unknown })[]> {
   const prepared = files.map((file) => {
     try {
@@ -80,7 +81,8 @@ async function runFiles(
   if (workers <= 1) {
     // one scenario x profile: the threads go to its exploration (explore/parallel.ts, the same result)
     const x = jobs > 1 && pairs === 1 ? { ...xopts, jobs } : xopts;
-    return prepared.map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, p.profiles.map((pf) => runScenarioProfile(p.pr, pf, x))) } : p));
+    // a scenario's profiles that answer alike what its run asked share the run (runner.ts)
+    return prepared.map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, runScenarioProfiles(p.pr, p.profiles, x, share)) } : p));
   }
   const { Piscina } = await import('piscina');
   const pool = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, maxThreads: workers, minThreads: workers });
@@ -333,7 +335,8 @@ withExploreOptions(program.command('check'))
   .option('--json', 'print one JSON document per scenario, in an array')
   .option('-v, --verbose', 'print the full report of every scenario that failed')
   .option('-j, --jobs <n>', 'worker threads (piscina) for independent scenario x profile runs, or for the exploration when there is one (default 1; worth it when explorations take seconds)')
-  .action(async (paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string; reduction: boolean; jobs?: string }) => {
+  .option('--no-share', 'compute every scenario x profile run, instead of reusing a run for a profile that answers alike every question (knobs, clauses) it asked of its profile (also PINLAB_NO_SHARE=1; for measuring)')
+  .action(async (paths: string[], opts: { kernel?: string; json?: boolean; verbose?: boolean; maxStates: string; maxDepth: string; reduction: boolean; jobs?: string; share: boolean }) => {
     const t0 = process.hrtime.bigint();
     let status = 0;
     try {
@@ -342,7 +345,7 @@ withExploreOptions(program.command('check'))
       const jobs = opts.jobs === undefined ? 0 : positiveInt(opts.jobs, '--jobs');
       const xopts = exploreOptions(opts);
       if (jobs !== 1) delete xopts.progress;
-      const results = await runFiles(files, kernels, xopts, jobs);
+      const results = await runFiles(files, kernels, xopts, jobs, opts.share && shareByDefault());
       const rows: CheckRow[] = [];
       for (const r of results) {
         const name = relative(process.cwd(), r.file) || r.file;
@@ -357,6 +360,7 @@ withExploreOptions(program.command('check'))
       }
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (opts.json) {
+        // the results only, not how they were had (shared or computed): the same document as --jobs N, whose workers compute every run
         process.stdout.write(JSON.stringify(rows.map((r) => (r.result ? toJson(r.result) : { file: r.file, error: r.parseError })), null, 2) + '\n');
       } else {
         if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
@@ -366,9 +370,10 @@ withExploreOptions(program.command('check'))
         const checks = runs.flatMap((x) => x.checks);
         const explored = runs.filter((x) => x.explored);
         const states = explored.reduce((n, x) => n + x.explored!.states, 0);
+        const shared = runs.filter((x) => x.sharedFrom).length;
         const failedRows = rows.filter((r) => r.parseError || (r.result && !scenarioPassed(r.result)));
         process.stdout.write(
-          `${rows.length} scenarios, ${runs.length} profile runs (${explored.length} explored, ${states} states):\n` +
+          `${rows.length} scenarios, ${runs.length} profile runs (${runs.length - shared} computed, ${shared} shared; ${explored.length} explored, ${states} states):\n` +
             `${checks.filter((c) => c.status === 'passed').length} clause checks passed, ${checks.filter((c) => c.status === 'failed').length} failed` +
             `${checks.some((c) => c.status === 'not explored') ? `, ${checks.filter((c) => c.status === 'not explored').length} not explored` : ''}` +
             ` in ${ms.toFixed(0)} ms\n${legend}\n`,

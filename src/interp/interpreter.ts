@@ -79,6 +79,11 @@ export interface TraceEntry {
 
 export interface ProfileRun {
   kernel: string;
+  /**
+   * `check`: this run is the run computed on that profile, reused because this profile answers
+   * every question that run asked of its profile alike (interp/runner.ts runScenarioProfiles)
+   */
+  sharedFrom?: string;
   /** a profile the scenario cannot run on (an interface it lacks) */
   error?: string;
   values: Record<string, string | number>;
@@ -588,8 +593,12 @@ function ownerOfVa(run: Run, va: number): number {
 
 // ---- outcome clauses
 
+const clauseMatchers = new WeakMap<Clause, VersionMatcher[] | null>();
+/** A clause's version set as matchers (memoised per clause: every profile run asks, and the same array answers to the same question in runner.ts). */
 export function matchersOf(_sc: Scenario, c: Clause): VersionMatcher[] | null {
-  return c.versions ? matchersOfSet(c.versions) : null;
+  let ms = clauseMatchers.get(c);
+  if (ms === undefined) clauseMatchers.set(c, (ms = c.versions ? matchersOfSet(c.versions) : null));
+  return ms;
 }
 
 /** A finished run's observable outcome, against which predicates are evaluated. */
@@ -673,10 +682,10 @@ export function showResult(pr: Prepared, k: Kernel, r: Res): string | number {
   }
 }
 
-/** Run a prepared scenario on one profile. */
-export function runProfile(pr: Prepared, profile: Profile): ProfileRun {
+/** Run a prepared scenario on one profile; `kernel` names the result (runner.ts passes it so as not to ask a recording profile its name). */
+export function runProfile(pr: Prepared, profile: Profile, kernel: string = profile.name): ProfileRun {
   const run = new Run(pr, profile);
-  const out: ProfileRun = { kernel: profile.name, values: {}, contentNames: [], violations: [], notes: [], checks: [], states: 1, trace: [] };
+  const out: ProfileRun = { kernel, values: {}, contentNames: [], violations: [], notes: [], checks: [], states: 1, trace: [] };
   if (pr.concurrent) {
     run.note(
       `this scenario has ${pr.sc.body.some((b) => b.kind === 'par') ? 'par blocks' : ''}${pr.sc.body.some((b) => b.kind === 'par') && pr.sc.background.length ? ' and ' : ''}${pr.sc.background.length ? 'background events' : ''}: v1 runs the steps in written order and fires no background event; exists/never clauses are not explored`,

@@ -127,8 +127,20 @@ export type VersionMatcher =
   | { kind: 'range'; lo: string; hi: string }
   | { kind: 'bound'; op: '<' | '<=' | '>' | '>='; version: string };
 
+/**
+ * A profile that records what a run asks of it (interp/runner.ts shares a run between profiles that
+ * answer every question alike): profileMatches hands it the question whole, as a function of a
+ * plain profile, instead of reading its version and knobs one by one.
+ */
+export const PROFILE_ASKED: unique symbol = Symbol('pinlab.profileAsked');
+export interface AskingProfile extends Profile {
+  [PROFILE_ASKED](key: object, ask: (p: Profile) => boolean): boolean;
+}
+
 /** Does a profile fall in the set? A variant belongs to its version for ranges and bounds. */
 export function profileMatches(ms: VersionMatcher[], p: Profile): boolean {
+  const asking = (p as Partial<AskingProfile>)[PROFILE_ASKED];
+  if (asking) return asking.call(p, ms, (q) => profileMatches(ms, q));
   return ms.some((m) => {
     switch (m.kind) {
       case 'all':
