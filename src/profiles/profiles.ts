@@ -79,8 +79,20 @@ export class ProfileError extends Error {
   }
 }
 
-/** Build a profile from a version and its +/- modifications. Throws ProfileError on unknown names. */
+const made = new Map<string, Profile>();
+/**
+ * Build a profile from a version and its +/- modifications. Throws ProfileError on unknown names.
+ * Memoised by its text: every scenario names the same few profiles, and the knob set is a copy of
+ * a hundred names (a profile is never changed: its knobs are a ReadonlySet).
+ */
 export function makeProfile(version: string, mods: { op: '+' | '-'; knob: string }[]): Profile {
+  const key = version + mods.map((m) => m.op + m.knob).join('');
+  let p = made.get(key);
+  if (!p) made.set(key, (p = makeUncached(version, mods.map((m) => ({ op: m.op, knob: m.knob })))));
+  return p;
+}
+
+function makeUncached(version: string, mods: { op: '+' | '-'; knob: string }[]): Profile {
   if (!(VERSIONS as readonly string[]).includes(version)) {
     throw new ProfileError(`unknown kernel profile '${version}'`, 0, [...VERSIONS]);
   }
@@ -115,6 +127,7 @@ export function allProfiles(): Profile[] {
 }
 
 function sameProfile(a: Profile, b: Profile): boolean {
+  if (a === b) return true;
   if (a.version !== b.version || a.knobs.size !== b.knobs.size) return false;
   for (const k of a.knobs) if (!b.knobs.has(k)) return false;
   return true;
