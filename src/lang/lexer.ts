@@ -193,6 +193,16 @@ export const ALL_TOKENS: TokenType[] = [
   RBrace,
 ];
 
+/** `true` in the bundle only (scripts/build-cli.mjs defines it); undeclared in the compiled tree. */
+declare const __PINLAB_BUNDLE__: boolean | undefined;
+/**
+ * Whether chevrotain skips its validations of the token patterns and the grammar (tens of ms at
+ * the first parse): in the command line's bundle only. They find mistakes in the grammar, not in
+ * scenarios, so they run where the grammar is developed: the compiled tree, which the tests use
+ * (test/share.test.ts checks that they do there).
+ */
+export const skipChevrotainValidations: boolean = typeof __PINLAB_BUNDLE__ !== 'undefined' && __PINLAB_BUNDLE__ === true;
+
 /**
  * The lexer, built on first use: chevrotain analyses every token pattern when a Lexer is made
  * (tens of ms), which commands that read no scenario (`--help`, `profiles`) should not pay.
@@ -202,7 +212,7 @@ export function pinLexer(): Lexer {
   return (lexer ??= new Lexer(ALL_TOKENS, {
     positionTracking: 'full',
     ensureOptimizations: true,
-    skipValidations: false,
+    skipValidations: skipChevrotainValidations,
   }));
 }
 

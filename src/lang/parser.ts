@@ -130,7 +130,7 @@ class PinParser extends EmbeddedActionsParser {
   lastTopNewline: IToken | undefined;
 
   constructor() {
-    super(T.ALL_TOKENS, { maxLookahead: 3, errorMessageProvider: messageProvider, recoveryEnabled: false });
+    super(T.ALL_TOKENS, { maxLookahead: 3, errorMessageProvider: messageProvider, recoveryEnabled: false, skipValidations: T.skipChevrotainValidations });
     this.performSelfAnalysis();
   }
 
