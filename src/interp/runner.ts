@@ -83,12 +83,24 @@ class Asked {
     return q.answer as T;
   }
 
-  /** Does this profile answer every question alike? */
-  agrees(p: Profile): boolean {
-    for (const [k, on] of this.knobs) if (p.knobs.has(k) !== on) return false;
-    for (const q of this.questions.values()) if (q.ask(p) !== q.answer) return false;
-    return true;
+  /** The questions as they stand when the run is over (compared with every later profile). */
+  seal(): Sealed {
+    return { knobs: [...this.knobs.keys()], on: [...this.knobs.values()], questions: [...this.questions.values()] };
   }
+}
+
+interface Sealed {
+  knobs: string[];
+  on: boolean[];
+  questions: Question[];
+}
+
+/** Does this profile answer every question alike? */
+function agrees(a: Sealed, p: Profile): boolean {
+  const { knobs, on } = a;
+  for (let i = 0; i < knobs.length; i++) if (p.knobs.has(knobs[i]!) !== on[i]) return false;
+  for (const q of a.questions) if (q.ask(p) !== q.answer) return false;
+  return true;
 }
 
 const wholeKnobSet = (p: Profile): string => [...p.knobs].sort().join(' ');
@@ -128,23 +140,29 @@ class RecordingKnobs implements ReadonlySet<string> {
   }
 }
 
-/** `real` as seen by a run whose questions `asked` records. */
-function recordingProfile(real: Profile, asked: Asked): AskingProfile {
-  return {
-    get name() {
-      return asked.ask(real, 'name', (p) => p.name);
-    },
-    get version() {
-      return asked.ask(real, 'version', (p) => p.version);
-    },
-    get mods() {
-      asked.ask(real, 'mods', (p) => p.mods.map((m) => m.op + m.knob).join(''));
-      return real.mods;
-    },
-    knobs: new RecordingKnobs(real, asked),
-    // profileMatches: the question whole, keyed by the matchers (memoised per clause by matchersOf)
-    [PROFILE_ASKED]: (key, ask) => asked.ask(real, key, ask),
-  };
+/** `real` as seen by a run whose questions `asked` records (a class: an object literal with getters is slow to make). */
+class RecordingProfile implements AskingProfile {
+  readonly knobs: RecordingKnobs;
+  constructor(
+    private readonly real: Profile,
+    private readonly asked: Asked,
+  ) {
+    this.knobs = new RecordingKnobs(real, asked);
+  }
+  get name(): string {
+    return this.asked.ask(this.real, 'name', (p) => p.name);
+  }
+  get version(): string {
+    return this.asked.ask(this.real, 'version', (p) => p.version);
+  }
+  get mods(): Profile['mods'] {
+    this.asked.ask(this.real, 'mods', (p) => p.mods.map((m) => m.op + m.knob).join(''));
+    return this.real.mods;
+  }
+  /** profileMatches: the question whole, keyed by the matchers (memoised per clause by matchersOf) */
+  [PROFILE_ASKED](key: object, ask: (p: Profile) => boolean): boolean {
+    return this.asked.ask(this.real, key, ask);
+  }
 }
 
 /** Whether `check` shares runs: on unless --no-share or PINLAB_NO_SHARE=1. */
@@ -163,7 +181,7 @@ export function shareByDefault(): boolean {
 export function runScenarioProfiles(pr: Prepared, profiles: readonly Profile[], opts: RunOptions = {}, share = true): ProfileRun[] {
   // an exploration on several threads sends the profile to its workers, whose questions are not recorded
   if (pr.concurrent && exploreSwitches(opts).jobs > 1) share = false;
-  const done: { asked: Asked; clauses: string; run: ProfileRun }[] = [];
+  const done: { asked: Sealed; clauses: string; run: ProfileRun }[] = [];
   return profiles.map((p) => {
     if (!share) {
       const run = runScenarioProfile(pr, p, opts);
@@ -175,11 +193,11 @@ export function runScenarioProfiles(pr: Prepared, profiles: readonly Profile[], 
       const ms = matchersOf(pr.sc, c);
       return !ms || profileMatches(ms, p) ? '1' : '0';
     }).join('');
-    for (const d of done) if (d.clauses === clauses && d.asked.agrees(p)) return { ...d.run, kernel: p.name, sharedFrom: d.run.kernel };
+    for (const d of done) if (d.clauses === clauses && agrees(d.asked, p)) return { ...d.run, kernel: p.name, sharedFrom: d.run.kernel };
     const asked = new Asked();
-    const run = runScenarioProfile(pr, recordingProfile(p, asked), opts, p.name);
+    const run = runScenarioProfile(pr, new RecordingProfile(p, asked), opts, p.name);
     delete run.kernelState;
-    done.push({ asked, clauses, run });
+    done.push({ asked: asked.seal(), clauses, run });
     return run;
   });
 }
