@@ -87,8 +87,10 @@ export class Canonicalizer {
     const fixed = this.pfixed;
     const map = this.pmap;
     const order = this.porder;
-    fixed.fill(0, 0, n);
-    map.fill(-1, 0, n);
+    for (let h = 0; h < n; h++) {
+      fixed[h] = 0; // (loops, not fill(): a builtin call costs more than a handful of handles)
+      map[h] = -1;
+    }
     for (let r = 0; r < L.d.results; r++) {
       const o = L.result(r);
       const tag = s[o + R_TAG];

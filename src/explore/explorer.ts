@@ -245,14 +245,14 @@ export class Program {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
       const held = s[base + 2 + this.slotLocals[slot]! - 1]!;
-      const mm = held ? this.info(this.stepOf(s, slot)).lockMm : null;
+      const mm = held ? this.infoAt(s, slot).lockMm : null;
       if (mm) (holders ??= []).push({ slot, mm, held });
     }
     if (holders) {
       for (let i = out.length - 1; i >= 0; i--) {
         const slot = out[i]!;
         const base = this.slotBase(slot);
-        const si = this.info(this.stepOf(s, slot));
+        const si = this.infoAt(s, slot);
         const need = s[base + 1]! > 0 ? s[base + 2 + this.slotLocals[slot]! - 2]! : si.startLock;
         // fork at P7 holds a PTE lock: a step that walks the rmap (and so takes PTE locks) waits for it
         if (si.walksRmap && holders.some((h) => h.slot !== slot && h.held === LOCK_PTL)) {
@@ -303,7 +303,7 @@ export class Program {
   slotFolioLocals(s: Int32Array, slot: number, refs: FolioRefs): boolean {
     const base = this.slotBase(slot);
     if (s[base + 1] === 0) return true;
-    const f = this.info(this.stepOf(s, slot)).folio;
+    const f = this.infoAt(s, slot).folio;
     const loc = base + 2;
     if (f === FL_NONE) return true;
     if (f === FL_RECLAIM) return false;
@@ -318,7 +318,7 @@ export class Program {
   /** The local of one thread that holds a pin handle (a suspended O_DIRECT's buffer), or -1. */
   slotPinLocal(s: Int32Array, slot: number): number {
     const base = this.slotBase(slot);
-    return s[base + 1] !== 0 && this.info(this.stepOf(s, slot)).dio ? base + 2 : -1;
+    return s[base + 1] !== 0 && this.infoAt(s, slot).dio ? base + 2 : -1;
   }
 
   /** Offsets of thread locals holding pin handle numbers: a suspended O_DIRECT's buffer (loc[0], direct_io.ts). */
@@ -366,6 +366,20 @@ export class Program {
     if (!refs) return true;
     canon.canonicalize(kview, s, refs);
     return !canon.viaPins;
+  }
+
+  /** info(stepOf(s, slot)) from tables made on first use (a Map lookup per question was 1.5% of a search) */
+  private blockInfos: (StepInfo | undefined)[] = [];
+  private threadInfos: (StepInfo | undefined)[][] = [];
+  private bgInfos: (StepInfo | undefined)[] = [];
+  infoAt(s: Int32Array, slot: number): StepInfo {
+    const seg = s[0]!;
+    if (slot === 0) return (this.blockInfos[seg] ??= this.info(this.stepOf(s, 0)));
+    if (slot <= this.parThreads) {
+      const t = (this.threadInfos[seg * this.nslots + slot] ??= []);
+      return (t[s[this.slotBase(slot)]!] ??= this.info(this.stepOf(s, slot)));
+    }
+    return (this.bgInfos[slot] ??= this.info(this.stepOf(s, slot)));
   }
 
   /** The step a slot would run next. */
