@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { parseScenario } from '../src/lang/parser.js';
 import { checkScenario } from '../src/lang/check.js';
 import { Prepared } from '../src/interp/interpreter.js';
@@ -169,7 +170,9 @@ function runSpin(fam: Family, a: number, b: number, dir: string): ToolRun | { sk
 function runPinlab(fam: Family, a: number, b: number, dir: string, maxStates: number, timeoutS: number): ToolRun | { skipped: string } {
   const file = join(dir, `${fam.name}-${a}x${b}.pin`);
   writeFileSync(file, fam.scenario(a, b));
-  const r = sh(process.execPath, [self, '--pinlab-child', file, fam.kernel, String(maxStates), fam.violation], { timeoutMs: timeoutS * 1000 });
+  // with the V8 settings the pinlab command starts with (bin/v8-flags.cjs), unless PINLAB_BENCH_V8_DEFAULTS=1
+  const v8flags = process.env.PINLAB_BENCH_V8_DEFAULTS === '1' ? [] : (createRequire(import.meta.url)('../../bin/v8-flags.cjs') as { V8_FLAGS: string[] }).V8_FLAGS;
+  const r = sh(process.execPath, [...v8flags, self, '--pinlab-child', file, fam.kernel, String(maxStates), fam.violation], { timeoutMs: timeoutS * 1000 });
   if (r.signal === 'SIGKILL' || (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT')
     return { skipped: `stopped after the ${timeoutS} s limit (--pinlab-timeout)` };
   if (r.status !== 0) return { skipped: `the pinlab child failed (status ${r.status}${r.signal ? `, ${r.signal}` : ''}): ${r.stderr.trim().slice(-400)}` };

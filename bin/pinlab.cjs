@@ -1,8 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 'use strict';
 // pinlab's command: the bundled command line (dist/src/pinlab-bundle.cjs, scripts/build-cli.mjs)
 // compiled with the V8 code cache made at build time, so a command starts without compiling
-// the bundle. Without a usable cache it compiles as usual and tries to write one.
+// the bundle. Without a usable cache it compiles as usual and tries to write one. V8 takes a cache
+// only from a process started with the same flags, so the cache is kept per set of node flags: the
+// #! line's (bin/v8-flags.cjs says why pinlab starts with them) and, e.g., a plain `node bin/pinlab.cjs`.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 const { pathToFileURL } = require('node:url');
@@ -11,7 +13,8 @@ const { join } = require('node:path');
 
 const dir = join(__dirname, '..', 'dist', 'src');
 const file = join(dir, 'pinlab-bundle.cjs');
-const cacheFile = `${file}.v8cache`;
+const flags = process.execArgv.join(' ').replace(/[^A-Za-z0-9=.,_-]+/g, '_').slice(0, 100);
+const cacheFile = flags ? `${file}.${flags}.v8cache` : `${file}.v8cache`;
 let cachedData;
 try {
   cachedData = readFileSync(cacheFile);

@@ -14,7 +14,8 @@
 
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,7 +55,9 @@ const lazyImports = text.match(/\bimport\("(\.\/[^"]+|piscina)"\)/g) ?? [];
 if (!lazyImports.length) throw new Error('build-cli: no lazy import() found in the bundle (did the plugin stop matching?)');
 text = text.replace(/\bimport\("(\.\/[^"]+|piscina)"\)/g, 'globalThis.__pinlabImport("$1")');
 writeFileSync(bundle, text);
-// the code cache: made by one run of the loader (it writes the cache when there is none)
-rmSync(join(out, 'pinlab-bundle.cjs.v8cache'), { force: true });
+// the code caches: made by runs of the loader (it writes the cache when there is none), one per set of node
+// flags V8 takes a cache under: the #! line's (bin/v8-flags.cjs) and none (`node bin/pinlab.cjs`, the tests)
+for (const f of readdirSync(out)) if (/^pinlab-bundle\.cjs\..*v8cache$/.test(f)) rmSync(join(out, f), { force: true });
 rmSync(join(out, 'pinlab.js'), { force: true }); // the ESM bundle of earlier builds
-execFileSync(process.execPath, [join(root, 'bin', 'pinlab.cjs'), '--help'], { stdio: 'ignore' });
+const { V8_FLAGS } = createRequire(import.meta.url)(join(root, 'bin', 'v8-flags.cjs'));
+for (const flags of [V8_FLAGS, []]) execFileSync(process.execPath, [...flags, join(root, 'bin', 'pinlab.cjs'), '--help'], { stdio: 'ignore' });

@@ -1,0 +1,32 @@
+// The node flags pinlab's command starts with (bin/v8-flags.cjs): said twice, in the #! line of
+// bin/pinlab.cjs and in V8_FLAGS (which the SPIN bench starts its pinlab child with), so they must agree;
+// and the command started through its #! line takes the code cache the build made under those flags.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin/pinlab.cjs');
+const { V8_FLAGS } = createRequire(import.meta.url)(join(root, 'bin/v8-flags.cjs')) as { V8_FLAGS: string[] };
+
+test("bin/pinlab.cjs's #! line starts node with exactly bin/v8-flags.cjs's V8_FLAGS", () => {
+  const first = readFileSync(bin, 'utf8').split('\n')[0]!;
+  const m = /^#!\/usr\/bin\/env -S node( .*)?$/.exec(first);
+  assert.ok(m, `unexpected #! line: ${first}`);
+  assert.deepEqual((m[1] ?? '').trim().split(/\s+/).filter(Boolean), V8_FLAGS);
+});
+
+test('the command run through its #! line answers, from the code cache the build made under its flags (the cache is not rewritten)', () => {
+  const cache = join(root, 'dist/src', `pinlab-bundle.cjs.${V8_FLAGS.join(' ').replace(/[^A-Za-z0-9=.,_-]+/g, '_')}.v8cache`);
+  assert.ok(existsSync(cache), `the build made ${cache}`);
+  const before = statSync(cache).mtimeMs;
+  const r = spawnSync(bin, ['--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Usage: pinlab/);
+  assert.equal(statSync(cache).mtimeMs, before, 'V8 rejected the cache: it was made under other flags');
+});
