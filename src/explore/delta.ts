@@ -11,13 +11,16 @@
 // The rebuilt state is kept in `cur` and mirrored into `work` (the buffer the
 // transitions run on), so neither is ever copied whole.
 
+import { Chunked } from './chunked.js';
+
 const CHUNK = 1 << 20;
 const FIRST = 1 << 14;
 
 export class DeltaTree {
   private chunks: Uint8Array<ArrayBufferLike>[] = [];
   private top = 0;
-  private offs: Uint32Array<ArrayBufferLike> = new Uint32Array(1024);
+  /** where each state's delta starts: chunk * CHUNK + byte offset */
+  private offs: Chunked<Uint32Array>;
   /** ids of the states on the path to the one in `cur`, by depth */
   private path: number[] = [0];
   private undoTop: number[] = [0];
@@ -34,17 +37,17 @@ export class DeltaTree {
     /** chunks and offsets in SharedArrayBuffers, for explorer worker threads to read (parallel.ts) */
     private readonly shared = false,
   ) {
-    if (shared) this.offs = new Uint32Array(new SharedArrayBuffer(this.offs.byteLength));
+    this.offs = new Chunked(Uint32Array, shared);
   }
 
   /** The shared chunks and offsets (a worker's tree reads them through attach()). */
-  shares(): { chunks: Uint8Array[]; offs: Uint32Array } {
-    return { chunks: this.chunks, offs: this.offs };
+  shares(): { chunks: Uint8Array[]; offs: Uint32Array[] } {
+    return { chunks: this.chunks, offs: this.offs.chunks };
   }
   /** Read the deltas of another thread's tree. */
-  attach(chunks: Uint8Array[], offs: Uint32Array): void {
+  attach(chunks: Uint8Array[], offs: Uint32Array[]): void {
     this.chunks = chunks;
-    this.offs = offs;
+    this.offs.attach(offs);
   }
 
   private newChunk(n: number): Uint8Array {
@@ -69,22 +72,13 @@ export class DeltaTree {
     this.top = 0;
   }
 
-  private growOffs(id: number): void {
-    let n = this.offs.length;
-    while (n <= id) n *= 2;
-    const o = this.shared ? new Uint32Array(new SharedArrayBuffer(n * 4)) : new Uint32Array(n);
-    o.set(this.offs);
-    this.offs = o;
-  }
-
   /** Record state `id` (the next id) from a delta another thread encoded (encodeDelta) in src[from, to). */
   addEncoded(id: number, src: Uint8Array, from: number, to: number): void {
-    if (id >= this.offs.length) this.growOffs(id);
     const n = to - from;
     this.room(n);
     const c = this.chunks.length - 1;
     const buf = this.chunks[c]!;
-    this.offs[id] = c * CHUNK + this.top;
+    this.offs.set(id, c * CHUNK + this.top);
     buf.set(src.subarray(from, to), this.top);
     this.top += n;
     this.deltaBytes += n;
@@ -92,24 +86,23 @@ export class DeltaTree {
 
   /** Record state `id` (the next id) as `n` changed words (indices `idx[0..n)`, ascending) with their values in `src`. */
   add(id: number, idx: Int32Array, n: number, src: Int32Array): void {
-    if (id >= this.offs.length) this.growOffs(id);
     this.room(5 + n * 10);
     const c = this.chunks.length - 1;
     const p = encodeDelta(this.chunks[c]!, this.top, idx, n, src);
-    this.offs[id] = c * CHUNK + this.top;
+    this.offs.set(id, c * CHUNK + this.top);
     this.deltaBytes += p - this.top;
     this.top = p;
   }
 
   /** Rebuild state `id` at depth `d` in `cur` and `work` (both hold the previously rebuilt state). */
-  moveTo(id: number, d: number, parent: Int32Array): void {
+  moveTo(id: number, d: number, parent: Chunked<Int32Array>): void {
     const path = this.path;
     const tmp = this.tmp;
     let a = id;
     let j = d;
     while (j > this.depth || a !== path[j]) {
       tmp[j] = a;
-      a = parent[a]!;
+      a = parent.get(a);
       j--;
     }
     const cur = this.cur;
@@ -133,7 +126,7 @@ export class DeltaTree {
       const x = tmp[t]!;
       this.undoTop[t] = this.sp;
       path[t] = x;
-      const off = this.offs[x]!;
+      const off = this.offs.get(x);
       const buf = this.chunks[Math.floor(off / CHUNK)]!;
       let p = off % CHUNK;
       const n = get(buf, p);
@@ -165,7 +158,7 @@ export class DeltaTree {
 
   /** Bytes held: the deltas' chunks, their offsets and the undo stack. */
   bytes(): number {
-    let b = this.offs.byteLength + this.undo.byteLength;
+    let b = this.offs.bytes() + this.undo.byteLength;
     for (const c of this.chunks) b += c.byteLength;
     return b;
   }

@@ -57,6 +57,7 @@ import { Canonicalizer, type FolioRefs } from './canon.js';
 import { evalPred, execStep, matchersOf, Prepared, Run, showResult, type Outcome, type TraceEntry } from '../interp/interpreter.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
 import { FpSet, collisionBound } from './fpset.js';
+import { Chunked } from './chunked.js';
 import { ArrayFrontier, PackedFrontier, type Frontier } from './frontier.js';
 import { VIOLATION_KINDS } from '../lang/ops.js';
 
@@ -1043,23 +1044,15 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const witness = clauses.map(() => -1);
 
   const jobs = sw.deltaStates ? sw.jobs : 1;
-  const mkParents = (n: number) => (jobs > 1 ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n));
-  let parent = mkParents(1024);
-  let move = new Int16Array(1024);
-  const growParents = () => {
-    const p2 = mkParents(parent.length * 2);
-    p2.set(parent);
-    parent = p2;
-    const m2 = new Int16Array(move.length * 2);
-    m2.set(move);
-    move = m2;
-  };
+  // each state's parent (shared with worker threads) and the thread that moved to it (chunked.ts)
+  const parent = new Chunked(Int32Array, jobs > 1);
+  const move = new Chunked(Int16Array);
   const seen = new FpSet();
   fpFull(root, root.length);
   seen.add(FA, FB);
   const incremental = sw.incrementalHash;
   let changed: Int32Array = CHANGED; // the words a transition changed, to update the fingerprint and undo
-  parent[0] = -1;
+  parent.set(0, -1);
   let nstates = 1;
   let transitions = 0;
   let finals = 0;
@@ -1193,9 +1186,8 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
           if (scan) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
           continue;
         }
-        if (nstates >= parent.length) growParents();
-        parent[nstates] = id;
-        move[nstates] = slot;
+        parent.set(nstates, id);
+        move.set(nstates, slot);
         if (tree) {
           tree.add(nstates, changed, nch, work);
           if (ncount === nfa.length) {
@@ -1236,14 +1228,13 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   const pool = tree && jobs > 1 && !stopped && layerEnd > layerStart ? new ExplorePool(pr, profile, opts, jobs - 1) : null;
   if (pool && tree) {
     const ctx: ExpandCtx = { prog, run, canon, sym, incremental, wl, work, work64, kview, cur, cur64 };
-    const kc: ChunkCtx = { x: ctx, tree, pr, clauses, resultNames, en: [] };
+    const kc: ChunkCtx = { x: ctx, tree, parent, pr, clauses, resultNames, en: [] };
     let curId = 0;
     const emit = (slot: number, fa: number, fb: number, ch: Int32Array, nch: number): boolean => {
       transitions++;
       if (!seen.add(fa, fb)) return false;
-      if (nstates >= parent.length) growParents();
-      parent[nstates] = curId;
-      move[nstates] = slot;
+      parent.set(nstates, curId);
+      move.set(nstates, slot);
       tree.add(nstates, ch, nch, work);
       if (ncount === nfa.length) {
         nfa = grow(nfa);
@@ -1272,9 +1263,9 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
           maxDepth,
           fa: lfa.slice(0, count),
           fb: lfb.slice(0, count),
-          parent,
+          parent: parent.chunks,
           chunks: shares.chunks as Uint8Array[],
-          offs: shares.offs as Uint32Array,
+          offs: shares.offs,
         };
         pool.post(job);
         const results: (LayerResult | undefined)[] = [];
@@ -1300,9 +1291,8 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
                 from = end;
                 continue;
               }
-              if (nstates >= parent.length) growParents();
-              parent[nstates] = pid;
-              move[nstates] = cands[c + 3]!;
+              parent.set(nstates, pid);
+              move.set(nstates, cands[c + 3]!);
               tree.addEncoded(nstates, r.bytes, from, end);
               from = end;
               if (ncount === nfa.length) {
@@ -1366,11 +1356,11 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     }
   }
 
-  opts.memory?.({ fingerprints: seen.bytes(), parents: parent.byteLength + move.byteLength, deltas: tree ? tree.bytes() : 0, frontier: layer.bytes() + next.bytes() + lfa.byteLength * 4 });
+  opts.memory?.({ fingerprints: seen.bytes(), parents: parent.bytes() + move.bytes(), deltas: tree ? tree.bytes() : 0, frontier: layer.bytes() + next.bytes() + lfa.byteLength * 4 });
   const complete = bound === undefined;
   const pathTo = (id: number): number[] => {
     const moves: number[] = [];
-    for (let x = id; x > 0; x = parent[x]!) moves.push(move[x]!);
+    for (let x = id; x > 0; x = parent.get(x)) moves.push(move.get(x));
     return moves.reverse();
   };
 

@@ -23,6 +23,7 @@ import { F_STRIDE, H_NEXT_FOLIO } from '../model/state.js';
 import type { Clause } from '../lang/ast.js';
 import type { Profile } from '../profiles/profiles.js';
 import { encodeDelta, type DeltaTree } from './delta.js';
+import { Chunked } from './chunked.js';
 import { expandState, outcomeOfRun, type ExpandCtx, type ExploreOptions } from './explorer.js';
 
 /** A layer handed to the workers: ids [layerStart, layerStart + count) at `depth`, in chunks of `chunk` taken from counter[0]. */
@@ -36,9 +37,10 @@ export interface LayerJob {
   /** fingerprints of the layer's states */
   fa: Int32Array;
   fb: Int32Array;
-  parent: Int32Array;
+  /** the parent tree's chunks (chunked.ts) */
+  parent: Int32Array[];
   chunks: Uint8Array[];
-  offs: Uint32Array;
+  offs: Uint32Array[];
 }
 
 /** Every transition from a chunk: (fa, fb, parent id, slot, end of its delta in bytes) each; the finals in id order. */
@@ -54,6 +56,8 @@ export interface LayerResult {
 export interface ChunkCtx {
   x: ExpandCtx;
   tree: DeltaTree;
+  /** each state's parent (the coordinator's, or a worker's view of its chunks) */
+  parent: Chunked<Int32Array>;
   pr: Prepared;
   clauses: Clause[];
   resultNames: string[];
@@ -76,7 +80,7 @@ export function expandChunk(k: ChunkCtx, job: LayerJob, c: number): LayerResult 
   const finals: LayerResult['finals'] = [];
   let depthHit = false;
   for (let id = start; id < end; id++) {
-    tree.moveTo(id, job.depth, job.parent);
+    tree.moveTo(id, job.depth, k.parent);
     prog.enabled(work, en);
     if (en.length === 0) {
       const o = outcomeOfRun(k.pr, run as Run);

@@ -7,6 +7,7 @@ import { Prepared, Run, matchersOf } from '../interp/interpreter.js';
 import { NULL_SINK } from '../model/kernel.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
 import { Canonicalizer } from './canon.js';
+import { Chunked } from './chunked.js';
 import { DeltaTree } from './delta.js';
 import { Program, exploreSwitches, type ExploreOptions, WriteLog } from './explorer.js';
 import { expandChunk, type ChunkCtx, type LayerJob } from './parallel.js';
@@ -38,6 +39,7 @@ const canon = new Canonicalizer(L);
 const wl = (sw.incrementalHash || sw.deltaStates) && sw.writeLog ? new WriteLog(prog, run.k, sw.sym, total) : null;
 if (wl) canon.log = run.k;
 const k: ChunkCtx = {
+  parent: new Chunked(Int32Array),
   x: {
     prog,
     run,
@@ -64,6 +66,7 @@ const k: ChunkCtx = {
 init.port.on('message', (job: LayerJob) => {
   try {
     k.tree.attach(job.chunks, job.offs);
+    k.parent.attach(job.parent);
     const nchunks = Math.ceil(job.count / job.chunk);
     for (let c = Atomics.add(job.counter, 0, 1); c < nchunks; c = Atomics.add(job.counter, 0, 1)) {
       const r = expandChunk(k, job, c);
