@@ -170,8 +170,9 @@ function runSpin(fam: Family, a: number, b: number, dir: string): ToolRun | { sk
 function runPinlab(fam: Family, a: number, b: number, dir: string, maxStates: number, timeoutS: number): ToolRun | { skipped: string } {
   const file = join(dir, `${fam.name}-${a}x${b}.pin`);
   writeFileSync(file, fam.scenario(a, b));
-  // with the V8 settings the pinlab command starts with (bin/v8-flags.cjs), unless PINLAB_BENCH_V8_DEFAULTS=1
-  const v8flags = process.env.PINLAB_BENCH_V8_DEFAULTS === '1' ? [] : (createRequire(import.meta.url)('../../bin/v8-flags.cjs') as { V8_FLAGS: string[] }).V8_FLAGS;
+  // with the V8 settings the pinlab command runs with (bin/v8-flags.cjs), unless PINLAB_BENCH_V8_DEFAULTS=1
+  const flags = createRequire(import.meta.url)('../../bin/v8-flags.cjs') as { START_FLAGS: string[]; RUNTIME_FLAGS: string[] };
+  const v8flags = process.env.PINLAB_BENCH_V8_DEFAULTS === '1' ? [] : [...flags.START_FLAGS, ...flags.RUNTIME_FLAGS];
   const r = sh(process.execPath, [...v8flags, self, '--pinlab-child', file, fam.kernel, String(maxStates), fam.violation], { timeoutMs: timeoutS * 1000 });
   if (r.signal === 'SIGKILL' || (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT')
     return { skipped: `stopped after the ${timeoutS} s limit (--pinlab-timeout)` };

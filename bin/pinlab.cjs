@@ -4,12 +4,14 @@
 // compiled with the V8 code cache made at build time, so a command starts without compiling
 // the bundle. Without a usable cache it compiles as usual and tries to write one. V8 takes a cache
 // only from a process started with the same flags, so the cache is kept per set of node flags: the
-// #! line's (bin/v8-flags.cjs says why pinlab starts with them) and, e.g., a plain `node bin/pinlab.cjs`.
+// #! line's (bin/v8-flags.cjs says why pinlab starts with them) and, e.g., a plain `node bin/pinlab.cjs`;
+// the flags set at run time below are in every cache alike.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 const { pathToFileURL } = require('node:url');
 const { createRequire, wrap } = require('node:module');
 const { join } = require('node:path');
+require('./v8-flags.cjs').applyRuntimeFlags();
 
 const dir = join(__dirname, '..', 'dist', 'src');
 const file = join(dir, 'pinlab-bundle.cjs');

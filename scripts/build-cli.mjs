@@ -59,5 +59,5 @@ writeFileSync(bundle, text);
 // flags V8 takes a cache under: the #! line's (bin/v8-flags.cjs) and none (`node bin/pinlab.cjs`, the tests)
 for (const f of readdirSync(out)) if (/^pinlab-bundle\.cjs\..*v8cache$/.test(f)) rmSync(join(out, f), { force: true });
 rmSync(join(out, 'pinlab.js'), { force: true }); // the ESM bundle of earlier builds
-const { V8_FLAGS } = createRequire(import.meta.url)(join(root, 'bin', 'v8-flags.cjs'));
-for (const flags of [V8_FLAGS, []]) execFileSync(process.execPath, [...flags, join(root, 'bin', 'pinlab.cjs'), '--help'], { stdio: 'ignore' });
+const { START_FLAGS } = createRequire(import.meta.url)(join(root, 'bin', 'v8-flags.cjs'));
+for (const flags of [START_FLAGS, []]) execFileSync(process.execPath, [...flags, join(root, 'bin', 'pinlab.cjs'), '--help'], { stdio: 'ignore' });

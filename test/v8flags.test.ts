@@ -1,5 +1,5 @@
 // The node flags pinlab's command starts with (bin/v8-flags.cjs): said twice, in the #! line of
-// bin/pinlab.cjs and in V8_FLAGS (which the SPIN bench starts its pinlab child with), so they must agree;
+// bin/pinlab.cjs and in START_FLAGS (which the SPIN bench starts its pinlab child with), so they must agree;
 // and the command started through its #! line takes the code cache the build made under those flags.
 
 import { test } from 'node:test';
@@ -12,9 +12,9 @@ import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/pinlab.cjs');
-const { V8_FLAGS } = createRequire(import.meta.url)(join(root, 'bin/v8-flags.cjs')) as { V8_FLAGS: string[] };
+const { START_FLAGS: V8_FLAGS } = createRequire(import.meta.url)(join(root, 'bin/v8-flags.cjs')) as { START_FLAGS: string[] };
 
-test("bin/pinlab.cjs's #! line starts node with exactly bin/v8-flags.cjs's V8_FLAGS", () => {
+test("bin/pinlab.cjs's #! line starts node with exactly bin/v8-flags.cjs's START_FLAGS", () => {
   const first = readFileSync(bin, 'utf8').split('\n')[0]!;
   const m = /^#!\/usr\/bin\/env -S node( .*)?$/.exec(first);
   assert.ok(m, `unexpected #! line: ${first}`);
