@@ -39,7 +39,22 @@ import {
 } from '../model/state.js';
 
 /** Where thread locals hold folio numbers: flat pairs (offset in the state, count). */
-export type FolioRefs = number[];
+/**
+ * A reused list of small integers, cleared by its count: `array.length = 0` makes V8 drop the array's
+ * storage, so the next push allocates it again (on every transition, for the lists below).
+ */
+export class Ints {
+  readonly a: number[] = [];
+  n = 0;
+  clear(): void {
+    this.n = 0;
+  }
+  push(v: number): void {
+    this.a[this.n++] = v;
+  }
+}
+/** Thread locals holding folio numbers: flat pairs (offset, count). */
+export type FolioRefs = Ints;
 
 export class Canonicalizer {
   private map: Int32Array;
@@ -80,7 +95,7 @@ export class Canonicalizer {
    * order, then the rest (released or leaked: unreachable) by their records'
    * contents. Returns whether anything moved.
    */
-  canonicalizePins(s: Int32Array, ctl: Int32Array, localRefs: readonly number[]): boolean {
+  canonicalizePins(s: Int32Array, ctl: Int32Array, localRefs: Ints): boolean {
     const L = this.L;
     const n = s[H_NEXT_PIN]!;
     if (n < 2) return false;
@@ -100,8 +115,8 @@ export class Canonicalizer {
       }
     }
     let m = 0;
-    for (let i = 0; i < localRefs.length; i++) {
-      const h = ctl[localRefs[i]!]!;
+    for (let i = 0; i < localRefs.n; i++) {
+      const h = ctl[localRefs.a[i]!]!;
       if (h >= 0 && h < n && !fixed[h] && map[h]! < 0) {
         map[h] = 0;
         order[m++] = h;
@@ -150,8 +165,8 @@ export class Canonicalizer {
         for (let i = 0; i < pw; i++) log.logged(pb + t * pw + i);
       }
     }
-    for (let i = 0; i < localRefs.length; i++) {
-      const off = localRefs[i]!;
+    for (let i = 0; i < localRefs.n; i++) {
+      const off = localRefs.a[i]!;
       const h = ctl[off]!;
       if (h >= 0 && h < n) ctl[off] = map[h]!;
     }
@@ -173,6 +188,13 @@ export class Canonicalizer {
       if (d) return d;
     }
     return 0;
+  }
+
+  /** A +1-encoded folio reference at s[o], renumbered by `map` (and logged, changed or not). */
+  private renumberRef(s: Int32Array, o: number, log: Kernel | null): void {
+    const v = s[o]!;
+    s[o] = v > 0 ? this.map[v - 1]! + 1 : 0;
+    if (log) log.logged(o);
   }
 
   private m = 0;
@@ -232,9 +254,9 @@ export class Canonicalizer {
       }
     this.viaPins = this.m !== before;
     for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) this.visit(s, s[L.spte(x, va) + S_FOLIO]! - 1);
-    for (let r = 0; r < localRefs.length; r += 2) {
-      const off = localRefs[r]!;
-      const cnt = localRefs[r + 1]!;
+    for (let r = 0; r < localRefs.n; r += 2) {
+      const off = localRefs.a[r]!;
+      const cnt = localRefs.a[r + 1]!;
       for (let i = 0; i < cnt; i++) this.visit(s, ctl[off + i]!);
     }
     // swap-cache folios nothing maps: order by their swap slot (canonical)
@@ -259,34 +281,35 @@ export class Canonicalizer {
 
     // permute the folio table
     const base = L.folios;
-    this.tmp.set(s.subarray(base + F_STRIDE, base + n * F_STRIDE), 0);
-    s.fill(0, base + F_STRIDE, base + n * F_STRIDE);
+    // (word loops, no subarray views or closures: this runs on every transition that moves a folio)
+    const tmp = this.tmp;
+    const end = base + n * F_STRIDE;
+    for (let i = base + F_STRIDE; i < end; i++) {
+      tmp[i - base - F_STRIDE] = s[i]!;
+      s[i] = 0;
+    }
     for (let j = 1; j < m; j++) {
-      const f = order[j]!;
-      s.set(this.tmp.subarray((f - 1) * F_STRIDE, f * F_STRIDE), base + j * F_STRIDE);
+      const from = (order[j]! - 1) * F_STRIDE;
+      const to = base + j * F_STRIDE;
+      for (let w = 0; w < F_STRIDE; w++) s[to + w] = tmp[from + w]!;
     }
     const log = this.log?.logWrites ? this.log : null;
-    if (log) for (let i = base + F_STRIDE; i < base + n * F_STRIDE; i++) log.logged(i);
+    if (log) for (let i = base + F_STRIDE; i < end; i++) log.logged(i);
     // the references, +1-encoded (every word rewritten is logged, changed or not)
-    const re = (o: number) => {
-      const v = s[o]!;
-      s[o] = v > 0 ? map[v - 1]! + 1 : 0;
-      if (log) log.logged(o);
-    };
     s[H_NEXT_FOLIO] = m;
     if (log) log.logged(H_NEXT_FOLIO);
     for (let p = 0; p < d.procs; p++)
       for (let va = 0; va < d.vpages; va++) {
         const o = L.pte(p, va);
-        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) re(o + E_FOLIO);
+        if (s[o + E_PTE]! & (PTE_PRESENT | PTE_MIGRATION)) this.renumberRef(s, o + E_FOLIO, log);
       }
-    re(H_HUGE_ZERO);
-    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) re(L.cacheSlot(fi, i));
-    for (let h = 0; h < pins; h++) for (let i = 0; i < d.pinPages; i++) re(L.pinPage(h, i) + KP_FOLIO);
-    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) re(L.spte(x, va) + S_FOLIO);
-    for (let r = 0; r < localRefs.length; r += 2) {
-      const off = localRefs[r]!;
-      const cnt = localRefs[r + 1]!;
+    this.renumberRef(s, H_HUGE_ZERO, log);
+    for (let fi = 0; fi < d.files; fi++) for (let i = 0; i < d.filePages; i++) this.renumberRef(s, L.cacheSlot(fi, i), log);
+    for (let h = 0; h < pins; h++) for (let i = 0; i < d.pinPages; i++) this.renumberRef(s, L.pinPage(h, i) + KP_FOLIO, log);
+    for (let x = 0; x < d.secondaries; x++) for (let va = 0; va < d.vpages; va++) this.renumberRef(s, L.spte(x, va) + S_FOLIO, log);
+    for (let r = 0; r < localRefs.n; r += 2) {
+      const off = localRefs.a[r]!;
+      const cnt = localRefs.a[r + 1]!;
       for (let i = 0; i < cnt; i++) {
         const v = ctl[off + i]!;
         if (v > 0) ctl[off + i] = map[v]!;

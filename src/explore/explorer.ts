@@ -53,7 +53,7 @@ import { ExplorePool, expandChunk, type ChunkCtx, type LayerJob, type LayerResul
 import { disk_content } from '../model/api.js';
 import { GC_FOLIOS, GC_I } from '../model/gup.js';
 import { phasedLocals, LOCK_NONE, LOCK_PTL, LOCK_READ, LOCK_WRITE } from '../model/phased.js';
-import { Canonicalizer, type FolioRefs } from './canon.js';
+import { Canonicalizer, Ints, type FolioRefs } from './canon.js';
 import { evalPred, execStep, matchersOf, Prepared, Run, showResult, type Outcome, type TraceEntry } from '../interp/interpreter.js';
 import { profileMatches, type Profile } from '../profiles/profiles.js';
 import { FpSet, collisionBound } from './fpset.js';
@@ -228,45 +228,57 @@ export class Program {
 
   /** Threads that can move (slot numbers). */
   enabled(s: Int32Array, out: number[]): void {
-    out.length = 0;
+    // written by index and cut to length once (`out.length = 0` then push would drop and reallocate its storage)
+    let n = 0;
     const seg = s[0]!;
     const b = this.blocks[seg];
     if (b) {
-      if (b.kind === 'step') out.push(0);
-      else b.threads.forEach((t, i) => s[this.slotBase(1 + i)]! < t.length && out.push(1 + i));
+      if (b.kind === 'step') out[n++] = 0;
+      else for (let i = 0; i < b.threads.length; i++) if (s[this.slotBase(1 + i)]! < b.threads[i]!.length) out[n++] = 1 + i;
     }
     for (let e = 0; e < this.bgSteps.length; e++) {
       const slot = 1 + this.parThreads + e;
-      if (s[this.slotBase(slot) + 1]! > 0 || (b && s[this.bgRemainingAt(e)]! > 0)) out.push(slot);
+      if (s[this.slotBase(slot) + 1]! > 0 || (b && s[this.bgRemainingAt(e)]! > 0)) out[n++] = slot;
     }
+    out.length = n;
     // mmap_lock, per mm: a suspended operation holds it (GUP's slow path for read at P1,
     // fork for write throughout); nothing whose next segment needs a conflicting mode may run
-    let holders: { slot: number; mm: string; held: number }[] | null = null;
+    // (the holders in reused arrays: this runs once per state expanded)
+    const hSlot = this.hSlot;
+    const hMm = this.hMm;
+    const hHeld = this.hHeld;
+    let nh = 0;
     for (let slot = 0; slot < this.nslots; slot++) {
       const base = this.slotBase(slot);
       if (s[base + 1] === 0) continue;
       const held = s[base + 2 + this.slotLocals[slot]! - 1]!;
       const mm = held ? this.infoAt(s, slot).lockMm : null;
-      if (mm) (holders ??= []).push({ slot, mm, held });
+      if (mm) {
+        hSlot[nh] = slot;
+        hMm[nh] = mm;
+        hHeld[nh++] = held;
+      }
     }
-    if (holders) {
+    if (nh) {
       for (let i = out.length - 1; i >= 0; i--) {
         const slot = out[i]!;
         const base = this.slotBase(slot);
         const si = this.infoAt(s, slot);
         const need = s[base + 1]! > 0 ? s[base + 2 + this.slotLocals[slot]! - 2]! : si.startLock;
+        let blocked = false;
         // fork at P7 holds a PTE lock: a step that walks the rmap (and so takes PTE locks) waits for it
-        if (si.walksRmap && holders.some((h) => h.slot !== slot && h.held === LOCK_PTL)) {
-          out.splice(i, 1);
-          continue;
+        if (si.walksRmap) for (let h = 0; h < nh && !blocked; h++) blocked = hSlot[h] !== slot && hHeld[h] === LOCK_PTL;
+        if (!blocked && need !== LOCK_NONE) {
+          const mm = si.lockMm;
+          for (let h = 0; h < nh && !blocked; h++) blocked = hSlot[h] !== slot && hMm[h] === mm && (need === LOCK_WRITE || hHeld[h]! >= LOCK_WRITE);
         }
-        if (need === LOCK_NONE) continue;
-        const mm = si.lockMm;
-        const blocked = holders.some((h) => h.slot !== slot && h.mm === mm && (need === LOCK_WRITE || h.held >= LOCK_WRITE));
         if (blocked) out.splice(i, 1);
       }
     }
   }
+  private readonly hSlot: number[] = [];
+  private readonly hMm: (string | null)[] = [];
+  private readonly hHeld: number[] = [];
 
   /** What the explorer needs to know about a step, worked out once (no regular expression per transition). */
   private readonly infos = new Map<Step, StepInfo>();
@@ -292,11 +304,11 @@ export class Program {
     return i;
   }
 
-  private readonly folioRefs: FolioRefs = [];
+  private readonly folioRefs: FolioRefs = new Ints();
   /** Thread locals holding folio numbers (flat pairs: offset, count), or null if the numbering is observable (a reclaim in flight). */
   folioLocals(s: Int32Array): FolioRefs | null {
     const refs = this.folioRefs;
-    if (refs.length) refs.length = 0;
+    refs.clear();
     for (let slot = 0; slot < this.nslots; slot++) if (!this.slotFolioLocals(s, slot, refs)) return null;
     return refs;
   }
@@ -308,11 +320,17 @@ export class Program {
     const loc = base + 2;
     if (f === FL_NONE) return true;
     if (f === FL_RECLAIM) return false;
-    if (f === FL_WRITEBACK) refs.push(loc + 1, 1);
-    else if (f === FL_FIRST) refs.push(loc, 1); // migrate's P6 folio; a secondary MMU's P8 looked-up folio
-    else {
-      refs.push(loc + GC_FOLIOS, s[loc + GC_I]!);
-      refs.push(loc + this.slotLocals[slot]! - 5, 1); // GUP-fast's folio snapshot (P2)
+    if (f === FL_WRITEBACK) {
+      refs.push(loc + 1);
+      refs.push(1);
+    } else if (f === FL_FIRST) {
+      refs.push(loc); // migrate's P6 folio; a secondary MMU's P8 looked-up folio
+      refs.push(1);
+    } else {
+      refs.push(loc + GC_FOLIOS);
+      refs.push(s[loc + GC_I]!);
+      refs.push(loc + this.slotLocals[slot]! - 5); // GUP-fast's folio snapshot (P2)
+      refs.push(1);
     }
     return true;
   }
@@ -323,8 +341,8 @@ export class Program {
   }
 
   /** Offsets of thread locals holding pin handle numbers: a suspended O_DIRECT's buffer (loc[0], direct_io.ts). */
-  pinLocals(s: Int32Array, out: number[]): number[] {
-    if (out.length) out.length = 0;
+  pinLocals(s: Int32Array, out: Ints): Ints {
+    out.clear();
     for (let slot = 0; slot < this.nslots; slot++) {
       const o = this.slotPinLocal(s, slot);
       if (o >= 0) out.push(o);
@@ -351,7 +369,7 @@ export class Program {
     }
     return true;
   }
-  private readonly pinRefs: number[] = [];
+  private readonly pinRefs = new Ints();
 
   /**
    * canonicalize() when only what the handle pass reads changed since a fixed point: the handles, and the
@@ -678,14 +696,15 @@ export class WriteLog {
       // the walk reaches thread locals after the page cache: a local naming a folio the cache holds (in the parent,
       // and the child: no cache slot changed) decides no number, whichever thread holds it and where
       const refs = this.refs;
-      if (refs.length) refs.length = 0;
+      const ra = refs.a;
+      refs.clear();
       let f = !this.prog.slotFolioLocals(work, slot, refs);
-      for (let r = 0; !f && r < refs.length; r += 2)
-        for (let i = refs[r]!, e = i + refs[r + 1]!; !f && i < e; i++) if (!this.inCache(work, off, nf, work[i]!)) f = true;
-      if (refs.length) refs.length = 0;
+      for (let r = 0; !f && r < refs.n; r += 2)
+        for (let i = ra[r]!, e = i + ra[r + 1]!; !f && i < e; i++) if (!this.inCache(work, off, nf, work[i]!)) f = true;
+      refs.clear();
       if (!f) f = !this.prog.slotFolioLocals(pbuf, slot, refs);
-      for (let r = 0; !f && r < refs.length; r += 2)
-        for (let i = refs[r]!, e = i + refs[r + 1]!; !f && i < e; i++) if (!this.inCache(pbuf, off, nf, i < plen ? pbuf[i]! : 0)) f = true;
+      for (let r = 0; !f && r < refs.n; r += 2)
+        for (let i = ra[r]!, e = i + ra[r + 1]!; !f && i < e; i++) if (!this.inCache(pbuf, off, nf, i < plen ? pbuf[i]! : 0)) f = true;
       if (f) need |= RN_FOLIOS;
     }
     if (this.sym.pins && !(need & RN_HANDLES)) {
@@ -695,7 +714,7 @@ export class WriteLog {
     }
     return need & all;
   }
-  private readonly refs: number[] = [];
+  private readonly refs = new Ints();
 
   /** Whether every handle's pages are folios the page cache holds (or none): then no folio is first reached through a handle. */
   pinFoliosInCache(work: Int32Array): boolean {

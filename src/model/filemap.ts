@@ -185,10 +185,18 @@ export function writeback_step(k: Kernel, fi: number, loc: Int32Array, sync = fa
 
 /** sys writeback(F) / fsync(F) run to completion (filemap_write_and_wait_range). */
 export function filemap_write_and_wait(k: Kernel, fi: number, sync = false): void {
-  const loc = Int32Array.of(0, -1);
-  // run atomically, nothing else has I/O in flight: a sync pass never waits (the bound is a guard)
-  for (let n = 0; !writeback_step(k, fi, loc, sync); n++) if (n > 4 * k.L.d.filePages + 4) break;
+  // (scratch locals, reused: the explorer runs this once per O_DIRECT read or write it expands)
+  const loc = WB_LOCS.pop() ?? new Int32Array(2);
+  loc[0] = 0;
+  loc[1] = -1;
+  try {
+    // run atomically, nothing else has I/O in flight: a sync pass never waits (the bound is a guard)
+    for (let n = 0; !writeback_step(k, fi, loc, sync); n++) if (n > 4 * k.L.d.filePages + 4) break;
+  } finally {
+    WB_LOCS.push(loc);
+  }
 }
+const WB_LOCS: Int32Array[] = [];
 
 /**
  * file_check_and_advance_wb_err(): fsync() reports an error recorded on the

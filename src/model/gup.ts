@@ -348,11 +348,12 @@ export function gup_cursor_step(k: Kernel, p: number, start: number, n: number, 
 /** The cursor's outcome as a GupResult. */
 export function gup_cursor_result(loc: Int32Array, n: number): GupResult {
   if (loc[GC_ERR]) return { err: loc[GC_ERR]!, folios: [], viaPrivate: [], flags: loc[GC_USED]!, failedAt: loc[GC_FAILED_AT]! };
-  const folios: number[] = [];
-  const viaPrivate: boolean[] = [];
+  // (sized up front: push onto [] gives each array room for 17)
+  const folios = new Array<number>(n);
+  const viaPrivate = new Array<boolean>(n);
   for (let j = 0; j < n; j++) {
-    folios.push(loc[GC_FOLIOS + j]!);
-    viaPrivate.push(loc[GC_FOLIOS + n + j] === 1);
+    folios[j] = loc[GC_FOLIOS + j]!;
+    viaPrivate[j] = loc[GC_FOLIOS + n + j] === 1;
   }
   return { err: 0, folios, viaPrivate, flags: loc[GC_USED]!, fast: loc[GC_NFAST]! };
 }
@@ -526,11 +527,18 @@ export function gup_fast(k: Kernel, p: number, start: number, n: number, foll: n
 
 /** get_user_pages_fast() / pin_user_pages_fast(): GUP-fast, then the slow path for the rest. */
 export function gup_fast_fallback(k: Kernel, p: number, start: number, n: number, foll: number): GupResult {
-  const loc = new Int32Array(gup_cursor_size(n));
-  gup_fast_into_cursor(k, p, start, n, foll, loc);
-  while (!gup_cursor_step(k, p, start, n, foll, loc));
-  return gup_cursor_result(loc, n);
+  // the cursor is scratch (zeroed, reused: the explorer runs this once per O_DIRECT read it expands)
+  const size = gup_cursor_size(n);
+  const loc = CURSORS[size]?.pop()?.fill(0) ?? new Int32Array(size);
+  try {
+    gup_fast_into_cursor(k, p, start, n, foll, loc);
+    while (!gup_cursor_step(k, p, start, n, foll, loc));
+    return gup_cursor_result(loc, n);
+  } finally {
+    (CURSORS[size] ??= []).push(loc);
+  }
 }
+const CURSORS: Int32Array[][] = [];
 
 /** Record a set of grabbed pages as a handle (the driver's page array). Returns the handle index. */
 export function pin_handle_create(k: Kernel, kind: number, owner: number, start: number, r: GupResult): number {
@@ -546,11 +554,11 @@ export function pin_handle_create(k: Kernel, kind: number, owner: number, start:
   k.set(o + K_FOLL, r.flags);
   k.set(o + K_STATE, PIN_ACTIVE);
   if (r.flags & FOLL_LONGTERM || kind & PIN_LONGTERM_USE) for (const f of r.folios) check_longterm_pin(k, f);
-  r.folios.forEach((f, i) => {
+  for (let i = 0; i < r.folios.length; i++) {
     const q = k.L.pinPage(h, i);
-    k.set(q + KP_FOLIO, f + 1);
+    k.set(q + KP_FOLIO, r.folios[i]! + 1);
     k.set(q + KP_FLAGS, r.viaPrivate[i] ? KPF_PRIVATE_MAPPING : 0);
-  });
+  }
   return h;
 }
 
