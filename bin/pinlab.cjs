@@ -3,23 +3,25 @@
 // pinlab's command: the bundled command line (dist/src/pinlab-bundle.cjs, scripts/build-cli.mjs)
 // compiled with the V8 code cache made at build time, so a command starts without compiling
 // the bundle. Without a usable cache it compiles as usual and tries to write one. V8 takes a cache
-// only from a process started with the same flags, so the cache is kept per set of node flags: the
-// #! line's (bin/v8-flags.cjs says why pinlab starts with them) and, e.g., a plain `node bin/pinlab.cjs`;
-// the flags set at run time below are in every cache alike.
+// only from a process started with the same flags, so there are two: one for the #! line's flags
+// (bin/v8-flags.cjs says why pinlab starts with them) and one for none (a plain `node bin/pinlab.cjs`);
+// node started with other flags (--inspect, --cpu-prof, ...) compiles without a cache and writes none.
+// The flags set at run time below are in both alike.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 const { pathToFileURL } = require('node:url');
 const { createRequire, wrap } = require('node:module');
 const { join } = require('node:path');
-require('./v8-flags.cjs').applyRuntimeFlags();
+const { START_FLAGS, applyRuntimeFlags } = require('./v8-flags.cjs');
+applyRuntimeFlags();
 
 const dir = join(__dirname, '..', 'dist', 'src');
 const file = join(dir, 'pinlab-bundle.cjs');
-const flags = process.execArgv.join(' ').replace(/[^A-Za-z0-9=.,_-]+/g, '_').slice(0, 100);
-const cacheFile = flags ? `${file}.${flags}.v8cache` : `${file}.v8cache`;
+const flags = process.execArgv.join(' ');
+const cacheFile = flags === START_FLAGS.join(' ') ? `${file}.start-flags.v8cache` : flags === '' ? `${file}.v8cache` : null;
 let cachedData;
 try {
-  cachedData = readFileSync(cacheFile);
+  cachedData = cacheFile ? readFileSync(cacheFile) : undefined;
 } catch {
   cachedData = undefined;
 }
@@ -27,7 +29,7 @@ const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, ca
 // `pinlab real`, `pinlab serve` and `check --jobs` load the compiled tree beside the bundle (or
 // piscina) on demand; code from a V8 cache cannot run import() itself, so it asks here
 globalThis.__pinlabImport = (spec) => import(spec.startsWith('.') ? pathToFileURL(join(dir, spec)).href : spec);
-if (cachedData === undefined || script.cachedDataRejected) {
+if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
   process.once('exit', () => {
     try {
       writeFileSync(cacheFile, script.createCachedData());

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -22,11 +22,20 @@ test("bin/pinlab.cjs's #! line starts node with exactly bin/v8-flags.cjs's START
 });
 
 test('the command run through its #! line answers, from the code cache the build made under its flags (the cache is not rewritten)', () => {
-  const cache = join(root, 'dist/src', `pinlab-bundle.cjs.${V8_FLAGS.join(' ').replace(/[^A-Za-z0-9=.,_-]+/g, '_')}.v8cache`);
+  const cache = join(root, 'dist/src', 'pinlab-bundle.cjs.start-flags.v8cache');
   assert.ok(existsSync(cache), `the build made ${cache}`);
   const before = statSync(cache).mtimeMs;
   const r = spawnSync(bin, ['--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Usage: pinlab/);
   assert.equal(statSync(cache).mtimeMs, before, 'V8 rejected the cache: it was made under other flags');
+});
+
+test('node started with other flags compiles the bundle without a cache and leaves no cache file behind', () => {
+  const caches = () => readdirSync(join(root, 'dist/src')).filter((f) => f.endsWith('.v8cache')).sort();
+  const before = caches();
+  const r = spawnSync(process.execPath, ['--stack-size=2000', bin, '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Usage: pinlab/);
+  assert.deepEqual(caches(), before);
 });
