@@ -891,26 +891,43 @@ export function expandState(
   plen: number,
   pa: number,
   pb: number,
+  pfixed: boolean,
   en: readonly number[],
-  emit: (slot: number, fa: number, fb: number, changed: Int32Array, nch: number, len: number) => boolean,
+  emit: (slot: number, fa: number, fb: number, changed: Int32Array, nch: number, len: number, fixed: boolean) => boolean,
 ): boolean {
   const { prog, run, work, cur } = x;
   const L = run.k.L;
   const off = prog.ks;
   const reduce = x.sym.folios || x.sym.pins;
   const wl = x.wl;
+  const canon = x.canon;
   for (let mi = 0; mi < en.length; mi++) {
     const slot = en[mi]!;
     if (wl) wl.begin();
     prog.advance(run, work, slot);
     const raw = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE; // the model allocates only below this
-    if (reduce) prog.canonicalize(x.canon, work, x.kview, x.sym); // (whether the parent is a fixed point is not known here)
+    // renumbering, skipped (or cut to the handles) as the single-threaded search does when the parent is a fixed point
+    let fixed = false;
+    let renumbered = false;
+    if (reduce) {
+      const need = wl && pfixed ? wl.renumbering(work, cur, 0, plen, slot) : -1;
+      if (need >= 0 && wl!.check) wl!.checkBefore(work);
+      if (need === 0) {
+        fixed = true;
+        wl!.skipped++;
+      } else if (need === RN_HANDLES) {
+        fixed = prog.canonicalizeHandles(canon, work, x.kview, x.sym, wl!.pinFoliosInCache(work));
+        wl!.handlesOnly++;
+      } else fixed = prog.canonicalize(canon, work, x.kview, x.sym);
+      renumbered = need !== 0 && canon.moved;
+      if (need >= 0 && wl!.check) wl!.checkRenumbering(canon, work, need, fixed);
+    }
     const len = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE;
-    let nch = wl ? wl.diff(work, cur, 0, plen, pa, pb, slot, reduce && x.canon.moved) : -1;
+    let nch = wl ? wl.diff(work, cur, 0, plen, pa, pb, slot, renumbered) : -1;
     if (nch >= 0 && wl!.check) wl!.checkDiff(nch, work, x.work64, cur, x.cur64, 0, plen, Math.max(raw, len, plen), pa, pb);
     if (nch < 0) nch = diffState(work, x.work64, cur, x.cur64, 0, plen, Math.max(raw, len, plen), pa, pb);
     if (!x.incremental) fpFull(work, len);
-    const stop = emit(slot, FA, FB, CHANGED, nch, len);
+    const stop = emit(slot, FA, FB, CHANGED, nch, len, fixed);
     const c = CHANGED;
     for (let j = 0; j < nch; j++) work[c[j]!] = c[j]! < plen ? cur[c[j]!]! : 0; // back to the parent
     if (stop) return false;
@@ -1249,7 +1266,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
     const ctx: ExpandCtx = { prog, run, canon, sym, incremental, wl, work, work64, kview, cur, cur64 };
     const kc: ChunkCtx = { x: ctx, tree, parent, pr, clauses, resultNames, en: [] };
     let curId = 0;
-    const emit = (slot: number, fa: number, fb: number, ch: Int32Array, nch: number): boolean => {
+    const emit = (slot: number, fa: number, fb: number, ch: Int32Array, nch: number, _len: number, fixed: boolean): boolean => {
       transitions++;
       if (!seen.add(fa, fb)) return false;
       parent.set(nstates, curId);
@@ -1258,7 +1275,9 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       if (ncount === nfa.length) {
         nfa = grow(nfa);
         nfb = grow(nfb);
+        nfix = growU8(nfix);
       }
+      nfix[ncount] = fixed ? 1 : 0;
       nfa[ncount] = fa;
       nfb[ncount++] = fb;
       nstates++;
@@ -1282,6 +1301,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
           maxDepth,
           fa: lfa.slice(0, count),
           fb: lfb.slice(0, count),
+          fix: lfix.slice(0, count),
           parent: parent.chunks,
           chunks: shares.chunks as Uint8Array[],
           offs: shares.offs,
@@ -1311,13 +1331,16 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
                 continue;
               }
               parent.set(nstates, pid);
-              move.set(nstates, cands[c + 3]!);
+              const sf = cands[c + 3]!; // slot, and the fixed-point bit above it
+              move.set(nstates, sf & 0xffff);
               tree.addEncoded(nstates, r.bytes, from, end);
               from = end;
               if (ncount === nfa.length) {
                 nfa = grow(nfa);
                 nfb = grow(nfb);
+                nfix = growU8(nfix);
               }
+              nfix[ncount] = sf >>> 16;
               nfa[ncount] = fa;
               nfb[ncount++] = fb;
               nstates++;
@@ -1359,7 +1382,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
               continue;
             }
             const plen = off + L.folios + cur[off + H_NEXT_FOLIO]! * F_STRIDE;
-            if (!expandState(ctx, plen, lfa[id - layerStart]! >>> 0, lfb[id - layerStart]! >>> 0, en, emit)) break psearch;
+            if (!expandState(ctx, plen, lfa[id - layerStart]! >>> 0, lfb[id - layerStart]! >>> 0, lfix[id - layerStart] === 1, en, emit)) break psearch;
           }
           merged++;
         }
@@ -1368,6 +1391,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         layerEnd = nstates;
         [lfa, nfa] = [nfa, lfa];
         [lfb, nfb] = [nfb, lfb];
+        [lfix, nfix] = [nfix, lfix];
         if (layerEnd > layerStart) depth++;
       }
     } finally {

@@ -37,13 +37,15 @@ export interface LayerJob {
   /** fingerprints of the layer's states */
   fa: Int32Array;
   fb: Int32Array;
+  /** whether each state of the layer is a fixed point of renumbering (then a transition may skip it, as in one thread) */
+  fix: Uint8Array;
   /** the parent tree's chunks (chunked.ts) */
   parent: Int32Array[];
   chunks: Uint8Array[];
   offs: Uint32Array[];
 }
 
-/** Every transition from a chunk: (fa, fb, parent id, slot, end of its delta in bytes) each; the finals in id order. */
+/** Every transition from a chunk: (fa, fb, parent id, slot | fixed << 16, end of its delta in bytes) each; the finals in id order. */
 export interface LayerResult {
   c: number;
   cands: Int32Array;
@@ -93,7 +95,7 @@ export function expandChunk(k: ChunkCtx, job: LayerJob, c: number): LayerResult 
     }
     const plen = off + L.folios + cur[off + H_NEXT_FOLIO]! * F_STRIDE;
     const i = id - job.layerStart;
-    expandState(x, plen, job.fa[i]! >>> 0, job.fb[i]! >>> 0, en, (slot, fa, fb, changed, nch) => {
+    expandState(x, plen, job.fa[i]! >>> 0, job.fb[i]! >>> 0, job.fix[i] === 1, en, (slot, fa, fb, changed, nch, _len, fixed) => {
       if (nc + 5 > cands.length) {
         const c2 = new Int32Array(cands.length * 2);
         c2.set(cands);
@@ -107,7 +109,7 @@ export function expandChunk(k: ChunkCtx, job: LayerJob, c: number): LayerResult 
       cands[nc++] = fa;
       cands[nc++] = fb;
       cands[nc++] = id;
-      cands[nc++] = slot;
+      cands[nc++] = slot | (fixed ? 0x10000 : 0); // the successor is a fixed point of renumbering
       bytes = encodeDelta(out, bytes, changed, nch, work);
       cands[nc++] = bytes;
       return false;
