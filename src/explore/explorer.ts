@@ -272,7 +272,11 @@ export class Program {
           const mm = si.lockMm;
           for (let h = 0; h < nh && !blocked; h++) blocked = hSlot[h] !== slot && hMm[h] === mm && (need === LOCK_WRITE || hHeld[h]! >= LOCK_WRITE);
         }
-        if (blocked) out.splice(i, 1);
+        if (blocked) {
+          // (removed by hand: splice() returns an array of what it removed)
+          for (let j = i + 1; j < out.length; j++) out[j - 1] = out[j]!;
+          out.length--;
+        }
       }
     }
   }

@@ -438,8 +438,13 @@ export function check_and_migrate_movable_pages(k: Kernel, r: GupResult, redo: (
     // internal_get_user_pages_fast() sends only what GUP-fast left to __gup_longterm_locked(): pages GUP-fast
     // took are never checked. GUP-fast refuses unpinnable pages for FOLL_PIN|FOLL_LONGTERM, so this matters
     // for FOLL_GET|FOLL_LONGTERM (5.7-5.9; refused from 5.10, 447f3e45c18a), which keeps a CMA page in place.
-    const bad = [...new Set(r.folios.filter((f, j) => j >= (r.fast ?? 0) && !folio_is_longterm_pinnable(k, f)))];
-    if (!bad.length) return r;
+    // the folios that may not be pinned long-term, each once, in order (none: nothing allocated)
+    let bad: number[] | null = null;
+    for (let j = r.fast ?? 0; j < r.folios.length; j++) {
+      const f = r.folios[j]!;
+      if (!folio_is_longterm_pinnable(k, f) && !bad?.includes(f)) (bad ??= []).push(f);
+    }
+    if (!bad) return r;
     for (const f of r.folios) gup_put_folio(k, f, r.flags);
     for (const f of bad) {
       k.tracing && k.trace('migrate_longterm_unpinnable_folios', `folio #${f} is in ${k.ftest(f, PG_CMA) ? 'CMA' : 'ZONE_MOVABLE'}: migrate it before pinning`);

@@ -98,72 +98,36 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
       const bad = is_valid_gup_args(k, op.foll, op.fast);
       if (bad === 1) return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP, op.p, op.va, { err: 0, folios: [], viaPrivate: [], flags: op.foll }) });
       if (bad) return done({ kind: 'errno', e: -bad });
-      // GUP-fast's locals sit after the cursor: next page, PTE snapshot, folio, write_protect_seq, stage
-      const J = loc.length - 7;
-      const BITS = J + 1;
-      const FOLIO = J + 2;
-      const SEQ = J + 3;
-      const STAGE = J + 4; // 0 fresh, 1 a PTE read and not yet grabbed, 2 slow path
-      const finish = (): PhaseResult => {
-        const again = () => (op.fast ? gup_fast_fallback(k, op.p, op.va, op.n, op.foll) : __get_user_pages(k, op.p, op.va, op.n, op.foll));
-        const r = check_and_migrate_movable_pages(k, gup_cursor_result(loc, op.n), again);
-        setLock(loc, LOCK_NONE, LOCK_NONE);
-        if (r.err) return done({ kind: 'errno', e: -r.err });
-        return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP | (op.longtermUse ? PIN_LONGTERM_USE : 0), op.p, op.va, r) });
-      };
-      const toSlow = (): PhaseResult => {
-        loc[FOLIO] = 0;
-        // end of the lockless walk: a fork that ran meanwhile makes it give everything back (5.11+)
-        if (loc[STAGE] !== 2 && mm_write_protect_seq(k, op.p, op.foll) !== loc[SEQ]) {
-          for (let j = 0; j < loc[GC_I]!; j++) gup_put_folio(k, loc[GC_FOLIOS + j]!, op.foll);
-          loc[GC_I] = 0;
-          k.tracing && k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
-        }
-        if (loc[STAGE] !== 2) loc[GC_NFAST] = loc[GC_I]!;
-        if (loc[GC_I] === op.n) return finish();
-        loc[STAGE] = 2;
-        setLock(loc, LOCK_NONE, LOCK_READ); // the slow path takes mmap_lock for read
-        return more(1);
-      };
-      const readNext = (): PhaseResult => {
-        const j = loc[J]!;
-        const f = j < op.n ? gup_fast_read_pte(k, op.p, op.va + j, op.foll) : -1;
-        if (f < 0) return toSlow();
-        loc[BITS] = k.pte(op.p, op.va + j);
-        loc[FOLIO] = f;
-        loc[STAGE] = 1;
-        setLock(loc, LOCK_NONE, LOCK_NONE);
-        return more(1); // -- P2: the PTE is read, the folio not yet grabbed
-      };
+      const J = loc.length - 7; // GUP-fast's locals (gup_phase_to_slow)
       if (phase === 0) {
         gup_cursor_init(k, op.p, op.foll, loc);
         loc.fill(0, J, loc.length);
         if (!op.fast) {
-          loc[STAGE] = 2;
+          loc[J + GF_STAGE] = 2;
         } else {
-          loc[SEQ] = mm_write_protect_seq(k, op.p, op.foll);
-          if (loc[SEQ]! & 1) return toSlow(); // a fork is write-protecting: go slow at once
-          return readNext();
+          loc[J + GF_SEQ] = mm_write_protect_seq(k, op.p, op.foll);
+          if (loc[J + GF_SEQ]! & 1) return gup_phase_to_slow(k, op, loc); // a fork is write-protecting: go slow at once
+          return gup_phase_read_next(k, op, loc);
         }
       }
-      if (loc[STAGE] === 1) {
+      if (loc[J + GF_STAGE] === 1) {
         const j = loc[J]!;
-        const f = loc[FOLIO]!;
-        if (!gup_fast_grab(k, op.p, op.va + j, op.foll, f, loc[BITS]!)) return toSlow();
+        const f = loc[J + GF_FOLIO]!;
+        if (!gup_fast_grab(k, op.p, op.va + j, op.foll, f, loc[J + GF_BITS]!)) return gup_phase_to_slow(k, op, loc);
         loc[GC_FOLIOS + j] = f;
         loc[GC_FOLIOS + op.n + j] = k.vmFlags(op.p, op.va + j) & VM_SHARED ? 0 : 1;
         loc[GC_I] = j + 1;
         loc[J] = j + 1;
-        loc[FOLIO] = 0;
-        if (j + 1 === op.n) return toSlow();
-        return readNext();
+        loc[J + GF_FOLIO] = 0;
+        if (j + 1 === op.n) return gup_phase_to_slow(k, op, loc);
+        return gup_phase_read_next(k, op, loc);
       }
       // the slow path, from where GUP-fast stopped
       if (!gup_cursor_step(k, op.p, op.va, op.n, op.foll, loc)) {
         setLock(loc, LOCK_READ, LOCK_READ);
         return more(1); // -- P1, holding mmap_lock for read
       }
-      return finish();
+      return gup_phase_finish(k, op, loc);
     }
     case 'smmu_map':
     case 'smmu_read':
@@ -225,33 +189,21 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
     }
     case 'fork': {
       // dup_mmap() under mmap_write_lock(parent): P7 between PTEs and inside copy_present_pte
-      const next = (from: number): PhaseResult => {
-        const va = copy_page_range_next(k, op.p, from);
-        if (va < 0) {
-          dup_mmap_finish(k, op.p);
-          setLock(loc, LOCK_NONE, LOCK_NONE);
-          return done({ kind: 'proc', p: op.child });
-        }
-        loc[0] = va;
-        loc[1] = 0;
-        setLock(loc, LOCK_WRITE, LOCK_WRITE);
-        return more(1);
-      };
       if (phase === 0) {
         dup_mmap_start(k, op.p, op.child);
-        return next(0);
+        return dup_mmap_next(k, op.p, op.child, loc, 0);
       }
       const va = loc[0]!;
       if (loc[1] === 1) {
         copy_present_pte_share(k, op.p, op.child, va);
-        return next(va + 1);
+        return dup_mmap_next(k, op.p, op.child, loc, va + 1);
       }
       if (copy_page_range_one(k, op.p, op.child, va)) {
         loc[1] = 1;
         setLock(loc, LOCK_PTL, LOCK_WRITE); // copy_pte_range() holds the source PTE lock across copy_present_pte()
         return more(1); // -- P7: decided to share, not yet write-protected
       }
-      return next(va + 1);
+      return dup_mmap_next(k, op.p, op.child, loc, va + 1);
     }
     case 'proc_mem_write': {
       if (!mem_rw_write_step(k, op.p, op.va, op.value, phase === 0, loc)) {
@@ -295,4 +247,61 @@ export function applyPhase(k: Kernel, op: ModelOp, phase: number, loc: Int32Arra
   }
 }
 
+// GUP's phases (case 'gup' of applyPhase), as functions rather than closures made per segment. GUP-fast's
+// locals sit after the cursor, from J = loc.length - 7: next page, PTE snapshot, folio, write_protect_seq,
+// stage (0 fresh, 1 a PTE read and not yet grabbed, 2 slow path).
+type GupOp = Extract<ModelOp, { op: 'gup' }>;
+const GF_BITS = 1;
+const GF_FOLIO = 2;
+const GF_SEQ = 3;
+const GF_STAGE = 4;
 
+function gup_phase_finish(k: Kernel, op: GupOp, loc: Int32Array): PhaseResult {
+  const again = () => (op.fast ? gup_fast_fallback(k, op.p, op.va, op.n, op.foll) : __get_user_pages(k, op.p, op.va, op.n, op.foll));
+  const r = check_and_migrate_movable_pages(k, gup_cursor_result(loc, op.n), again);
+  setLock(loc, LOCK_NONE, LOCK_NONE);
+  if (r.err) return done({ kind: 'errno', e: -r.err });
+  return done({ kind: 'pin', h: pin_handle_create(k, PIN_KIND_GUP | (op.longtermUse ? PIN_LONGTERM_USE : 0), op.p, op.va, r) });
+}
+
+function gup_phase_to_slow(k: Kernel, op: GupOp, loc: Int32Array): PhaseResult {
+  const J = loc.length - 7;
+  loc[J + GF_FOLIO] = 0;
+  // end of the lockless walk: a fork that ran meanwhile makes it give everything back (5.11+)
+  if (loc[J + GF_STAGE] !== 2 && mm_write_protect_seq(k, op.p, op.foll) !== loc[J + GF_SEQ]) {
+    for (let j = 0; j < loc[GC_I]!; j++) gup_put_folio(k, loc[GC_FOLIOS + j]!, op.foll);
+    loc[GC_I] = 0;
+    k.tracing && k.trace('gup_fast', 'write_protect_seq changed (a fork ran): everything given back');
+  }
+  if (loc[J + GF_STAGE] !== 2) loc[GC_NFAST] = loc[GC_I]!;
+  if (loc[GC_I] === op.n) return gup_phase_finish(k, op, loc);
+  loc[J + GF_STAGE] = 2;
+  setLock(loc, LOCK_NONE, LOCK_READ); // the slow path takes mmap_lock for read
+  return more(1);
+}
+
+function gup_phase_read_next(k: Kernel, op: GupOp, loc: Int32Array): PhaseResult {
+  const J = loc.length - 7;
+  const j = loc[J]!;
+  const f = j < op.n ? gup_fast_read_pte(k, op.p, op.va + j, op.foll) : -1;
+  if (f < 0) return gup_phase_to_slow(k, op, loc);
+  loc[J + GF_BITS] = k.pte(op.p, op.va + j);
+  loc[J + GF_FOLIO] = f;
+  loc[J + GF_STAGE] = 1;
+  setLock(loc, LOCK_NONE, LOCK_NONE);
+  return more(1); // -- P2: the PTE is read, the folio not yet grabbed
+}
+
+/** fork's next segment: the next PTE to copy from `from` on (P7 before it), or the end of dup_mmap(). */
+function dup_mmap_next(k: Kernel, p: number, child: number, loc: Int32Array, from: number): PhaseResult {
+  const va = copy_page_range_next(k, p, from);
+  if (va < 0) {
+    dup_mmap_finish(k, p);
+    setLock(loc, LOCK_NONE, LOCK_NONE);
+    return done({ kind: 'proc', p: child });
+  }
+  loc[0] = va;
+  loc[1] = 0;
+  setLock(loc, LOCK_WRITE, LOCK_WRITE);
+  return more(1);
+}
