@@ -1,13 +1,17 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/bin/sh
+':' //; exec node --max-semi-space-size=2 "$0" "$@"
 'use strict';
+// (The first two lines are read by sh and by node alike: sh runs `:` and then exec's node with the start
+// flags (bin/v8-flags.cjs), as `env -S` would, which BusyBox's env lacks; to node they are a string and a
+// comment before 'use strict', which stays the file's directive.)
 // pinlab's command: the bundled command line (dist/src/pinlab-bundle.cjs, scripts/build-cli.mjs)
 // compiled with the V8 code cache made at build time, so a command starts without compiling
 // the bundle. Without a usable cache it compiles as usual and tries to write one. V8 takes a cache
-// only from a process started with the same flags, so there are two: one for the #! line's flags
+// only from a process started with the same flags, so there are two: one for the header's flags
 // (bin/v8-flags.cjs says why pinlab starts with them) and one for none (a plain `node bin/pinlab.cjs`);
 // node started with other flags (--inspect, --cpu-prof, ...) compiles without a cache and writes none.
 // The flags set at run time below are in both alike.
-const { readFileSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, unlinkSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 const { pathToFileURL } = require('node:url');
 const { createRequire, wrap } = require('node:module');
@@ -18,7 +22,8 @@ applyRuntimeFlags();
 const dir = join(__dirname, '..', 'dist', 'src');
 const file = join(dir, 'pinlab-bundle.cjs');
 const flags = process.execArgv.join(' ');
-const cacheFile = flags === START_FLAGS.join(' ') ? `${file}.start-flags.v8cache` : flags === '' ? `${file}.v8cache` : null;
+// (NODE_OPTIONS flags are not in execArgv: with any, no cache either)
+const cacheFile = process.env.NODE_OPTIONS ? null : flags === START_FLAGS.join(' ') ? `${file}.start-flags.v8cache` : flags === '' ? `${file}.v8cache` : null;
 let cachedData;
 try {
   cachedData = cacheFile ? readFileSync(cacheFile) : undefined;
@@ -31,10 +36,18 @@ const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, ca
 globalThis.__pinlabImport = (spec) => import(spec.startsWith('.') ? pathToFileURL(join(dir, spec)).href : spec);
 if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
   process.once('exit', () => {
+    // written aside and renamed into place: two commands finishing together never leave a mixed file
+    const tmp = `${cacheFile}.${process.pid}`;
     try {
-      writeFileSync(cacheFile, script.createCachedData());
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
     } catch {
       // a read-only install: compile every time, as without a cache
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // nothing was written
+      }
     }
   });
 }

@@ -1,8 +1,9 @@
 'use strict';
 // V8 settings every pinlab command runs with.
 //
-// START_FLAGS go on bin/pinlab.cjs's #! line (`env -S node FLAGS`; test/v8flags.test.ts checks the two agree),
-// since V8 reads them when it makes the heap. An unknown flag there stops node, so only long-standing ones.
+// START_FLAGS are on node's command line in bin/pinlab.cjs's second line (`exec node FLAGS "$0" "$@"`, run by
+// sh; test/v8flags.test.ts checks the two agree), since V8 reads them when it makes the heap. An unknown flag
+// there stops node, so only long-standing ones.
 //   --max-semi-space-size=2: V8's young generation grows its semi-spaces from 1 MiB up to 16 MiB when much
 //   survives its scavenges; pinlab's garbage (the model's per-transition objects, a few hundred bytes a
 //   transition in the explorer) dies young, so the bigger nursery only saves scavenges (~0.5 ms each).

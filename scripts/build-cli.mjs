@@ -56,7 +56,7 @@ if (!lazyImports.length) throw new Error('build-cli: no lazy import() found in t
 text = text.replace(/\bimport\("(\.\/[^"]+|piscina)"\)/g, 'globalThis.__pinlabImport("$1")');
 writeFileSync(bundle, text);
 // the code caches: made by runs of the loader (it writes the cache when there is none), one per set of node
-// flags V8 takes a cache under: the #! line's (bin/v8-flags.cjs) and none (`node bin/pinlab.cjs`, the tests)
+// flags V8 takes a cache under: bin/pinlab.cjs's header's (bin/v8-flags.cjs) and none (`node bin/pinlab.cjs`, the tests)
 for (const f of readdirSync(out)) if (/^pinlab-bundle\.cjs\..*v8cache$/.test(f)) rmSync(join(out, f), { force: true });
 rmSync(join(out, 'pinlab.js'), { force: true }); // the ESM bundle of earlier builds
 const { START_FLAGS } = createRequire(import.meta.url)(join(root, 'bin', 'v8-flags.cjs'));

@@ -1,6 +1,6 @@
-// The node flags pinlab's command starts with (bin/v8-flags.cjs): said twice, in the #! line of
+// The node flags pinlab's command starts with (bin/v8-flags.cjs): said twice, in the sh header of
 // bin/pinlab.cjs and in START_FLAGS (which the SPIN bench starts its pinlab child with), so they must agree;
-// and the command started through its #! line takes the code cache the build made under those flags.
+// and the command started through its header takes the code cache the build made under those flags.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,14 +14,24 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/pinlab.cjs');
 const { START_FLAGS: V8_FLAGS } = createRequire(import.meta.url)(join(root, 'bin/v8-flags.cjs')) as { START_FLAGS: string[] };
 
-test("bin/pinlab.cjs's #! line starts node with exactly bin/v8-flags.cjs's START_FLAGS", () => {
-  const first = readFileSync(bin, 'utf8').split('\n')[0]!;
-  const m = /^#!\/usr\/bin\/env -S node( .*)?$/.exec(first);
-  assert.ok(m, `unexpected #! line: ${first}`);
-  assert.deepEqual((m[1] ?? '').trim().split(/\s+/).filter(Boolean), V8_FLAGS);
+test("bin/pinlab.cjs's sh header starts node with exactly bin/v8-flags.cjs's START_FLAGS", () => {
+  const [first, second] = readFileSync(bin, 'utf8').split('\n');
+  assert.equal(first, '#!/bin/sh');
+  const m = /^':' \/\/; exec node((?: [^ ]+)*) "\$0" "\$@"$/.exec(second!);
+  assert.ok(m, `unexpected second line: ${second}`);
+  assert.deepEqual(m[1]!.trim().split(/\s+/).filter(Boolean), V8_FLAGS);
 });
 
-test('the command run through its #! line answers, from the code cache the build made under its flags (the cache is not rewritten)', () => {
+test('the sh header runs under a POSIX sh without GNU env (BusyBox too, when it is installed)', () => {
+  for (const sh of ['/bin/sh', '/bin/dash', '/bin/busybox'].filter((p) => existsSync(p))) {
+    const args = sh.endsWith('busybox') ? ['sh', bin, '--help'] : [bin, '--help'];
+    const r = spawnSync(sh, args, { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${sh}: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: pinlab/, sh);
+  }
+});
+
+test('the command run through its sh header answers, from the code cache the build made under its flags (the cache is not rewritten)', () => {
   const cache = join(root, 'dist/src', 'pinlab-bundle.cjs.start-flags.v8cache');
   assert.ok(existsSync(cache), `the build made ${cache}`);
   const before = statSync(cache).mtimeMs;
