@@ -20,7 +20,7 @@ export class Chunked<T extends Arr> {
     private readonly shared = false,
     first = 1024,
   ) {
-    this.chunks.push(this.make(first));
+    this.chunks.push(this.make(Math.min(SIZE, Math.max(1, first))));
   }
 
   private make(n: number): T {

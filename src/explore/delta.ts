@@ -59,7 +59,9 @@ export class DeltaTree {
    */
   private room(n: number): void {
     const last = this.chunks[this.chunks.length - 1];
-    if (last && this.top + n <= last.length) return;
+    // (a delta starts below CHUNK: its offset says chunk * CHUNK + start; only an oversized chunk, made for
+    // one delta larger than CHUNK, is used past it)
+    if (last && this.top < CHUNK && this.top + n <= last.length) return;
     if (last && last.length < CHUNK && this.top + n <= CHUNK) {
       let len = last.length * 2;
       while (len < this.top + n) len *= 2;

@@ -278,11 +278,13 @@ function translateForProfile(run: Run, c: Call): Translated {
   // consults are then part of the trace) or when it made a note
   const known = run.k.tracing ? undefined : run.translated.get(c);
   if (known) return known;
-  const notes = run.notes.length;
+  NOTED = false;
   const t = translate(run, c);
-  if (run.notes.length === notes) run.translated.set(c, t);
+  if (!NOTED) run.translated.set(c, t);
   return t;
 }
+/** whether translate() took a path that makes a note (then it is asked again next time, and notes again) */
+let NOTED = false;
 type Translated = { name: string; foll: number; longtermUse: boolean };
 function translate(run: Run, c: Call): Translated {
   const k = run.k;
@@ -291,6 +293,7 @@ function translate(run: Run, c: Call): Translated {
   let foll = flagBits(follArg, FOLL_BY_NAME);
   if (/^pin_user_pages/.test(name) && !k.on('foll_pin')) {
     const old = name.replace('pin_', 'get_');
+    NOTED = true;
     run.note(`${name} is ${old} on ${run.profile.name} (FOLL_PIN arrived in 5.6)`);
     name = old;
   }
@@ -303,6 +306,7 @@ function translate(run: Run, c: Call): Translated {
     throw new RunError(`FOLL_PCI_P2PDMA needs 6.2 (4003f107fa2e); ${run.profile.name} does not have it`);
   const longtermUse = (foll & FOLL_LONGTERM) !== 0;
   if (foll & FOLL_LONGTERM && !k.on('foll_longterm')) {
+    NOTED = true;
     run.note(`FOLL_LONGTERM dropped on ${run.profile.name} (it arrived in 4.15)`);
     foll &= ~FOLL_LONGTERM; // the kernel gets no such flag; the pin handle remembers the caller's long-term use
   }

@@ -199,7 +199,7 @@ declare const __PINLAB_BUNDLE__: boolean | undefined;
  * Whether chevrotain skips its validations of the token patterns and the grammar (tens of ms at
  * the first parse): in the command line's bundle only. They find mistakes in the grammar, not in
  * scenarios, so they run where the grammar is developed: the compiled tree, which the tests use
- * (test/share.test.ts checks that they do there).
+ * (test/grammar-validations.test.ts checks that they do there).
  */
 export const skipChevrotainValidations: boolean = typeof __PINLAB_BUNDLE__ !== 'undefined' && __PINLAB_BUNDLE__ === true;
 

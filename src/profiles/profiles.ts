@@ -88,7 +88,11 @@ const made = new Map<string, Profile>();
 export function makeProfile(version: string, mods: { op: '+' | '-'; knob: string }[]): Profile {
   const key = version + mods.map((m) => m.op + m.knob).join('');
   let p = made.get(key);
-  if (!p) made.set(key, (p = makeUncached(version, mods.map((m) => ({ op: m.op, knob: m.knob })))));
+  if (!p) {
+    p = makeUncached(version, mods.map((m) => ({ op: m.op, knob: m.knob })));
+    if (made.size >= 4096) made.clear(); // bounded: `pinlab serve` takes profiles from its clients
+    made.set(key, p);
+  }
   return p;
 }
 
