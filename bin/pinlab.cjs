@@ -17,13 +17,15 @@ const { pathToFileURL } = require('node:url');
 const { createRequire, wrap } = require('node:module');
 const { join } = require('node:path');
 const { START_FLAGS, applyRuntimeFlags } = require('./v8-flags.cjs');
-applyRuntimeFlags();
+// PINLAB_V8_DEFAULTS=1: V8's own settings (with `node bin/pinlab.cjs`, which skips the header's start flags)
+const v8Defaults = process.env.PINLAB_V8_DEFAULTS === '1';
+if (!v8Defaults) applyRuntimeFlags();
 
 const dir = join(__dirname, '..', 'dist', 'src');
 const file = join(dir, 'pinlab-bundle.cjs');
 const flags = process.execArgv.join(' ');
-// (NODE_OPTIONS flags are not in execArgv: with any, no cache either)
-const cacheFile = process.env.NODE_OPTIONS ? null : flags === START_FLAGS.join(' ') ? `${file}.start-flags.v8cache` : flags === '' ? `${file}.v8cache` : null;
+// (NODE_OPTIONS flags are not in execArgv: with any, no cache either; nor under V8's defaults, which the caches were not made with)
+const cacheFile = process.env.NODE_OPTIONS || v8Defaults ? null : flags === START_FLAGS.join(' ') ? `${file}.start-flags.v8cache` : flags === '' ? `${file}.v8cache` : null;
 let cachedData;
 try {
   cachedData = cacheFile ? readFileSync(cacheFile) : undefined;

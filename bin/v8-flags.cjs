@@ -18,7 +18,8 @@
 //   explorations, which run the same code millions of times, took the same time within the noise.
 //
 // bench/spin.bench.ts starts its pinlab child with both (as node flags), as the command runs the explorer;
-// scripts/build-cli.mjs makes the code cache under them.
+// scripts/build-cli.mjs makes the code cache under them. To run without either, as V8 would:
+// `PINLAB_V8_DEFAULTS=1 node bin/pinlab.cjs ...` (and PINLAB_BENCH_V8_DEFAULTS=1 for the bench's child).
 exports.START_FLAGS = ['--max-semi-space-size=2'];
 exports.RUNTIME_FLAGS = ['--interrupt-budget=270000'];
 exports.applyRuntimeFlags = () => {

@@ -49,3 +49,15 @@ test('node started with other flags compiles the bundle without a cache and leav
   assert.match(r.stdout, /Usage: pinlab/);
   assert.deepEqual(caches(), before);
 });
+
+test('PINLAB_V8_DEFAULTS=1 runs with V8\'s own settings: the command answers the same, and no cache is written', () => {
+  const caches = () => readdirSync(join(root, 'dist/src')).filter((f) => f.endsWith('.v8cache')).sort();
+  const before = caches();
+  const args = [bin, 'check', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin', '--json'];
+  const plain = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+  const defaults = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, PINLAB_V8_DEFAULTS: '1' } });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(defaults.status, plain.status, defaults.stderr);
+  assert.equal(defaults.stdout, plain.stdout);
+  assert.deepEqual(caches(), before);
+});
