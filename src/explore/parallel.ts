@@ -17,7 +17,12 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { MessagePort, Worker } from 'node:worker_threads';
+
+// node:worker_threads is loaded when a pool is made, not with the explorer: it costs every command ~4 ms to load
+let WT: typeof import('node:worker_threads') | undefined;
+const wt = (): typeof import('node:worker_threads') => (WT ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads'));
 import { evalPred, type Prepared, type Run } from '../interp/interpreter.js';
 import { F_STRIDE, H_NEXT_FOLIO } from '../model/state.js';
 import type { Clause } from '../lang/ast.js';
@@ -140,11 +145,11 @@ export class ExplorePool {
     this.mail = new Int32Array(new SharedArrayBuffer(8));
     const { progress: _p, memory: _m, ...plain } = opts;
     for (let i = 0; i < n; i++) {
-      const ch = new MessageChannel();
+      const ch = new (wt().MessageChannel)();
       // a bootstrap that reports a worker that fails to load (the coordinator is blocked, it sees no 'error' event)
       const boot = `const { workerData: d } = require('node:worker_threads');
 import(d.url).catch((e) => { console.error(e); Atomics.store(d.mail, 1, -1); Atomics.add(d.mail, 0, 1); Atomics.notify(d.mail, 0); });`;
-      const w = new Worker(boot, {
+      const w = new (wt().Worker)(boot, {
         eval: true,
         workerData: { url: workerUrl(), sc: pr.sc, info: pr.info, profile, opts: plain, port: ch.port2, mail: this.mail },
         transferList: [ch.port2],
@@ -164,8 +169,9 @@ import(d.url).catch((e) => { console.error(e); Atomics.store(d.mail, 1, -1); Ato
   drain(into: (LayerResult | undefined)[]): void {
     this.seenMail = Atomics.load(this.mail, 0);
     if (Atomics.load(this.mail, 1) === -1) throw new Error('pinlab: an explorer worker thread failed');
+    const receive = wt().receiveMessageOnPort;
     for (const p of this.ports)
-      for (let m = receiveMessageOnPort(p); m; m = receiveMessageOnPort(p)) {
+      for (let m = receive(p); m; m = receive(p)) {
         const r = m.message as LayerResult;
         into[r.c] = r;
       }
