@@ -405,6 +405,28 @@ export class Program {
     return (this.bgInfos[slot] ??= this.info(this.stepOf(s, slot)));
   }
 
+  /**
+   * Renumber `s` after a transition from a parent (pbuf from pat, plen words): skipped, or cut to the handles,
+   * when the parent is a fixed point (`pfixed`) and the write log shows nothing the renumbering reads changed
+   * (WriteLog.renumbering), else in full. Returns RENUM_FIXED if the result is known to be a fixed point,
+   * RENUM_MOVED if renumbering moved folios or handles. (The search and the parallel search's expansions share it.)
+   */
+  renumberAfter(canon: Canonicalizer, s: Int32Array, kview: Int32Array, sym: Symmetry, wl: WriteLog | null, pbuf: Int32Array, pat: number, plen: number, slot: number, pfixed: boolean): number {
+    const need = wl && pfixed ? wl.renumbering(s, pbuf, pat, plen, slot) : -1;
+    if (need >= 0 && wl!.check) wl!.checkBefore(s);
+    let fixed: boolean;
+    if (need === 0) {
+      fixed = true; // renumbering would change nothing: skipped
+      wl!.skipped++;
+    } else if (need === RN_HANDLES) {
+      fixed = this.canonicalizeHandles(canon, s, kview, sym, wl!.pinFoliosInCache(s));
+      wl!.handlesOnly++;
+    } else fixed = this.canonicalize(canon, s, kview, sym);
+    const moved = need !== 0 && canon.moved; // (before the check, which renumbers a copy with the same canon)
+    if (need >= 0 && wl!.check) wl!.checkRenumbering(canon, s, need, fixed);
+    return (fixed ? RENUM_FIXED : 0) | (moved ? RENUM_MOVED : 0);
+  }
+
   /** The step a slot would run next. */
   stepOf(s: Int32Array, slot: number): Step {
     if (slot === 0) return this.blocks[s[0]!] as Step;
@@ -450,6 +472,10 @@ export class Program {
     return from;
   }
 }
+
+/** Program.renumberAfter's answer */
+const RENUM_FIXED = 1;
+const RENUM_MOVED = 2;
 
 const FL_NONE = 0;
 const FL_RECLAIM = 1;
@@ -527,13 +553,38 @@ function growU8(a: Uint8Array): Uint8Array<ArrayBuffer> {
   b.set(a);
   return b;
 }
-/** Words of the transition buffer that differ from the parent's (pbuf from pat, plen words), up to hi: into CHANGED (returned: how many), the fingerprint updated from the parent's (pa, pb) into FA, FB. */
 let CHANGED = new Int32Array(256);
+/** diffRange's running result: the two fingerprint lanes and the count of words in CHANGED (object fields, not module lets, so that storing a lane allocates nothing) */
+const R = { a: 0, b: 0, n: 0 };
+/** Words [lo, hi) of `work` that differ from the parent's (pbuf from pat, plen words): appended to CHANGED at R.n, the fingerprint lanes R.a, R.b updated. */
+function diffRange(work: Int32Array, pbuf: Int32Array, pat: number, plen: number, lo: number, hi: number): void {
+  let a = R.a;
+  let b = R.b;
+  let nch = R.n;
+  for (let w = lo; w < hi; w++) {
+    const v = work[w]!;
+    const old = w < plen ? pbuf[pat + w]! : 0;
+    if (v === old) continue;
+    if (old !== 0) {
+      a = (a - zA(w, old)) | 0;
+      b = (b - zB(w, old)) | 0;
+    }
+    if (v !== 0) {
+      a = (a + zA(w, v)) | 0;
+      b = (b + zB(w, v)) | 0;
+    }
+    if (nch === CHANGED.length) CHANGED = grow(CHANGED);
+    CHANGED[nch++] = w;
+  }
+  R.a = a;
+  R.b = b;
+  R.n = nch;
+}
+/** Words of the transition buffer that differ from the parent's (pbuf from pat, plen words), up to hi: into CHANGED (returned: how many), the fingerprint updated from the parent's (pa, pb) into FA, FB. The whole state compared (the write log overflowed, or is off). */
 function diffState(work: Int32Array, work64: Float64Array, pbuf: Int32Array, pbuf64: Float64Array | null, pat: number, plen: number, hi: number, pa: number, pb: number): number {
-  let changed = CHANGED;
-  let nch = 0;
-  let a = pa | 0;
-  let b = pb | 0;
+  R.a = pa | 0;
+  R.b = pb | 0;
+  R.n = 0;
   let i = 0;
   if (pbuf64) {
     // two words at a time while both sides have them: equal non-zero doubles have equal bits (only +0/-0 differ)
@@ -542,43 +593,14 @@ function diffState(work: Int32Array, work64: Float64Array, pbuf: Int32Array, pbu
     for (let q = 0; q < pairs; q++) {
       const x = work64[q]!;
       if (x === pbuf64[p0 + q]! && (x !== 0 || work[2 * q + 1] === pbuf[pat + 2 * q + 1])) continue;
-      for (let w = 2 * q; w < 2 * q + 2; w++) {
-        const v = work[w]!;
-        const old = pbuf[pat + w]!;
-        if (v === old) continue;
-        if (old !== 0) {
-          a = (a - zA(w, old)) | 0;
-          b = (b - zB(w, old)) | 0;
-        }
-        if (v !== 0) {
-          a = (a + zA(w, v)) | 0;
-          b = (b + zB(w, v)) | 0;
-        }
-        if (nch === changed.length) changed = grow(changed);
-        changed[nch++] = w;
-      }
+      diffRange(work, pbuf, pat, plen, 2 * q, 2 * q + 2);
     }
     i = pairs * 2;
   }
-  for (; i < hi; i++) {
-    const v = work[i]!;
-    const old = i < plen ? pbuf[pat + i]! : 0;
-    if (v === old) continue;
-    if (old !== 0) {
-      a = (a - zA(i, old)) | 0;
-      b = (b - zB(i, old)) | 0;
-    }
-    if (v !== 0) {
-      a = (a + zA(i, v)) | 0;
-      b = (b + zB(i, v)) | 0;
-    }
-    if (nch === changed.length) changed = grow(changed);
-    changed[nch++] = i;
-  }
-  FA = a >>> 0;
-  FB = b >>> 0;
-  CHANGED = changed;
-  return nch;
+  diffRange(work, pbuf, pat, plen, i, hi);
+  FA = R.a >>> 0;
+  FB = R.b >>> 0;
+  return R.n;
 }
 
 // The changed words from the model's write log. Every write the model makes
@@ -767,21 +789,21 @@ export class WriteLog {
       this.overflows++;
       return -1;
     }
-    this.nch = 0;
-    this.a = pa | 0;
-    this.b = pb | 0;
+    R.n = 0;
+    R.a = pa | 0;
+    R.b = pb | 0;
     const prog = this.prog;
     const off = prog.ks;
     // the control block: the moving thread wrote its own slot (pc, phase, locals), the current block and the
     // background counts; renumbering rewrites any thread's locals, and a new block resets the par threads' pcs
-    if (renumbered || work[0] !== pbuf[pat]) this.ctl(work, pbuf, pat, plen, 0, off);
+    if (renumbered || work[0] !== pbuf[pat]) diffRange(work, pbuf, pat, plen, 0, off);
     else {
       const s0 = prog.slotBase(slot);
-      this.ctl(work, pbuf, pat, plen, 0, 1);
-      this.ctl(work, pbuf, pat, plen, s0, s0 + 2 + prog.slotLocals[slot]!);
-      this.ctl(work, pbuf, pat, plen, prog.bgRemainingAt(0), off);
+      diffRange(work, pbuf, pat, plen, 0, 1);
+      diffRange(work, pbuf, pat, plen, s0, s0 + 2 + prog.slotLocals[slot]!);
+      diffRange(work, pbuf, pat, plen, prog.bgRemainingAt(0), off);
     }
-    const ctl = this.nch;
+    const ctl = R.n;
     if (++EPOCH === 0) {
       STAMP.fill(0);
       EPOCH = 1;
@@ -791,8 +813,8 @@ export class WriteLog {
     const log = k.wlog;
     let changed = CHANGED;
     let nch = ctl;
-    let a = this.a;
-    let b = this.b;
+    let a = R.a;
+    let b = R.b;
     for (let j = 0; j < n; j++) {
       const w = off + log[j]!;
       if (stamp[w] === ep) continue;
@@ -821,33 +843,6 @@ export class WriteLog {
     FB = b >>> 0;
     CHANGED = changed;
     return nch;
-  }
-  private nch = 0;
-  private a = 0;
-  private b = 0;
-  /** The control-block words [lo, hi) that changed, appended to CHANGED (ascending: called in order), the fingerprint in a, b. */
-  private ctl(work: Int32Array, pbuf: Int32Array, pat: number, plen: number, lo: number, hi: number): void {
-    let a = this.a;
-    let b = this.b;
-    let nch = this.nch;
-    for (let w = lo; w < hi; w++) {
-      const v = work[w]!;
-      const old = w < plen ? pbuf[pat + w]! : 0;
-      if (v === old) continue;
-      if (old !== 0) {
-        a = (a - zA(w, old)) | 0;
-        b = (b - zB(w, old)) | 0;
-      }
-      if (v !== 0) {
-        a = (a + zA(w, v)) | 0;
-        b = (b + zB(w, v)) | 0;
-      }
-      if (nch === CHANGED.length) CHANGED = grow(CHANGED);
-      CHANGED[nch++] = w;
-    }
-    this.a = a;
-    this.b = b;
-    this.nch = nch;
   }
 
   /** Check mode: the logged diff (nch words in CHANGED, FA, FB) equals the whole comparison. */
@@ -911,21 +906,9 @@ export function expandState(
     prog.advance(run, work, slot);
     const raw = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE; // the model allocates only below this
     // renumbering, skipped (or cut to the handles) as the single-threaded search does when the parent is a fixed point
-    let fixed = false;
-    let renumbered = false;
-    if (reduce) {
-      const need = wl && pfixed ? wl.renumbering(work, cur, 0, plen, slot) : -1;
-      if (need >= 0 && wl!.check) wl!.checkBefore(work);
-      if (need === 0) {
-        fixed = true;
-        wl!.skipped++;
-      } else if (need === RN_HANDLES) {
-        fixed = prog.canonicalizeHandles(canon, work, x.kview, x.sym, wl!.pinFoliosInCache(work));
-        wl!.handlesOnly++;
-      } else fixed = prog.canonicalize(canon, work, x.kview, x.sym);
-      renumbered = need !== 0 && canon.moved;
-      if (need >= 0 && wl!.check) wl!.checkRenumbering(canon, work, need, fixed);
-    }
+    const rn = reduce ? prog.renumberAfter(canon, work, x.kview, x.sym, wl, cur, 0, plen, slot, pfixed) : 0;
+    const fixed = (rn & RENUM_FIXED) !== 0;
+    const renumbered = (rn & RENUM_MOVED) !== 0;
     const len = off + L.folios + work[off + H_NEXT_FOLIO]! * F_STRIDE;
     let nch = wl ? wl.diff(work, cur, 0, plen, pa, pb, slot, renumbered) : -1;
     if (nch >= 0 && wl!.check) wl!.checkDiff(nch, work, x.work64, cur, x.cur64, 0, plen, Math.max(raw, len, plen), pa, pb);
@@ -954,6 +937,12 @@ function fpFull(s: Int32Array, len: number): void {
 
 export function outcomeOfRun(pr: Prepared, run: Run): Outcome {
   return outcomeOf(pr, run);
+}
+
+/** A final state's clause values and its outcome's key (violations and results), from the run's model as it stands. */
+export function finalOf(pr: Prepared, run: Run, clauses: readonly Clause[], resultNames: readonly string[]): { v: boolean[]; key: string } {
+  const o = outcomeOf(pr, run);
+  return { v: clauses.map((c) => evalPred(c.pred, o)), key: JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]) };
 }
 
 /**
@@ -1117,6 +1106,17 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   let lfix = new Uint8Array(lfa.length);
   let nfix = new Uint8Array(lfa.length);
   let ncount = 0;
+  /** A new state of the next layer: its fingerprint and whether it is a fixed point of renumbering. */
+  const pushNext = (fa: number, fb: number, fixed: boolean): void => {
+    if (ncount === nfa.length) {
+      nfa = grow(nfa);
+      nfb = grow(nfb);
+      nfix = growU8(nfix);
+    }
+    nfix[ncount] = fixed ? 1 : 0;
+    nfa[ncount] = fa;
+    nfb[ncount++] = fb;
+  };
   if (tree) {
     cur.set(root);
     tree.add(0, changed, 0, work);
@@ -1137,6 +1137,11 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       if (bad && witness[i] === -1) witness[i] = id;
     });
     if (!outcomeKeys.has(key)) outcomeKeys.set(key, id);
+  };
+  /** Record the final state in `work` (this thread's model) as state `id`. */
+  const recordFinalHere = (id: number) => {
+    const f = finalOf(pr, run, clauses, resultNames);
+    recordFinal(id, f.v, f.key);
   };
 
   // with several jobs, layers smaller than this are expanded here (starting workers costs ~0.1 s)
@@ -1177,12 +1182,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       }
       prog.enabled(work, en);
       if (en.length === 0) {
-        const o = outcomeOf(pr, run);
-        recordFinal(
-          id,
-          clauses.map((c) => evalPred(c.pred, o)),
-          JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]),
-        );
+        recordFinalHere(id);
         continue;
       }
       if (depth >= maxDepth) {
@@ -1196,21 +1196,9 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         prog.advance(run, work, slot);
         transitions++;
         const raw = used(); // the model allocates only below this
-        let fixed = false; // the new state is a fixed point of renumbering
-        let renumbered = false; // renumbering moved folios or handles
-        if (reduce) {
-          const need = wl && pfixed ? wl.renumbering(work, pbuf, pat, plen, slot) : -1;
-          if (need >= 0 && wl!.check) wl!.checkBefore(work);
-          if (need === 0) {
-            fixed = true; // renumbering would change nothing: skipped
-            wl!.skipped++;
-          } else if (need === RN_HANDLES) {
-            fixed = prog.canonicalizeHandles(canon, work, kview, sym, wl!.pinFoliosInCache(work));
-            wl!.handlesOnly++;
-          } else fixed = prog.canonicalize(canon, work, kview, sym);
-          renumbered = need !== 0 && canon.moved;
-          if (need >= 0 && wl!.check) wl!.checkRenumbering(canon, work, need, fixed);
-        }
+        const rn = reduce ? prog.renumberAfter(canon, work, kview, sym, wl, pbuf, pat, plen, slot, pfixed) : 0;
+        const fixed = (rn & RENUM_FIXED) !== 0; // the new state is a fixed point of renumbering
+        const renumbered = (rn & RENUM_MOVED) !== 0; // renumbering moved folios or handles
         const len = used();
         if (len > dirtyEnd) dirtyEnd = len;
         let nch = 0;
@@ -1230,14 +1218,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
         move.set(nstates, slot);
         if (tree) {
           tree.add(nstates, changed, nch, work);
-          if (ncount === nfa.length) {
-            nfa = grow(nfa);
-            nfb = grow(nfb);
-            nfix = growU8(nfix);
-          }
-          nfix[ncount] = fixed ? 1 : 0;
-          nfa[ncount] = FA;
-          nfb[ncount++] = FB;
+          pushNext(FA, FB, fixed);
         } else next.push(work, len, nstates, FA, FB);
         if (scan) for (let j = 0; j < nch; j++) work[changed[j]!] = changed[j]! < plen ? pbuf[pat + changed[j]!]! : 0; // back to the parent
         nstates++;
@@ -1276,14 +1257,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
       parent.set(nstates, curId);
       move.set(nstates, slot);
       tree.add(nstates, ch, nch, work);
-      if (ncount === nfa.length) {
-        nfa = grow(nfa);
-        nfb = grow(nfb);
-        nfix = growU8(nfix);
-      }
-      nfix[ncount] = fixed ? 1 : 0;
-      nfa[ncount] = fa;
-      nfb[ncount++] = fb;
+      pushNext(fa, fb, fixed);
       nstates++;
       if (nstates < maxStates) return false;
       bound = 'max-states';
@@ -1339,14 +1313,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
               move.set(nstates, sf & 0xffff);
               tree.addEncoded(nstates, r.bytes, from, end);
               from = end;
-              if (ncount === nfa.length) {
-                nfa = grow(nfa);
-                nfb = grow(nfb);
-                nfix = growU8(nfix);
-              }
-              nfix[ncount] = sf >>> 16;
-              nfa[ncount] = fa;
-              nfb[ncount++] = fb;
+              pushNext(fa, fb, (sf >>> 16) === 1);
               nstates++;
               if (nstates >= maxStates) {
                 bound = 'max-states';
@@ -1373,12 +1340,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
             tree.moveTo(id, depth, parent);
             prog.enabled(work, en);
             if (en.length === 0) {
-              const o = outcomeOf(pr, run);
-              recordFinal(
-                id,
-                clauses.map((cl) => evalPred(cl.pred, o)),
-                JSON.stringify([[...o.violations], resultNames.map((n) => o.result(n))]),
-              );
+              recordFinalHere(id);
               continue;
             }
             if (depth >= maxDepth) {

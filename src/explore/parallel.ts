@@ -23,13 +23,13 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 // node:worker_threads is loaded when a pool is made, not with the explorer: it costs every command ~4 ms to load
 let WT: typeof import('node:worker_threads') | undefined;
 const wt = (): typeof import('node:worker_threads') => (WT ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads'));
-import { evalPred, type Prepared, type Run } from '../interp/interpreter.js';
+import type { Prepared, Run } from '../interp/interpreter.js';
 import { F_STRIDE, H_NEXT_FOLIO } from '../model/state.js';
 import type { Clause } from '../lang/ast.js';
 import type { Profile } from '../profiles/profiles.js';
 import { encodeDelta, type DeltaTree } from './delta.js';
 import { Chunked } from './chunked.js';
-import { expandState, outcomeOfRun, type ExpandCtx, type ExploreOptions } from './explorer.js';
+import { expandState, finalOf, type ExpandCtx, type ExploreOptions } from './explorer.js';
 
 /** A layer handed to the workers: ids [layerStart, layerStart + count) at `depth`, in chunks of `chunk` taken from counter[0]. */
 export interface LayerJob {
@@ -90,8 +90,7 @@ export function expandChunk(k: ChunkCtx, job: LayerJob, c: number): LayerResult 
     tree.moveTo(id, job.depth, k.parent);
     prog.enabled(work, en);
     if (en.length === 0) {
-      const o = outcomeOfRun(k.pr, run as Run);
-      finals.push({ id, v: k.clauses.map((cl) => evalPred(cl.pred, o)), key: JSON.stringify([[...o.violations], k.resultNames.map((n) => o.result(n))]) });
+      finals.push({ id, ...finalOf(k.pr, run as Run, k.clauses, k.resultNames) });
       continue;
     }
     if (job.depth >= job.maxDepth) {
