@@ -42,7 +42,9 @@ await build({
   keepNames: false, // esbuild's keepNames wraps every closure creation in an Object.defineProperty call: 12% of `check corpus`
   // __PINLAB_BUNDLE__: chevrotain skips its grammar validations here (src/lang/lexer.ts); the tests run them in the tree
   define: { 'import.meta.url': '__pinlabMetaUrl', __PINLAB_BUNDLE__: 'true' },
-  banner: { js: "var __pinlabMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // ('use strict' first: esbuild's own "use strict" comes after the banner, where it is no directive, and the
+  // bundle ran in sloppy mode, unlike the ES modules it is made of)
+  banner: { js: "'use strict';\nvar __pinlabMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'none',
   logLevel: 'warning',
 });
