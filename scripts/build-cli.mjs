@@ -15,6 +15,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { buildSnapshot } from './snapshot.mjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,5 +62,8 @@ writeFileSync(bundle, text);
 // flags V8 takes a cache under: bin/pinlab.cjs's header's (bin/v8-flags.cjs) and none (`node bin/pinlab.cjs`, the tests)
 for (const f of readdirSync(out)) if (/^pinlab-bundle\.cjs\..*v8cache$/.test(f)) rmSync(join(out, f), { force: true });
 rmSync(join(out, 'pinlab.js'), { force: true }); // the ESM bundle of earlier builds
-const { START_FLAGS } = createRequire(import.meta.url)(join(root, 'bin', 'v8-flags.cjs'));
+const { START_FLAGS, RUNTIME_FLAGS } = createRequire(import.meta.url)(join(root, 'bin', 'v8-flags.cjs'));
 for (const flags of [START_FLAGS, []]) execFileSync(process.execPath, [...flags, join(root, 'bin', 'pinlab.cjs'), '--help'], { stdio: 'ignore' });
+
+// the startup snapshot bin/pinlab.cjs's header starts node from (scripts/snapshot.mjs)
+buildSnapshot(out, text, START_FLAGS, RUNTIME_FLAGS);

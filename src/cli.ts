@@ -17,16 +17,6 @@ import { profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckR
 import { suggestion } from './lang/errors.js';
 import { registerBisect } from './bisect_cli.js';
 
-// A reader that went away (`pinlab check corpus | head -1`): stop quietly, as a program killed by
-// SIGPIPE would (status 141), instead of dying on an unhandled EPIPE. 'exit' handlers still run
-// (pinlab real gives back what it changed on the machine).
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(141);
-    throw e;
-  });
-}
-
 class InputError extends Error {}
 
 /** Parse, check and run one scenario file on its profiles (or the --kernel list). */
@@ -584,12 +574,31 @@ program
   });
 
 registerBisect(program);
-// (a promise chain, not a top-level await: the bundle is CommonJS, scripts/build-cli.mjs)
-program.parseAsync().catch((e: unknown) => {
-  if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
-  else {
-    process.stderr.write(`pinlab: internal error: ${(e as Error).message}\n`);
-    if (process.env.PINLAB_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
-    process.exitCode = 70;
+/** Run the command line (process.argv). */
+function main(): void {
+  // A reader that went away (`pinlab check corpus | head -1`): stop quietly, as a program killed by
+  // SIGPIPE would (status 141), instead of dying on an unhandled EPIPE. 'exit' handlers still run
+  // (pinlab real gives back what it changed on the machine).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(141);
+      throw e;
+    });
   }
-});
+  // (a promise chain, not a top-level await: the bundle is CommonJS, scripts/build-cli.mjs)
+  program.parseAsync().catch((e: unknown) => {
+    if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
+    else {
+      process.stderr.write(`pinlab: internal error: ${(e as Error).message}\n`);
+      if (process.env.PINLAB_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+      process.exitCode = 70;
+    }
+  });
+}
+
+// Now; or, when node is building pinlab's startup snapshot from the bundle (scripts/snapshot-prologue.cjs
+// says how), in each process started from that snapshot: everything above is module set-up, which reads
+// nothing of the process it runs in (argv, environment, streams), so it can be made once at build time.
+const later = (globalThis as { __pinlabSnapshotMain?: (run: () => void) => void }).__pinlabSnapshotMain;
+if (later) later(main);
+else main();

@@ -14,12 +14,19 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/pinlab.cjs');
 const { START_FLAGS: V8_FLAGS } = createRequire(import.meta.url)(join(root, 'bin/v8-flags.cjs')) as { START_FLAGS: string[] };
 
-test("bin/pinlab.cjs's sh header starts node with exactly bin/v8-flags.cjs's START_FLAGS", () => {
+test("bin/pinlab.cjs's sh header starts node with exactly bin/v8-flags.cjs's START_FLAGS, from the snapshot or not", () => {
   const [first, second] = readFileSync(bin, 'utf8').split('\n');
   assert.equal(first, '#!/bin/sh');
-  const m = /^':' \/\/; exec node((?: [^ ]+)*) "\$0" "\$@"$/.exec(second!);
-  assert.ok(m, `unexpected second line: ${second}`);
-  assert.deepEqual(m[1]!.trim().split(/\s+/).filter(Boolean), V8_FLAGS);
+  assert.ok(second!.startsWith("':' //; "), `unexpected second line: ${second}`);
+  // two ways out (test/snapshot.test.ts): `exec node FLAGS --snapshot-blob "$b" "$0" "$@"`, else `exec node FLAGS "$0" "$@"`
+  const execs = [...second!.matchAll(/exec node((?: [^ ]+)*?)( --snapshot-blob "\$b")? "\$0" "\$@"/g)];
+  assert.equal(execs.length, 2, second);
+  assert.deepEqual(
+    execs.map((m) => !!m[2]),
+    [true, false],
+  );
+  for (const m of execs) assert.deepEqual(m[1]!.trim().split(/\s+/).filter(Boolean), V8_FLAGS);
+  assert.ok(second!.endsWith('exec node --max-semi-space-size=2 "$0" "$@"'.replace('--max-semi-space-size=2', V8_FLAGS.join(' '))), second);
 });
 
 test('the sh header runs under a POSIX sh without GNU env (BusyBox too, when it is installed)', () => {
@@ -35,7 +42,8 @@ test('the command run through its sh header answers, from the code cache the bui
   const cache = join(root, 'dist/src', 'pinlab-bundle.cjs.start-flags.v8cache');
   assert.ok(existsSync(cache), `the build made ${cache}`);
   const before = statSync(cache).mtimeMs;
-  const r = spawnSync(bin, ['--help'], { encoding: 'utf8' });
+  // (PINLAB_NO_SNAPSHOT: from the code cache, not from the startup snapshot)
+  const r = spawnSync(bin, ['--help'], { encoding: 'utf8', env: { ...process.env, PINLAB_NO_SNAPSHOT: '1' } });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Usage: pinlab/);
   assert.equal(statSync(cache).mtimeMs, before, 'V8 rejected the cache: it was made under other flags');

@@ -1,0 +1,124 @@
+// pinlab's startup snapshot (scripts/snapshot.mjs, scripts/snapshot-prologue.cjs): bin/pinlab.cjs's sh header
+// starts node from it when its stamp names the node on the PATH, and the commands answer from it exactly as
+// without it (PINLAB_NO_SNAPSHOT=1: from the code cache); a tree moved after the build still finds its own
+// files, and a stale stamp falls back. `sh -x` shows which way the header went.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { tempDir } from './tmp.js';
+import { familyByName } from '../bench/families.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin/pinlab.cjs');
+const { START_FLAGS, RUNTIME_FLAGS } = createRequire(import.meta.url)(join(root, 'bin/v8-flags.cjs')) as { START_FLAGS: string[]; RUNTIME_FLAGS: string[] };
+type Snapshot = { buildSnapshot(dir: string, bundleText: string, startFlags: string[], runtimeFlags: string[]): void; nodeStamp(path: string): string };
+const snapshot = async () => (await import(pathToFileURL(join(root, 'scripts/snapshot.mjs')).href)) as Snapshot;
+
+/** Run the command through its header with `sh -x`: its answer, and whether node was started from a snapshot (and which). */
+function viaHeader(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync('/bin/sh', ['-x', cmd, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...env } });
+  const trace = r.stderr.split('\n').filter((l) => l.startsWith('+ '));
+  const started = trace.find((l) => l.startsWith('+ exec node'));
+  assert.ok(started, `the header exec'd no node:\n${r.stderr}`);
+  const blob = / --snapshot-blob (\S+) /.exec(started)?.[1] ?? null;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('+ ')).join('\n'), blob };
+}
+
+const scenario3x3 = (): string => {
+  const f = join(tempDir('pinlab-snap-'), 'odirect-3x3.pin');
+  writeFileSync(f, familyByName('odirect-writeback')!.scenario(3, 3));
+  return f;
+};
+
+test("the build made the snapshot and a stamp naming this node, and the header starts node from it", async () => {
+  const stamp = readFileSync(join(root, 'dist/src/pinlab.blob.node'), 'utf8').trim();
+  assert.equal(stamp, (await snapshot()).nodeStamp(process.execPath));
+  const r = viaHeader(bin, ['--version']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.blob?.endsWith('/dist/src/pinlab.blob'), `not from the snapshot: ${r.blob}`);
+  assert.equal(r.stdout.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  // and not with PINLAB_NO_SNAPSHOT, nor with NODE_OPTIONS, whose V8 flags may not be the snapshot's (--jitless: node would stop, exit 14)
+  assert.equal(viaHeader(bin, ['--version'], { PINLAB_NO_SNAPSHOT: '1' }).blob, null);
+  const jitless = viaHeader(bin, ['--version'], { NODE_OPTIONS: '--jitless' });
+  assert.equal(jitless.blob, null);
+  assert.equal(jitless.status, 0, jitless.stderr);
+});
+
+test('from the snapshot, every kind of command answers exactly as without it: output, errors and status', () => {
+  const odirect = scenario3x3();
+  const bad = join(tempDir('pinlab-snap-'), 'bad.pin');
+  writeFileSync(bad, 'scenario bad\nA: x = mmap(\n');
+  const commands: string[][] = [
+    ['--help'],
+    ['profiles', '--json'],
+    ['run', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin', '--json'],
+    ['check', 'corpus/real', 'corpus/24-dirty-cow-race.pin', '--json'],
+    ['check', 'corpus/real', '--jobs', '2', '--json'], // piscina, imported on demand (bin/dynamic-import.cjs)
+    ['run', '--jobs', '2', odirect, '--json'], // the explorer's worker threads (the bundle's import.meta.url)
+    ['bisect', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin'],
+    ['real', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin', '--json'], // the compiled tree, child processes
+    ['run', bad], // file:line:column, exit 2
+    ['run', '--kernel', 'nosuch', 'corpus/real/r01-pin-fork-child-alive-parent-write.pin'],
+    ['nosuch'],
+  ];
+  const strip = (s: string) => s.replace(/"(ms|elapsedMs|timeMs|seconds|wallMs)": [\d.]+/g, '"$1": 0').replace(/in \d+ ms/g, 'in N ms');
+  for (const args of commands) {
+    const a = viaHeader(bin, args);
+    const b = viaHeader(bin, args, { PINLAB_NO_SNAPSHOT: '1' });
+    assert.ok(a.blob && !b.blob, args.join(' '));
+    assert.equal(a.status, b.status, `${args.join(' ')}: ${a.stderr}`);
+    assert.equal(strip(a.stdout), strip(b.stdout), args.join(' '));
+    assert.equal(strip(a.stderr), strip(b.stderr), args.join(' '));
+    assert.doesNotMatch(a.stderr, /internal error|Cannot find module|ERR_/, args.join(' '));
+  }
+});
+
+test('through a symlink to the command (node_modules/.bin/pinlab, as npx runs it) the header finds the snapshot beside the real file', () => {
+  const link = join(tempDir('pinlab-snap-'), 'pinlab');
+  symlinkSync(bin, link);
+  const r = viaHeader(link, ['--version']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.blob?.startsWith(join(root, 'bin')), `${r.blob}`);
+});
+
+test('a tree moved after its snapshot was built finds its own files; a stale stamp falls back to the code cache', async () => {
+  // a copy of the command (bin/), its bundle, and links to the compiled tree and node_modules, built in a/
+  const top = tempDir('pinlab-snap-');
+  const a = join(top, 'a');
+  mkdirSync(join(a, 'bin'), { recursive: true });
+  mkdirSync(join(a, 'dist/src'), { recursive: true });
+  for (const f of readdirSync(join(root, 'bin'))) copyFileSync(join(root, 'bin', f), join(a, 'bin', f));
+  for (const f of readdirSync(join(root, 'dist/src'))) {
+    if (/^pinlab\.blob|\.v8cache$/.test(f)) continue;
+    if (f === 'pinlab-bundle.cjs') copyFileSync(join(root, 'dist/src', f), join(a, 'dist/src', f));
+    else symlinkSync(join(root, 'dist/src', f), join(a, 'dist/src', f));
+  }
+  symlinkSync(join(root, 'node_modules'), join(a, 'node_modules'));
+  symlinkSync(join(root, 'package.json'), join(a, 'package.json'));
+  (await snapshot()).buildSnapshot(join(a, 'dist/src'), readFileSync(join(a, 'dist/src/pinlab-bundle.cjs'), 'utf8'), START_FLAGS, RUNTIME_FLAGS);
+  // moved to b/: the snapshot holds a/'s paths, which are gone
+  const b = join(top, 'b');
+  renameSync(a, b);
+  const moved = join(b, 'bin/pinlab.cjs');
+  const odirect = scenario3x3();
+  const want = viaHeader(bin, ['run', '--jobs', '2', odirect, '--json'], { PINLAB_NO_SNAPSHOT: '1' });
+  assert.equal(want.status, 0, want.stderr);
+  const got = viaHeader(moved, ['run', '--jobs', '2', odirect, '--json']);
+  assert.equal(got.blob, `${b}/bin/../dist/src/pinlab.blob`);
+  assert.equal(got.status, 0, got.stderr);
+  assert.equal(got.stdout, want.stdout);
+  const jobs = viaHeader(moved, ['check', 'corpus/real', '--jobs', '2']);
+  assert.ok(jobs.blob);
+  assert.equal(jobs.status, 0, jobs.stderr);
+  // a stamp that names another node: the header takes the code cache, with the same answer
+  writeFileSync(join(b, 'dist/src/pinlab.blob.node'), '0 0 0 0 0\n');
+  const stale = viaHeader(moved, ['run', '--jobs', '2', odirect, '--json']);
+  assert.equal(stale.blob, null);
+  assert.equal(stale.status, 0, stale.stderr);
+  assert.equal(stale.stdout, want.stdout);
+});
