@@ -5,7 +5,7 @@
 // and compiled (a --help in ~25 ms less than from the code cache on this machine, README).
 //
 // At build time node gives this file `require` for built-in modules only, and no `module`: the bundle's
-// CommonJS export needs one. cli.ts then hands its main function to __pinlabSnapshotMain instead of running
+// CommonJS export needs one. cli.ts then hands its main function to __pinlabDeferMain instead of running
 // it; node runs it in each process started from the snapshot, after what the loader would have done:
 //   - where pinlab is now (the header runs node with its own path, $0, as argv[1]): the snapshot holds the
 //     paths of the tree it was built in, and a tree may be moved. Every use of the bundle's
@@ -14,11 +14,12 @@
 //     __pinlabRuntimeFlags above this file), unless PINLAB_V8_DEFAULTS=1: set at build time they would change
 //     the flag hash V8 checks the snapshot against;
 //   - import() for the bundle (bin/dynamic-import.cjs, loaded on the first call), which code from a snapshot
-//     cannot run itself.
+//     cannot run itself, and the file `check --jobs`'s worker threads load (bin/check-worker.cjs: the bundle
+//     from its code cache; a worker thread does not start from the snapshot).
 'use strict';
 var module = { exports: {} }, exports = module.exports;
-globalThis.__pinlabSnapshotMain = (main) => {
-  delete globalThis.__pinlabSnapshotMain;
+globalThis.__pinlabDeferMain = (main) => {
+  delete globalThis.__pinlabDeferMain;
   const fs = require('node:fs');
   const path = require('node:path');
   const url = require('node:url');
@@ -37,6 +38,7 @@ globalThis.__pinlabSnapshotMain = (main) => {
     if (process.env.PINLAB_V8_DEFAULTS !== '1') for (const f of __pinlabRuntimeFlags) v8.setFlagsFromString(f);
     let load;
     globalThis.__pinlabImport = (spec) => (load ??= createRequire(bin)('./dynamic-import.cjs')(dir))(spec);
+    globalThis.__pinlabCheckWorker = url.pathToFileURL(path.join(path.dirname(bin), 'check-worker.cjs')).href;
     main();
   });
 };

@@ -3,41 +3,21 @@
 // file:line:column with a caret and exit 2; clause failures exit 1.
 
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseScenario } from './lang/parser.js';
-import { checkScenario } from './lang/check.js';
 import { PinlabSyntaxError } from './lang/errors.js';
 import { Prepared, type ProfileRun } from './interp/interpreter.js';
 import { availableParallelism } from 'node:os';
 import { runScenarioProfile, runScenarioProfiles, shareByDefault } from './interp/runner.js';
 import type { RunOptions } from './interp/runner.js';
-import { compareVersions, kernelsOf, parseVersionItem, profilesOf, ProfileError, VERSIONS, type Profile } from './profiles/profiles.js';
+import { compareVersions, parseVersionItem, profilesOf, ProfileError, VERSIONS, type Profile } from './profiles/profiles.js';
 import { profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
 import { suggestion } from './lang/errors.js';
 import { registerBisect } from './bisect_cli.js';
-
-class InputError extends Error {}
-
-/** Parse, check and run one scenario file on its profiles (or the --kernel list). */
-/** Parse and check a scenario file; the profiles it will run on. */
-function prepareFile(file: string, kernels: Profile[] | null): { pr: Prepared; profiles: Profile[] } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`pinlab: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const sc = parseScenario(text, file);
-  const info = checkScenario(sc);
-  const pr = new Prepared(sc, info);
-  const profiles = kernels ?? kernelsOf(sc.kernels);
-  return { pr, profiles };
-}
-
-function resultOf(file: string, pr: Prepared, runs: ProfileRun[]): ScenarioResult {
-  return { scenario: pr.sc.name, file, source: pr.sc.source, concurrent: pr.concurrent, runs, lines: pr.sc.lines };
-}
+import { InputError, prepareFile, resultOf } from './scenario_file.js';
+import type { WorkerTask } from './worker.js';
+// (in the bundle, for bin/check-worker.cjs)
+export { default as runCheckTask } from './worker.js';
 
 /** Parse, check and run one scenario file on its profiles (or the --kernel list), in this thread. */
 export function runFile(file: string, kernels: Profile[] | null, xopts: RunOptions = {}): ScenarioResult {
@@ -46,8 +26,8 @@ export function runFile(file: string, kernels: Profile[] | null, xopts: RunOptio
 }
 
 /**
- * Run many files: every (scenario, profile) pair is independent, so with jobs > 1
- * they go to a piscina worker pool; results come back in input order.
+ * Run many files. With jobs > 1 they go to a piscina worker pool, a file a task (src/worker.ts), or, for a
+ * single file, a profile a task; results come back in input order.
  */
 async function runFiles(
   files: string[],
@@ -56,36 +36,47 @@ async function runFiles(
   jobs: number,
   share: boolean,
 ): Promise<({ file: string; result: ScenarioResult } | { file: string; error: unknown })[]> {
-  const prepared = files.map((file) => {
+  const prepare = (file: string) => {
     try {
       return { file, ...prepareFile(file, kernels) };
     } catch (error) {
       return { file, error };
     }
-  });
-  const pairs = prepared.flatMap((p) => ('pr' in p ? p.profiles.map(() => 1) : [])).length;
-  const concurrent = prepared.some((p) => 'pr' in p && p.pr.concurrent);
-  // default: one thread -- starting workers (~0.4 s each here) costs more than the corpus takes
-  const workers = Math.min(jobs > 0 ? jobs : 1, pairs, availableParallelism() * 2);
-  void concurrent;
+  };
+  // one file is parsed here, to count its profiles: a single scenario x profile gives the threads to its
+  // exploration (explore/parallel.ts, the same result), several profiles go to the pool a profile a task
+  const one = files.length === 1 ? prepare(files[0]!) : null;
+  const tasks = one ? ('pr' in one ? one.profiles.length : 0) : files.length;
+  // default: one thread -- starting workers (~0.1 s each here) costs more than small checks take
+  const workers = Math.min(jobs > 0 ? jobs : 1, tasks, availableParallelism() * 2);
   if (workers <= 1) {
-    // one scenario x profile: the threads go to its exploration (explore/parallel.ts, the same result)
-    const x = jobs > 1 && pairs === 1 ? { ...xopts, jobs } : xopts;
+    const x = jobs > 1 && tasks === 1 ? { ...xopts, jobs } : xopts;
     // a scenario's profiles that answer alike what its run asked share the run (runner.ts)
-    return prepared.map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, runScenarioProfiles(p.pr, p.profiles, x, share)) } : p));
+    return (one ? [one] : files.map(prepare)).map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, runScenarioProfiles(p.pr, p.profiles, x, share)) } : p));
   }
   const { Piscina } = await import('piscina');
-  const pool = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, maxThreads: workers, minThreads: workers });
+  // the bundled command's threads load the bundle (bin/check-worker.cjs, named by its loader), the compiled tree's this tree
+  const filename = (globalThis as { __pinlabCheckWorker?: string }).__pinlabCheckWorker ?? new URL('./worker.js', import.meta.url).href;
+  const pool = new Piscina({ filename, maxThreads: workers, minThreads: workers });
   const { progress, ...plain } = xopts;
   void progress;
+  const run = (file: string, names: string[] | null) => pool.run({ file, kernels: names, opts: plain, share } satisfies WorkerTask) as Promise<{ result: ScenarioResult } | { error: true }>;
   try {
+    if (one) {
+      if (!('pr' in one)) return [one];
+      const results = await Promise.all(one.profiles.map((p) => run(one.file, [p.name])));
+      return [{ file: one.file, result: resultOf(one.file, one.pr, results.flatMap((r) => ('result' in r ? r.result.runs : []))) }];
+    }
+    const names = kernels && kernels.map((k) => k.name);
     return await Promise.all(
-      prepared.map(async (p) => {
-        if (!('pr' in p)) return p;
-        const runs = await Promise.all(p.profiles.map((pf) => pool.run({ file: p.file, kernel: pf.name, opts: plain }) as Promise<ProfileRun>));
-        return { file: p.file, result: resultOf(p.file, p.pr, runs) };
+      files.map(async (file) => {
+        const r = await run(file, names);
+        if ('result' in r) return { file, result: r.result };
+        // an input error: made again here, where its class (file:line:column) is known
+        const p = prepare(file);
+        return 'pr' in p ? { file, result: resultOf(file, p.pr, runScenarioProfiles(p.pr, p.profiles, plain, share)) } : p;
       }),
-    );
+    ) as ({ file: string; result: ScenarioResult } | { file: string; error: unknown })[];
   } finally {
     await pool.destroy();
   }
@@ -599,6 +590,7 @@ function main(): void {
 // Now; or, when node is building pinlab's startup snapshot from the bundle (scripts/snapshot-prologue.cjs
 // says how), in each process started from that snapshot: everything above is module set-up, which reads
 // nothing of the process it runs in (argv, environment, streams), so it can be made once at build time.
-const later = (globalThis as { __pinlabSnapshotMain?: (run: () => void) => void }).__pinlabSnapshotMain;
+// A worker thread loads the bundle for runCheckTask only (bin/load-bundle.cjs): its loader's hook takes main and drops it.
+const later = (globalThis as { __pinlabDeferMain?: (run: () => void) => void }).__pinlabDeferMain;
 if (later) later(main);
 else main();

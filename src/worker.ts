@@ -1,29 +1,31 @@
-// A worker thread (piscina) runs one scenario on one profile. Results are
-// plain data, identical to the single-threaded run's.
+// A `check --jobs N` worker thread (piscina) runs one scenario file, whole: parses it and runs it on its
+// profiles (or the given ones), sharing runs between profiles as one thread does (runScenarioProfiles).
+// Results are plain data, identical to the single-threaded run's; a file with an input error comes back
+// as { error: true }, and the command makes the error again itself, where its class is known. The
+// compiled tree's worker is this module's default export; the bundled command's is the same function in
+// the bundle (runCheckTask, loaded by bin/check-worker.cjs).
 
-import { readFileSync } from 'node:fs';
-import { parseScenario } from './lang/parser.js';
-import { checkScenario } from './lang/check.js';
-import { Prepared, type ProfileRun } from './interp/interpreter.js';
-import { runScenarioProfile, type RunOptions } from './interp/runner.js';
+import { runScenarioProfiles, type RunOptions } from './interp/runner.js';
 import { parseProfileText } from './profiles/profiles.js';
+import type { ScenarioResult } from './report/report.js';
+import { prepareFile, resultOf } from './scenario_file.js';
 
 export interface WorkerTask {
   file: string;
-  kernel: string;
+  /** the profiles' names (parseProfileText gives the profile back), or null for the file's own `kernels` line */
+  kernels: string[] | null;
   opts: RunOptions;
+  share: boolean;
 }
 
-const cache = new Map<string, Prepared>();
-
-export default function runTask(task: WorkerTask): ProfileRun {
-  let pr = cache.get(task.file);
-  if (!pr) {
-    const sc = parseScenario(readFileSync(task.file, 'utf8'), task.file);
-    pr = new Prepared(sc, checkScenario(sc));
-    cache.set(task.file, pr);
+export default function runTask(task: WorkerTask): { result: ScenarioResult } | { error: true } {
+  let ready;
+  try {
+    ready = prepareFile(task.file, task.kernels && task.kernels.map((k) => parseProfileText(k)));
+  } catch {
+    return { error: true };
   }
-  const run = runScenarioProfile(pr, parseProfileText(task.kernel), task.opts);
-  delete run.kernelState;
-  return run;
+  const runs = runScenarioProfiles(ready.pr, ready.profiles, task.opts, task.share);
+  for (const r of runs) delete r.kernelState;
+  return { result: resultOf(task.file, ready.pr, runs) };
 }

@@ -21,6 +21,28 @@ test('check --jobs 2 (piscina workers) gives exactly the single-threaded JSON', 
   assert.equal(two.status, 0, two.stderr);
   assert.equal(two.stdout, one.stdout);
   assert.ok(JSON.parse(one.stdout).length >= 14);
+  // a file a task, with --kernel; and one file, a profile a task
+  for (const args of [[...files, '--kernel', '6.1,6.12'], ['corpus/24-dirty-cow-race.pin']]) {
+    const a = pinlab('check', ...args, '--json', '--jobs', '1');
+    const b = pinlab('check', ...args, '--json', '--jobs', '2');
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, a.status, b.stderr);
+    assert.equal(b.stdout, a.stdout, args.join(' '));
+  }
+  assert.ok((JSON.parse(pinlab('check', 'corpus/24-dirty-cow-race.pin', '--json').stdout) as { results: unknown[] }[])[0]!.results.length > 1);
+});
+
+test('check --jobs 2: a file with an input error is reported as one thread reports it (file:line:column, exit 2), the others run', () => {
+  const dir = tempDir('pinlab-jobs-');
+  const bad = join(dir, 'bad.pin');
+  writeFileSync(bad, 'scenario bad\nA: x = mmap(\n');
+  const a = pinlab('check', bad, 'corpus/real', '--jobs', '1');
+  const b = pinlab('check', bad, 'corpus/real', '--jobs', '2');
+  assert.equal(a.status, 2);
+  assert.equal(b.status, 2);
+  assert.match(b.stderr, /bad\.pin:2:\d+: error:/);
+  assert.equal(b.stderr, a.stderr);
+  assert.equal(b.stdout.replace(/in \d+ ms/, ''), a.stdout.replace(/in \d+ ms/, ''));
 });
 
 test('run --json on 18-dontfork-dofork prints the spec document', () => {
@@ -163,7 +185,8 @@ test('the bundled command line (package.json bin, started from its code cache) a
   assert.equal(real.status, tree.status);
   const reasons = (out: string) => (JSON.parse(out) as { scenarios: { status: string; reason?: string }[] }).scenarios.map((x) => `${x.status} ${x.reason ?? ''}`);
   assert.deepEqual(reasons(real.stdout), reasons(tree.stdout));
-  // check -j 2 (piscina, imported on demand)
-  const j = spawnSync(process.execPath, [bundle, 'check', 'corpus/real', '-j', '2'], { cwd: root, encoding: 'utf8' });
+  // check -j 2 (piscina, imported on demand; its threads load the bundle, bin/check-worker.cjs), as the tree with one thread
+  const j = spawnSync(process.execPath, [bundle, 'check', 'corpus/real', 'corpus/24-dirty-cow-race.pin', '-j', '2', '--json'], { cwd: root, encoding: 'utf8' });
   assert.equal(j.status, 0, j.stderr);
+  assert.equal(j.stdout, pinlab('check', 'corpus/real', 'corpus/24-dirty-cow-race.pin', '--json').stdout);
 });
