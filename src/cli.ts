@@ -14,7 +14,7 @@ import { compareVersions, parseVersionItem, profilesOf, ProfileError, VERSIONS, 
 import { profilesJson, profilesText, scenarioPassed, toJson, toText, type CheckRow, type ScenarioResult } from './report/report.js';
 import { suggestion } from './lang/errors.js';
 import { registerBisect } from './bisect_cli.js';
-import { InputError, prepareFile, resultOf } from './scenario_file.js';
+import { InputError, prepareFile, prepareText, readScenarioFile, resultOf } from './scenario_file.js';
 import type { WorkerTask } from './worker.js';
 // (in the bundle, for bin/check-worker.cjs)
 export { default as runCheckTask } from './worker.js';
@@ -36,23 +36,33 @@ async function runFiles(
   jobs: number,
   share: boolean,
 ): Promise<({ file: string; result: ScenarioResult } | { file: string; error: unknown })[]> {
-  const prepare = (file: string) => {
+  // every file is read once, here (it may be a pipe, or change meanwhile); the threads parse the text sent them
+  const read = (file: string): { file: string; text: string } | { file: string; error: unknown } => {
     try {
-      return { file, ...prepareFile(file, kernels) };
+      return { file, text: readScenarioFile(file) };
     } catch (error) {
       return { file, error };
     }
   };
+  const prepare = (f: { file: string; text: string } | { file: string; error: unknown }) => {
+    if (!('text' in f)) return f;
+    try {
+      return { file: f.file, ...prepareText(f.file, f.text, kernels) };
+    } catch (error) {
+      return { file: f.file, error };
+    }
+  };
+  const texts = files.map(read);
   // one file is parsed here, to count its profiles: a single scenario x profile gives the threads to its
   // exploration (explore/parallel.ts, the same result), several profiles go to the pool a profile a task
-  const one = files.length === 1 ? prepare(files[0]!) : null;
+  const one = files.length === 1 ? prepare(texts[0]!) : null;
   const tasks = one ? ('pr' in one ? one.profiles.length : 0) : files.length;
   // default: one thread -- starting workers (~0.1 s each here) costs more than small checks take
   const workers = Math.min(jobs > 0 ? jobs : 1, tasks, availableParallelism() * 2);
   if (workers <= 1) {
     const x = jobs > 1 && tasks === 1 ? { ...xopts, jobs } : xopts;
     // a scenario's profiles that answer alike what its run asked share the run (runner.ts)
-    return (one ? [one] : files.map(prepare)).map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, runScenarioProfiles(p.pr, p.profiles, x, share)) } : p));
+    return (one ? [one] : texts.map(prepare)).map((p) => ('pr' in p ? { file: p.file, result: resultOf(p.file, p.pr, runScenarioProfiles(p.pr, p.profiles, x, share)) } : p));
   }
   const { Piscina } = await import('piscina');
   // the bundled command's threads load the bundle (bin/check-worker.cjs, named by its loader), the compiled tree's this tree
@@ -60,23 +70,29 @@ async function runFiles(
   const pool = new Piscina({ filename, maxThreads: workers, minThreads: workers });
   const { progress, ...plain } = xopts;
   void progress;
-  const run = (file: string, names: string[] | null) => pool.run({ file, kernels: names, opts: plain, share } satisfies WorkerTask) as Promise<{ result: ScenarioResult } | { error: true }>;
+  const run = (file: string, text: string, names: string[] | null) =>
+    pool.run({ file, text, kernels: names, opts: plain, share } satisfies WorkerTask) as Promise<{ result: ScenarioResult } | { error: true }>;
   try {
     if (one) {
       if (!('pr' in one)) return [one];
-      const results = await Promise.all(one.profiles.map((p) => run(one.file, [p.name])));
+      const text = (texts[0] as { text: string }).text;
+      const results = await Promise.all(one.profiles.map((p) => run(one.file, text, [p.name])));
+      // (the text parsed here: a thread that cannot parse it is pinlab's fault)
+      if (results.some((r) => !('result' in r))) throw new Error(`a check thread could not prepare ${one.file}, which this thread could`);
       return [{ file: one.file, result: resultOf(one.file, one.pr, results.flatMap((r) => ('result' in r ? r.result.runs : []))) }];
     }
     const names = kernels && kernels.map((k) => k.name);
-    return await Promise.all(
-      files.map(async (file) => {
-        const r = await run(file, names);
-        if ('result' in r) return { file, result: r.result };
-        // an input error: made again here, where its class (file:line:column) is known
-        const p = prepare(file);
-        return 'pr' in p ? { file, result: resultOf(file, p.pr, runScenarioProfiles(p.pr, p.profiles, plain, share)) } : p;
+    return (await Promise.all(
+      texts.map(async (f) => {
+        if (!('text' in f)) return f;
+        const r = await run(f.file, f.text, names);
+        if ('result' in r) return { file: f.file, result: r.result };
+        // an input error: made again here from the same text, where its class (file:line:column) is known
+        const p = prepare(f);
+        if ('pr' in p) throw new Error(`a check thread could not prepare ${f.file}, which this thread could`);
+        return p;
       }),
-    ) as ({ file: string; result: ScenarioResult } | { file: string; error: unknown })[];
+    )) as ({ file: string; result: ScenarioResult } | { file: string; error: unknown })[];
   } finally {
     await pool.destroy();
   }

@@ -11,14 +11,22 @@ import type { ScenarioResult } from './report/report.js';
 /** An input error: printed as is, exit 2. */
 export class InputError extends Error {}
 
-/** Parse and check a scenario file; the profiles it will run on (its own `kernels` line, or `kernels`). */
-export function prepareFile(file: string, kernels: Profile[] | null): { pr: Prepared; profiles: Profile[] } {
-  let text: string;
+/** A scenario file's text (an InputError if it cannot be read). */
+export function readScenarioFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     throw new InputError(`pinlab: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+}
+
+/** Parse and check a scenario file; the profiles it will run on (its own `kernels` line, or `kernels`). */
+export function prepareFile(file: string, kernels: Profile[] | null): { pr: Prepared; profiles: Profile[] } {
+  return prepareText(file, readScenarioFile(file), kernels);
+}
+
+/** prepareFile for a file's text, read once (a file is read once: it may be a pipe, or change meanwhile). */
+export function prepareText(file: string, text: string, kernels: Profile[] | null): { pr: Prepared; profiles: Profile[] } {
   const sc = parseScenario(text, file);
   const info = checkScenario(sc);
   const pr = new Prepared(sc, info);

@@ -32,6 +32,32 @@ test('check --jobs 2 (piscina workers) gives exactly the single-threaded JSON', 
   assert.ok((JSON.parse(pinlab('check', 'corpus/24-dirty-cow-race.pin', '--json').stdout) as { results: unknown[] }[])[0]!.results.length > 1);
 });
 
+test('check --jobs 2 reads each file once: a scenario on a pipe (/dev/stdin) runs, or reports its error, as with one thread', () => {
+  // (through sh's pipe: node's own stdin pipe is a socket, which /dev/stdin cannot open)
+  const dir = tempDir('pinlab-pipe-');
+  const onPipe = (text: string, ...args: string[]) => {
+    const f = join(dir, 'in.pin');
+    writeFileSync(f, text);
+    return spawnSync('/bin/sh', ['-c', 'f=$1; shift; cat "$f" | exec "$@"', 'sh', f, process.execPath, cli, 'check', '/dev/stdin', ...args], { cwd: root, encoding: 'utf8' });
+  };
+  const good = readFileSync(join(root, 'corpus/01-vmsplice-parent-unmap.pin'), 'utf8');
+  // one file, a profile a task
+  const a = onPipe(good, '--json', '--jobs', '1');
+  const b = onPipe(good, '--json', '--jobs', '2');
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(b.stdout, a.stdout);
+  assert.ok((JSON.parse(a.stdout) as { results: unknown[] }[])[0]!.results.length > 1);
+  // among other files, with an error at line 2
+  const bad = 'scenario bad\nA: x = mmap(\n';
+  const c = onPipe(bad, 'corpus/real', '--jobs', '1');
+  const d = onPipe(bad, 'corpus/real', '--jobs', '2');
+  assert.equal(c.status, 2);
+  assert.equal(d.status, 2);
+  assert.match(d.stderr, /^\/dev\/stdin:2:\d+: error:/);
+  assert.equal(d.stderr, c.stderr);
+});
+
 test('check --jobs 2: a file with an input error is reported as one thread reports it (file:line:column, exit 2), the others run', () => {
   const dir = tempDir('pinlab-jobs-');
   const bad = join(dir, 'bad.pin');
