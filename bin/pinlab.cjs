@@ -8,7 +8,7 @@
 //     as argv[1], when the stamp beside it (pinlab.blob.node, scripts/snapshot.mjs) names the node on the
 //     PATH: node then starts with the bundle loaded and its module set-up done, and runs nothing below;
 //     $0 is resolved first when it is a symlink (node_modules/.bin/pinlab, as npx runs it);
-//   - else, or with PINLAB_NO_SNAPSHOT or NODE_OPTIONS set (V8 flags there may change the flag hash V8 checks
+//   - else, or with PINLAB_NO_SNAPSHOT or NODE_OPTIONS set to anything non-empty (V8 flags there may change the flag hash V8 checks
 //     the snapshot against; node would stop), this file, below.)
 // pinlab's command: the bundled command line, loaded from its code cache (bin/load-bundle.cjs) and run.
 require('./load-bundle.cjs').loadBundle(true);

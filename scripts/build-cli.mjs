@@ -30,6 +30,9 @@ const lazy = {
     b.onResolve({ filter: /^piscina$/ }, (a) => ({ path: a.path, external: true }));
   },
 };
+// the previous build's startup snapshot goes first: should a step below fail, the header must not start a
+// snapshot of another bundle (scripts/snapshot.mjs makes the new one last)
+for (const f of ['pinlab.blob', 'pinlab.blob.node']) rmSync(join(out, f), { force: true });
 await build({
   absWorkingDir: root,
   entryPoints: [join(out, 'cli.js')],
