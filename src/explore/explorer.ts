@@ -542,6 +542,13 @@ function zA(i: number, v: number): number {
 function zB(i: number, v: number): number {
   return fmix(fmix(v + 0x68e31da4) + Math.imul(i + 1, 0x7feb352d)) ^ 0x5bd1e995;
 }
+/** What each lane gains when word i goes from `old` to `v` (a zero word contributes nothing): the incremental update, for the whole-state and the logged diff alike. */
+function dA(i: number, old: number, v: number): number {
+  return (v === 0 ? 0 : zA(i, v)) - (old === 0 ? 0 : zA(i, old));
+}
+function dB(i: number, old: number, v: number): number {
+  return (v === 0 ? 0 : zB(i, v)) - (old === 0 ? 0 : zB(i, old));
+}
 /** The fingerprint of the first `len` words of `s`, from scratch, into FA, FB. */
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {
   const b = new Int32Array(a.length * 2);
@@ -565,14 +572,8 @@ function diffRange(work: Int32Array, pbuf: Int32Array, pat: number, plen: number
     const v = work[w]!;
     const old = w < plen ? pbuf[pat + w]! : 0;
     if (v === old) continue;
-    if (old !== 0) {
-      a = (a - zA(w, old)) | 0;
-      b = (b - zB(w, old)) | 0;
-    }
-    if (v !== 0) {
-      a = (a + zA(w, v)) | 0;
-      b = (b + zB(w, v)) | 0;
-    }
+    a = (a + dA(w, old, v)) | 0;
+    b = (b + dB(w, old, v)) | 0;
     if (nch === CHANGED.length) CHANGED = grow(CHANGED);
     CHANGED[nch++] = w;
   }
@@ -822,14 +823,8 @@ export class WriteLog {
       const v = work[w]!;
       const old = w < plen ? pbuf[pat + w]! : 0;
       if (v === old) continue;
-      if (old !== 0) {
-        a = (a - zA(w, old)) | 0;
-        b = (b - zB(w, old)) | 0;
-      }
-      if (v !== 0) {
-        a = (a + zA(w, v)) | 0;
-        b = (b + zB(w, v)) | 0;
-      }
+      a = (a + dA(w, old, v)) | 0;
+      b = (b + dB(w, old, v)) | 0;
       if (nch === changed.length) changed = grow(changed);
       // insertion in order (a handful of words)
       let i = nch++;
