@@ -1,6 +1,6 @@
 // The head of the file node builds pinlab's startup snapshot from (`node --snapshot-blob B --build-snapshot
 // FILE`, scripts/build-cli.mjs): this, then the bundle (dist/src/pinlab-bundle.cjs). Node runs the file once
-// at build time -- the bundle's module set-up: chevrotain's parser, commander's commands, the profiles --
+// at build time -- the bundle's module set-up: the scenario lexer and parser, commander's commands, the profiles --
 // and saves the heap; bin/pinlab.cjs's header starts node from it, so a command starts with all that made
 // and compiled (a --help in ~25 ms less than from the code cache on this machine, README).
 //
@@ -18,8 +18,11 @@
 //     from its code cache; a worker thread does not start from the snapshot).
 'use strict';
 var module = { exports: {} }, exports = module.exports;
-globalThis.__pinlabDeferMain = (main) => {
+globalThis.__pinlabDeferMain = (main, prepare) => {
   delete globalThis.__pinlabDeferMain;
+  // what a command would otherwise make on first use and may be made now, reading nothing of the process:
+  // the scenario lexer and parser (cli.ts passes parser.ts's buildParser)
+  prepare();
   const fs = require('node:fs');
   const path = require('node:path');
   const url = require('node:url');

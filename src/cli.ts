@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PinlabSyntaxError } from './lang/errors.js';
+import { buildParser } from './lang/parser.js';
 import { Prepared, type ProfileRun } from './interp/interpreter.js';
 import { availableParallelism } from 'node:os';
 import { runScenarioProfile, runScenarioProfiles, shareByDefault } from './interp/runner.js';
@@ -606,7 +607,9 @@ function main(): void {
 // Now; or, when node is building pinlab's startup snapshot from the bundle (scripts/snapshot-prologue.cjs
 // says how), in each process started from that snapshot: everything above is module set-up, which reads
 // nothing of the process it runs in (argv, environment, streams), so it can be made once at build time.
+// The snapshot's build also calls buildParser (the second argument), so that the lexer and parser, which a
+// process without the snapshot makes at its first scenario, are in the snapshot too.
 // A worker thread loads the bundle for runCheckTask only (bin/load-bundle.cjs): its loader's hook takes main and drops it.
-const later = (globalThis as { __pinlabDeferMain?: (run: () => void) => void }).__pinlabDeferMain;
-if (later) later(main);
+const later = (globalThis as { __pinlabDeferMain?: (run: () => void, prepare: () => void) => void }).__pinlabDeferMain;
+if (later) later(main, buildParser);
 else main();

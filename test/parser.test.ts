@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { parseScenario } from '../src/lang/parser.js';
 import { checkScenario } from '../src/lang/check.js';
 import { PinlabSyntaxError, didYouMean } from '../src/lang/errors.js';
+import { pinLexer, SourceText } from '../src/lang/lexer.js';
 import type { Par, Scenario, Step } from '../src/lang/ast.js';
 import { kernelsOf, matchersOfSet, profileMatches, VERSIONS } from '../src/profiles/profiles.js';
 
@@ -227,6 +228,21 @@ test('profile refs with knobs split into version and mods', NEED_SHARED, () => {
     assert.equal(last.versions.items[1]!.kind, 'bound');
   }
   assert.equal(last.pred.kind, 'and');
+});
+
+test('a source line may start with any code unit but white space, a colon and a comment (the lexer hint names every bucket)', () => {
+  const lexer = pinLexer();
+  let tried = 0;
+  for (let c = 0; c < 0x10000; c++) {
+    const ch = String.fromCharCode(c);
+    if (/\s/.test(ch) || ch === ':' || ch === '#') continue;
+    tried++;
+    const r = lexer.tokenize(`source ${ch}z\n`);
+    const t = r.tokens.find((x) => x.tokenType === SourceText);
+    if (t?.image !== `${ch}z` || r.errors.length)
+      assert.fail(`a source line starting with U+${c.toString(16).padStart(4, '0')}: tokens ${r.tokens.map((x) => x.tokenType.name).join(' ')}, ${r.errors.length} error(s)`);
+  }
+  assert.ok(tried > 65000);
 });
 
 test('source text runs to the comment; a free-text source keeps punctuation', NEED_SHARED, () => {
