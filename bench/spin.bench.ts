@@ -8,8 +8,13 @@
 // pinlab/SPIN. Everything runs in a temporary directory that is removed afterwards. spin is installed from
 // Debian's packages (apt-get) when missing and a C compiler is there.
 //
-//   node dist/bench/spin.bench.js [--family NAME|all] [--sizes 2x2,3x2] [--json] [--max-states N]
+//   node dist/bench/spin.bench.js [--family NAME|all] [--sizes 2x2,3x2] [--json] [--max-states N] [--repeat N]
 //                                 [--json-out FILE] [--pinlab-timeout SECONDS] [--no-pinlab] [--no-spin] [--keep]
+//
+// --repeat N runs each size N times per tool, alternating the tools (SPIN first in odd rounds, pinlab first in
+// even ones), and reports for each tool its run of median search time, with every run's time beside it: this
+// machine's speed moves by half within minutes (a bare `node -e 0` took 73 ms and, ten minutes later, 150 ms),
+// and one run of each, one after the other, can put the two tools on different sides of such a change.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +54,10 @@ interface ToolRun {
   /** did the search reach the family's violation */
   violation: boolean;
   detail: Record<string, unknown>;
+  /** with --repeat: the search time of every run, in the order they ran (this run is the median's) */
+  secondsEach?: number[];
+  /** with --repeat: the store bytes per state of every run */
+  storeBytesPerStateEach?: number[];
 }
 
 interface SizeResult {
@@ -198,6 +207,16 @@ function isRun(x: ToolRun | { skipped: string } | undefined): x is ToolRun {
   return !!x && !('skipped' in x);
 }
 
+/** Of one tool's runs of a size: the first skip if any, else the run of median search time (the lower middle of an even count), with every run's time and store size. */
+function medianRun(runs: (ToolRun | { skipped: string })[]): ToolRun | { skipped: string } {
+  const skip = runs.find((x) => !isRun(x));
+  if (skip || runs.length === 0) return skip ?? { skipped: 'not run' };
+  const done = runs as ToolRun[];
+  if (done.length === 1) return done[0]!;
+  const m = [...done].sort((x, y) => x.seconds - y.seconds)[(done.length - 1) >> 1]!;
+  return { ...m, secondsEach: done.map((x) => x.seconds), storeBytesPerStateEach: done.map((x) => x.storeBytes / x.states) };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // output
 
@@ -235,6 +254,12 @@ function printSize(fam: Family, r: SizeResult): void {
   console.log(row([`${r.size}`, 'states', 'transitions', 'seconds', 'trans/s', 'peak B/st', 'store B/st', fam.violation.slice(0, 11)]));
   line('SPIN', r.spin);
   line('pinlab', r.pinlab);
+  const each = (name: string, x: ToolRun | { skipped: string } | undefined) =>
+    isRun(x) && x.secondsEach
+      ? `${name} ${x.secondsEach.map(fmtS).join(', ')} s (${x.storeBytesPerStateEach!.map((b) => b.toFixed(0)).join(', ')} B/st)`
+      : null;
+  const runs = [each('SPIN', r.spin), each('pinlab', r.pinlab)].filter((t) => t !== null);
+  if (runs.length) console.log(`  (every run, in order, the median's above: ${runs.join('; ')})`);
   if (r.ratio) {
     const q = r.ratio;
     console.log(row(['  pinlab/SPIN', fmtX(q.states), fmtX(q.transitions), fmtX(q.seconds), fmtX(q.transitionsPerSec), fmtX(q.peakBytesPerState), fmtX(q.storeBytesPerState), '']));
@@ -275,6 +300,7 @@ function main(argv: string[]): void {
   const maxStates = Number(opt('--max-states') ?? 50_000_000);
   const timeoutS = Number(opt('--pinlab-timeout') ?? 600);
   const doSpin = !flag('--no-spin');
+  const repeat = Math.max(1, Math.floor(Number(opt('--repeat') ?? 1)) || 1);
   const doPinlab = !flag('--no-pinlab');
 
   const spinVersion = doSpin ? ensureSpin(log) : null;
@@ -292,6 +318,7 @@ function main(argv: string[]): void {
     spin: spinVersion,
     spinPipeline: `spin -D.. ${SPIN_FLAGS.spin.join(' ')} FILE.pml; gcc ${SPIN_FLAGS.gcc.join(' ')} -o pan pan.c; ./pan ${SPIN_FLAGS.pan.join(' ')}`,
     pinlab: `explore(FILE, profile, { maxStates: ${maxStates} }) in a child node process, --pinlab-timeout ${timeoutS} s`,
+    repeat,
     loadavgStart: loadavg(),
   };
   if (!json) {
@@ -301,6 +328,7 @@ function main(argv: string[]): void {
     console.log(`seconds = the search's own time (pan's "elapsed time"; pinlab's explore()); peak B/st = peak memory / states`);
     console.log(`(pan's "total actual memory usage"; pinlab's peak RSS); store B/st = pan's "actual memory usage for states" / states;`);
     console.log(`pinlab's (peak RSS - RSS before exploring) / states. Load average at start: ${meta.loadavgStart.map((l) => l.toFixed(2)).join(' ')}`);
+    if (repeat > 1) console.log(`Each size ${repeat} times per tool, alternating; each tool's row is its run of median search time.`);
   }
 
   const report: { meta: typeof meta; families: { name: string; what: string; kernel: string; dims: string[]; sizes: SizeResult[] }[] } = { meta, families: [] };
@@ -317,8 +345,23 @@ function main(argv: string[]): void {
       for (const [a, b] of sizes) {
         const dir = mkdtempSync(join(work, `${fam.name}-${a}x${b}-`));
         const r: SizeResult = { size: `${a}x${b}`, loadavg: [] };
-        if (doSpin) r.spin = spinVersion ? runSpin(fam, a, b, dir) : { skipped: 'spin not available' };
-        if (doPinlab) r.pinlab = runPinlab(fam, a, b, dir, maxStates, timeoutS);
+        const spins: (ToolRun | { skipped: string })[] = [];
+        const pinlabs: (ToolRun | { skipped: string })[] = [];
+        const spinOnce = () => doSpin && spins.push(spinVersion ? runSpin(fam, a, b, dir) : { skipped: 'spin not available' });
+        const pinlabOnce = () => doPinlab && pinlabs.push(runPinlab(fam, a, b, dir, maxStates, timeoutS));
+        for (let i = 0; i < repeat; i++) {
+          if (i % 2 === 0) {
+            spinOnce();
+            pinlabOnce();
+          } else {
+            pinlabOnce();
+            spinOnce();
+          }
+          // (a tool that did not run, or stopped at its time limit, is not run again)
+          if (!spins.every(isRun) || !pinlabs.every(isRun)) break;
+        }
+        if (doSpin) r.spin = medianRun(spins);
+        if (doPinlab) r.pinlab = medianRun(pinlabs);
         r.loadavg = loadavg();
         if (isRun(r.spin) && isRun(r.pinlab)) r.ratio = ratioOf(r.pinlab, r.spin);
         for (const [tool, x] of [['SPIN', r.spin], ['pinlab', r.pinlab]] as const)
