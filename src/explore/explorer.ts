@@ -1292,7 +1292,7 @@ export function explore(pr: Prepared, profile: Profile, opts: ExploreOptions = {
   /**
    * The parallel search (parallel.ts), a function of its own rather than a block of explore(): TurboFan compiles
    * explore()'s search loop on-stack (the whole function's code), and with this code in it that compile's
-   * working memory was ~4 MB more of the peak on O_DIRECT 4x3 (184-196 -> 125-145 B a state, three runs each).
+   * working memory was ~3 MB more of the peak on O_DIRECT 4x3 (152-192 -> 132-152 B a state, four alternating runs each).
    */
   function searchInParallel(tree: DeltaTree): void {
     const pool = new ExplorePool(pr, profile, opts, jobs - 1);
