@@ -19,10 +19,6 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { MessagePort, Worker } from 'node:worker_threads';
-
-// node:worker_threads is loaded when a pool is made, not with the explorer: it costs every command ~4 ms to load
-let WT: typeof import('node:worker_threads') | undefined;
-const wt = (): typeof import('node:worker_threads') => (WT ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads'));
 import type { Prepared, Run } from '../interp/interpreter.js';
 import { F_STRIDE, H_NEXT_FOLIO } from '../model/state.js';
 import type { Clause } from '../lang/ast.js';
@@ -30,6 +26,10 @@ import type { Profile } from '../profiles/profiles.js';
 import { encodeDelta, type DeltaTree } from './delta.js';
 import { Chunked } from './chunked.js';
 import { expandState, finalOf, type ExpandCtx, type ExploreOptions } from './explorer.js';
+
+// node:worker_threads is loaded when a pool is made, not with the explorer: it costs every command ~4 ms to load
+let WT: typeof import('node:worker_threads') | undefined;
+const wt = (): typeof import('node:worker_threads') => (WT ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads'));
 
 /** A layer handed to the workers: ids [layerStart, layerStart + count) at `depth`, in chunks of `chunk` taken from counter[0]. */
 export interface LayerJob {
